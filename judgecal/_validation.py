@@ -1,0 +1,237 @@
+"""Input checks shared by every public function.
+
+Each check turns user input into a clean numpy array or raises an
+:class:`~judgecal.InputError` naming the parameter, what was expected and what
+came in. Nothing here coerces silently: NaN, inf, wrong shapes and wrong types
+are errors.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from judgecal._exceptions import InputError, InputTypeError
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+StrArray = NDArray[np.str_]
+
+
+def as_float_1d(
+    value: Any,
+    name: str,
+    *,
+    where: str | None = None,
+    allow_2d_single_column: bool = True,
+    allow_empty: bool = False,
+    finite: bool = True,
+) -> FloatArray:
+    """Return ``value`` as a 1-D float64 array or raise ``InputError``.
+
+    Examples
+    --------
+    >>> as_float_1d([1, 2.5], "scores")
+    array([1. , 2.5])
+    >>> as_float_1d([1, float("nan")], "scores")
+    Traceback (most recent call last):
+    ...
+    judgecal._exceptions.InputError: The 'scores' parameter must be finite numbers (no NaN or inf). Got 1 non-finite value(s), first at index 1: nan instead.
+    """
+    if isinstance(value, str | bytes) or value is None:
+        raise InputTypeError(name, "an array-like of numbers", value, where=where)
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        raise InputTypeError(name, "an array-like of numbers, not a single number", value, where=where)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise InputTypeError(name, "an array-like of numbers", value, where=where) from exc
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            bad = _first_non_numeric(arr.ravel())
+            raise InputTypeError(
+                name, "an array-like of numbers", f"non-numeric entry {bad!r}", where=where
+            ) from None
+    elif arr.dtype.kind == "b":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "iuf":
+        raise InputTypeError(name, "an array-like of numbers", f"dtype {arr.dtype}", where=where)
+    if arr.ndim == 2 and allow_2d_single_column and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        expected = "a 1-D array (or a single column)" if allow_2d_single_column else "a 1-D array"
+        raise InputError(name, expected, f"an array of shape {arr.shape}", where=where)
+    if not allow_empty and arr.size == 0:
+        raise InputError(name, "a non-empty array", "an empty array", where=where)
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if finite:
+        ok = np.isfinite(arr)
+        if not ok.all():
+            idx = int(np.flatnonzero(~ok)[0])
+            raise InputError(
+                name,
+                "finite numbers (no NaN or inf)",
+                _Raw(f"{int((~ok).sum())} non-finite value(s), first at index {idx}: {arr[idx]}"),
+                where=where,
+            )
+    return arr
+
+
+class _Raw(str):
+    """A string shown without quotes in error messages."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _first_non_numeric(values: NDArray[Any]) -> Any:
+    for v in values:
+        try:
+            float(v)
+        except (ValueError, TypeError):
+            return v
+    return None  # pragma: no cover
+
+
+def check_probability_targets(value: Any, name: str = "y", *, where: str | None = None) -> FloatArray:
+    """Targets for a binary calibrator: 0/1 labels or soft labels in [0, 1].
+
+    Examples
+    --------
+    >>> check_probability_targets([0, 1, 0.5])
+    array([0. , 1. , 0.5])
+    """
+    y = as_float_1d(value, name, where=where)
+    bad = (y < 0) | (y > 1)
+    if bad.any():
+        idx = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            name,
+            "binary labels (0/1) or soft labels (share of raters agreeing) in [0, 1]",
+            _Raw(f"{y[idx]!r} at index {idx}"),
+            where=where,
+        )
+    return y
+
+
+def check_weights(
+    value: Any, n: int, name: str = "sample_weight", *, where: str | None = None
+) -> FloatArray:
+    """Non-negative finite weights of length ``n`` with a positive sum; ``None`` means ones."""
+    if value is None:
+        return np.ones(n)
+    w = as_float_1d(value, name, where=where)
+    check_same_length(n, w.size, name, where=where)
+    if (w < 0).any():
+        raise InputError(name, "non-negative weights", _Raw(f"minimum {w.min()!r}"), where=where)
+    if w.sum() <= 0:
+        raise InputError(name, "weights with a positive sum", _Raw("all zero"), where=where)
+    return w
+
+
+def check_same_length(n: int, m: int, name: str, *, where: str | None = None) -> None:
+    """Raise unless ``m == n``."""
+    if m != n:
+        raise InputError(name, f"of length {n} (one per score)", _Raw(f"length {m}"), where=where)
+
+
+def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None = None) -> StrArray:
+    """Stage labels as a 1-D array of non-empty strings, one per score.
+
+    Examples
+    --------
+    >>> check_stages(["selection", "generation"], 2)
+    array(['selection', 'generation'], dtype='<U10')
+    """
+    if isinstance(value, str):
+        return np.full(n, value)
+    if value is None:
+        raise InputTypeError(name, "a sequence of stage names", value, where=where)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputTypeError(name, "a sequence of stage names", value, where=where) from exc
+    if arr.ndim != 1:
+        raise InputError(name, "a 1-D sequence of stage names", _Raw(f"shape {arr.shape}"), where=where)
+    check_same_length(n, arr.size, name, where=where)
+    if arr.dtype.kind not in "U":
+        if arr.dtype == object and all(isinstance(v, str) for v in arr):
+            arr = arr.astype(str)
+        else:
+            bad = next((v for v in arr.tolist() if not isinstance(v, str)), arr.dtype)
+            raise InputTypeError(name, "stage names as strings", bad, where=where)
+    if arr.size and (np.char.str_len(arr) == 0).any():
+        raise InputError(name, "non-empty stage names", "''", where=where)
+    return arr
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    where: str | None = None,
+) -> int:
+    """An integer in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputTypeError(name, "an integer", value, where=where)
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        lo = "-inf" if low is None else str(low)
+        hi = "inf" if high is None else str(high)
+        raise InputError(name, f"an integer in [{lo}, {hi}]", v, where=where)
+    return v
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    where: str | None = None,
+) -> float:
+    """A finite float in the given interval."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(name, "a real number", value, where=where)
+    v = float(value)
+    bad = not np.isfinite(v)
+    if low is not None:
+        bad = bad or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        lb = "(" if low_open else "["
+        hb = ")" if high_open else "]"
+        lo = "-inf" if low is None else repr(low)
+        hi = "inf" if high is None else repr(high)
+        raise InputError(name, f"a finite number in {lb}{lo}, {hi}{hb}", value, where=where)
+    return v
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any], *, where: str | None = None) -> Any:
+    """One of ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("platt", "method", ("isotonic", "logistic"), where="fit")
+    Traceback (most recent call last):
+    ...
+    judgecal._exceptions.InputError: The 'method' parameter of fit must be one of ('isotonic', 'logistic'). Got 'platt' instead.
+    """
+    try:
+        ok = value in choices
+    except TypeError:
+        ok = False
+    if not ok:
+        raise InputError(name, f"one of {tuple(choices)!r}", value, where=where)
+    return value

@@ -1,0 +1,339 @@
+r"""Calibration and agreement metrics with defined values on degenerate input.
+
+Targets ``y`` may be 0/1 labels or soft labels in [0, 1] (the share of raters
+who agreed); ``p`` is a predicted probability. No function here returns NaN:
+degenerate inputs (one class, constant scores, perfect agreement) get the
+value documented on each function.
+
+* Brier score :math:`\sum_i w_i (p_i - y_i)^2 / \sum_i w_i` (Brier, 1950).
+* Log loss :math:`-\sum_i w_i [y_i \log p_i + (1-y_i) \log(1-p_i)] / \sum_i w_i`.
+* Expected calibration error :math:`\sum_b \frac{W_b}{W} |\bar y_b - \bar p_b|`
+  over equal-width or equal-mass bins of ``p`` (Naeini et al., 2015).
+* Cohen's kappa :math:`\kappa = 1 - \sum_{jk} v_{jk} O_{jk} / \sum_{jk} v_{jk} E_{jk}`
+  with disagreement weights ``v`` (0/1 plain, :math:`|j-k|` linear,
+  :math:`(j-k)^2` quadratic; Cohen, 1960, 1968).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from judgecal._exceptions import InputError
+from judgecal._validation import (
+    FloatArray,
+    _Raw,
+    as_float_1d,
+    check_choice,
+    check_float,
+    check_int,
+    check_probability_targets,
+    check_same_length,
+    check_weights,
+)
+
+__all__ = [
+    "Interval",
+    "ReliabilityCurve",
+    "bootstrap_ci",
+    "brier_score",
+    "cohen_kappa",
+    "expected_calibration_error",
+    "kendall_tau",
+    "log_loss",
+    "reliability_curve",
+    "spearman_rho",
+]
+
+
+def _yp(y: Any, p: Any, sample_weight: Any, where: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    yy = check_probability_targets(y, "y", where=where)
+    pp = as_float_1d(p, "p", where=where)
+    check_same_length(yy.size, pp.size, "p", where=where)
+    if ((pp < 0) | (pp > 1)).any():
+        bad = pp[(pp < 0) | (pp > 1)][0]
+        raise InputError("p", "probabilities in [0, 1]", _Raw(repr(float(bad))), where=where)
+    w = check_weights(sample_weight, yy.size, where=where)
+    return yy, pp, w
+
+
+def brier_score(y: Any, p: Any, *, sample_weight: Any = None) -> float:
+    """Mean squared difference between probabilities and (soft) labels; lower is better.
+
+    Examples
+    --------
+    >>> brier_score([0, 1, 1], [0.1, 0.8, 0.6])
+    0.07
+    """
+    yy, pp, w = _yp(y, p, sample_weight, "brier_score")
+    return float(np.round(np.dot(w, (pp - yy) ** 2) / w.sum(), 15))
+
+
+def log_loss(y: Any, p: Any, *, sample_weight: Any = None, eps: float = 1e-15) -> float:
+    """Mean negative log-likelihood; probabilities are clipped to ``[eps, 1 - eps]``.
+
+    Examples
+    --------
+    >>> round(log_loss([0, 1], [0.2, 0.9]), 4)
+    0.1643
+    """
+    yy, pp, w = _yp(y, p, sample_weight, "log_loss")
+    check_float(eps, "eps", low=0.0, high=0.5, low_open=True, high_open=True, where="log_loss")
+    pc = np.clip(pp, eps, 1 - eps)
+    ll = -(yy * np.log(pc) + (1 - yy) * np.log1p(-pc))
+    return float(np.dot(w, ll) / w.sum())
+
+
+@dataclass(frozen=True)
+class ReliabilityCurve:
+    """Binned calibration data: one entry per non-empty bin."""
+
+    bin_low: FloatArray
+    """Lower edge of each bin."""
+    bin_high: FloatArray
+    """Upper edge of each bin."""
+    mean_predicted: FloatArray
+    """Weighted mean predicted probability in the bin."""
+    observed: FloatArray
+    """Weighted mean (soft) label in the bin: how often humans agreed."""
+    weight: FloatArray
+    """Total weight (count) in the bin."""
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error of these bins."""
+        return float(np.dot(self.weight, np.abs(self.observed - self.mean_predicted)) / self.weight.sum())
+
+
+def reliability_curve(
+    y: Any,
+    p: Any,
+    *,
+    n_bins: int = 10,
+    strategy: Literal["uniform", "quantile"] = "uniform",
+    sample_weight: Any = None,
+) -> ReliabilityCurve:
+    """Bin predictions and compare mean prediction with the observed agreement rate.
+
+    ``strategy="uniform"`` uses equal-width bins on [0, 1]; ``"quantile"`` uses
+    equal-mass bins (edges at quantiles of ``p``; tied predictions share a bin).
+
+    Examples
+    --------
+    >>> c = reliability_curve([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)
+    >>> c.mean_predicted.tolist(), c.observed.tolist()
+    ([0.15000000000000002, 0.8], [0.0, 1.0])
+    """
+    where = "reliability_curve"
+    yy, pp, w = _yp(y, p, sample_weight, where)
+    check_int(n_bins, "n_bins", low=1, where=where)
+    check_choice(strategy, "strategy", ("uniform", "quantile"), where=where)
+    if strategy == "uniform":
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    else:
+        edges = np.unique(np.quantile(pp, np.linspace(0.0, 1.0, n_bins + 1)))
+        if edges.size == 1:
+            edges = np.array([edges[0], edges[0]])
+    idx = np.clip(np.searchsorted(edges, pp, side="right") - 1, 0, edges.size - 2)
+    nb = edges.size - 1
+    wb = np.bincount(idx, weights=w, minlength=nb)
+    pb = np.bincount(idx, weights=w * pp, minlength=nb)
+    yb = np.bincount(idx, weights=w * yy, minlength=nb)
+    keep = wb > 0
+    return ReliabilityCurve(
+        bin_low=edges[:-1][keep],
+        bin_high=edges[1:][keep],
+        mean_predicted=pb[keep] / wb[keep],
+        observed=yb[keep] / wb[keep],
+        weight=wb[keep],
+    )
+
+
+def expected_calibration_error(
+    y: Any,
+    p: Any,
+    *,
+    n_bins: int = 10,
+    strategy: Literal["uniform", "quantile"] = "uniform",
+    sample_weight: Any = None,
+) -> float:
+    """Weighted mean gap between predicted and observed agreement over bins; lower is better.
+
+    Examples
+    --------
+    >>> expected_calibration_error([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)
+    0.175
+    """
+    c = reliability_curve(y, p, n_bins=n_bins, strategy=strategy, sample_weight=sample_weight)
+    return round(c.ece, 15)
+
+
+def _pair(a: Any, b: Any, where: str) -> tuple[FloatArray, FloatArray]:
+    x = as_float_1d(a, "a", where=where)
+    y = as_float_1d(b, "b", where=where)
+    check_same_length(x.size, y.size, "b", where=where)
+    if x.size < 2:
+        raise InputError("a", "at least 2 paired values", _Raw(f"{x.size}"), where=where)
+    return x, y
+
+
+def spearman_rho(a: Any, b: Any) -> float:
+    """Spearman rank correlation; 0.0 when either input is constant (no ranking to compare).
+
+    Examples
+    --------
+    >>> spearman_rho([1, 2, 3, 4], [1, 3, 2, 4])
+    0.8
+    >>> spearman_rho([1, 1, 1], [1, 2, 3])
+    0.0
+    """
+    x, y = _pair(a, b, "spearman_rho")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(np.round(stats.spearmanr(x, y).statistic, 15))
+
+
+def kendall_tau(a: Any, b: Any, *, variant: Literal["b", "c"] = "b") -> float:
+    """Kendall's tau (tau-b by default, tie-corrected); 0.0 when either input is constant.
+
+    Examples
+    --------
+    >>> round(kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]), 4)
+    0.6667
+    """
+    check_choice(variant, "variant", ("b", "c"), where="kendall_tau")
+    x, y = _pair(a, b, "kendall_tau")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
+    return float(stats.kendalltau(x, y, variant=variant).statistic)
+
+
+def cohen_kappa(
+    a: Any,
+    b: Any,
+    *,
+    weights: Literal["linear", "quadratic"] | None = None,
+    labels: Any = None,
+) -> float:
+    """Cohen's kappa between two raters (plain, or weighted for ordered labels).
+
+    Labels may be any hashable values; for weighted kappa they must be numbers
+    (or ``labels=`` gives their order). When both raters use one and the same
+    single label, agreement is perfect and kappa is 1.0 (not 0/0).
+
+    Examples
+    --------
+    >>> round(cohen_kappa([1, 1, 0, 0], [1, 0, 0, 0]), 3)
+    0.5
+    >>> cohen_kappa(["yes", "yes"], ["yes", "yes"])
+    1.0
+    >>> round(cohen_kappa([1, 2, 3, 4], [1, 2, 4, 3], weights="quadratic"), 3)
+    0.8
+    """
+    where = "cohen_kappa"
+    check_choice(weights, "weights", (None, "linear", "quadratic"), where=where)
+    ra = np.asarray(a, dtype=object).ravel() if not isinstance(a, str) else None
+    rb = np.asarray(b, dtype=object).ravel() if not isinstance(b, str) else None
+    if ra is None or rb is None:
+        raise InputError("a" if ra is None else "b", "a sequence of labels", a if ra is None else b, where=where)
+    check_same_length(ra.size, rb.size, "b", where=where)
+    if ra.size == 0:
+        raise InputError("a", "a non-empty sequence of labels", "an empty sequence", where=where)
+    for name, arr in (("a", ra), ("b", rb)):
+        for v in arr:
+            if v is None or (isinstance(v, float) and not np.isfinite(v)):
+                raise InputError(name, "labels without None, NaN or inf", v, where=where)
+    if labels is None:
+        try:
+            cats = sorted(set(ra.tolist()) | set(rb.tolist()))
+        except TypeError:
+            cats = list(dict.fromkeys([*ra.tolist(), *rb.tolist()]))
+    else:
+        cats = list(labels)
+        missing = (set(ra.tolist()) | set(rb.tolist())) - set(cats)
+        if missing:
+            raise InputError("labels", "every label that occurs", _Raw(f"missing {sorted(map(str, missing))}"), where=where)
+    index = {c: i for i, c in enumerate(cats)}
+    k = len(cats)
+    ia = np.fromiter((index[v] for v in ra), dtype=np.int64, count=ra.size)
+    ib = np.fromiter((index[v] for v in rb), dtype=np.int64, count=rb.size)
+    obs = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k) / ra.size
+    exp = np.outer(obs.sum(1), obs.sum(0))
+    if weights is None:
+        v = 1.0 - np.eye(k)
+    else:
+        if labels is None:
+            try:
+                pos = np.asarray(cats, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError("labels", "numeric labels (or labels= giving their order) for weighted kappa", cats, where=where) from None
+        else:
+            pos = np.arange(k, dtype=np.float64)
+        d = np.abs(pos[:, None] - pos[None, :])
+        v = d if weights == "linear" else d**2
+    denom = float((v * exp).sum())
+    if denom <= 1e-15:
+        return 1.0
+    return float(np.round(1.0 - float((v * obs).sum()) / denom, 15))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided interval."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}] ({self.level:.0%})"
+
+
+def bootstrap_ci(
+    metric: Callable[..., float],
+    *arrays: Any,
+    n_resamples: int = 1000,
+    level: float = 0.9,
+    seed: int | None = 0,
+) -> Interval:
+    """Percentile bootstrap interval for ``metric(*arrays)``, resampling rows jointly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> y = rng.integers(0, 2, 300); p = np.clip(y * 0.6 + 0.2 + rng.normal(0, .1, 300), 0, 1)
+    >>> ci = bootstrap_ci(brier_score, y, p, n_resamples=200)
+    >>> ci.low < ci.estimate < ci.high
+    True
+    """
+    where = "bootstrap_ci"
+    if not callable(metric):
+        raise InputError("metric", "a callable metric(*arrays) -> float", metric, where=where)
+    if not arrays:
+        raise InputError("arrays", "at least one array", "none", where=where)
+    check_int(n_resamples, "n_resamples", low=10, where=where)
+    check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
+    arrs = [np.asarray(a) for a in arrays]
+    n = arrs[0].shape[0] if arrs[0].ndim else 0
+    for i, a in enumerate(arrs):
+        if a.ndim == 0 or a.shape[0] != n:
+            raise InputError(f"arrays[{i}]", f"an array of length {n}", _Raw(f"shape {a.shape}"), where=where)
+    if n < 2:
+        raise InputError("arrays", "at least 2 rows to resample", _Raw(str(n)), where=where)
+    est = float(metric(*arrs))
+    rng = np.random.default_rng(seed)
+    reps = np.empty(n_resamples)
+    for r in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        reps[r] = metric(*(a[idx] for a in arrs))
+    if not np.isfinite(reps).all():
+        raise InputError("metric", "a metric that returns finite values on resamples", _Raw("a non-finite value"), where=where)
+    alpha = 1.0 - level
+    lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
+    return Interval(estimate=est, low=float(min(lo, est)), high=float(max(hi, est)), level=level)
