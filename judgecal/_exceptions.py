@@ -82,7 +82,10 @@ class InputError(JudgecalError, ValueError):
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_input_error, (type(self), self.parameter, self.expected, self.got, self.where))
+        return (
+            _rebuild_input_error,
+            (type(self), self.parameter, self.expected, self.got, self.where),
+        )
 
 
 def _rebuild_input_error(

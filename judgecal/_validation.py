@@ -45,7 +45,9 @@ def as_float_1d(
     if isinstance(value, str | bytes) or value is None:
         raise InputTypeError(name, "an array-like of numbers", value, where=where)
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        raise InputTypeError(name, "an array-like of numbers, not a single number", value, where=where)
+        raise InputTypeError(
+            name, "an array-like of numbers, not a single number", value, where=where
+        )
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested sequences
@@ -99,7 +101,9 @@ def _first_non_numeric(values: NDArray[Any]) -> Any:
     return None  # pragma: no cover
 
 
-def check_probability_targets(value: Any, name: str = "y", *, where: str | None = None) -> FloatArray:
+def check_probability_targets(
+    value: Any, name: str = "y", *, where: str | None = None
+) -> FloatArray:
     """Targets for a binary calibrator: 0/1 labels or soft labels in [0, 1].
 
     Examples
@@ -158,7 +162,9 @@ def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None 
     except (ValueError, TypeError) as exc:
         raise InputTypeError(name, "a sequence of stage names", value, where=where) from exc
     if arr.ndim != 1:
-        raise InputError(name, "a 1-D sequence of stage names", _Raw(f"shape {arr.shape}"), where=where)
+        raise InputError(
+            name, "a 1-D sequence of stage names", _Raw(f"shape {arr.shape}"), where=where
+        )
     check_same_length(n, arr.size, name, where=where)
     if arr.dtype.kind not in "U":
         if arr.dtype == object and all(isinstance(v, str) for v in arr):

@@ -174,7 +174,10 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             if state is None:
                 if name not in self.stage_counts_ and self.unknown_stage == "raise":
                     raise InputError(
-                        "stages", f"stages seen in fit {sorted(self.stage_counts_)}", name, where=where
+                        "stages",
+                        f"stages seen in fit {sorted(self.stage_counts_)}",
+                        name,
+                        where=where,
                     )
                 state = self.pooled_
             out[m] = self._predict_chunked(state, x[m])
@@ -209,7 +212,10 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.stage_counts_ = {str(k): int(v) for k, v in state["stage_counts"].items()}
 
     def _decode_state(self, state: State) -> State:
-        return {k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v for k, v in state.items()}
+        return {
+            k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v
+            for k, v in state.items()
+        }
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -259,7 +265,9 @@ class IsotonicCalibrator(StagewiseCalibrator):
         check_choice(self.increasing, "increasing", (True, False), where="IsotonicCalibrator.fit")
 
     def _fit_one(self, x: FloatArray, y: FloatArray, w: FloatArray) -> State:
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=bool(self.increasing), out_of_bounds="clip")
+        iso = IsotonicRegression(
+            y_min=0.0, y_max=1.0, increasing=bool(self.increasing), out_of_bounds="clip"
+        )
         iso.fit(x, y, sample_weight=w)
         eps = 1.0 / (float(w.sum()) + 2.0)
         return {
@@ -312,7 +320,13 @@ class LogisticCalibrator(StagewiseCalibrator):
     def _check_params(self) -> None:
         super()._check_params()
         if self.prior_scale != float("inf"):
-            check_float(self.prior_scale, "prior_scale", low=0.0, low_open=True, where="LogisticCalibrator.fit")
+            check_float(
+                self.prior_scale,
+                "prior_scale",
+                low=0.0,
+                low_open=True,
+                where="LogisticCalibrator.fit",
+            )
 
     def _fit_one(self, x: FloatArray, y: FloatArray, w: FloatArray) -> State:
         wsum = float(w.sum())

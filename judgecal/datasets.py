@@ -41,7 +41,9 @@ def _hanna_rows() -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(fh))
 
 
-def load_hanna(judge: str = "ChatGPT_p1", *, criteria: tuple[str, ...] = HANNA_CRITERIA) -> JudgmentSet:
+def load_hanna(
+    judge: str = "ChatGPT_p1", *, criteria: tuple[str, ...] = HANNA_CRITERIA
+) -> JudgmentSet:
     """Load HANNA: one judgment per story and criterion; the criterion is the stage.
 
     The judge score is the judge's mean rating on the 1-5 scale. The source codes
@@ -84,7 +86,11 @@ def load_hanna(judge: str = "ChatGPT_p1", *, criteria: tuple[str, ...] = HANNA_C
                 levels=5,
                 ratings=tuple(Rating(value=int(row[f"human_{k}"])) for k in (1, 2, 3)),
                 features={"text_length": float(row["text_length"])},
-                meta={"story_id": row["story_id"], "system": row["system"], "prompt_idx": row["prompt_idx"]},
+                meta={
+                    "story_id": row["story_id"],
+                    "system": row["system"],
+                    "prompt_idx": row["prompt_idx"],
+                },
             )
         )
     return JudgmentSet(out, scale=scale)
@@ -142,8 +148,14 @@ def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSe
                 judge_status="ok" if verdict is not None else "unparseable",
                 judge_output=None if verdict is None else code[int(verdict)],
                 label_kind="pairwise",
-                ratings=tuple(Rating(value=code[int(row[f"human_{k}"])], rater=f"annotator{k}") for k in (1, 2, 3)),
-                features={"len_response1": float(row["len_response1"]), "len_response2": float(row["len_response2"])},
+                ratings=tuple(
+                    Rating(value=code[int(row[f"human_{k}"])], rater=f"annotator{k}")
+                    for k in (1, 2, 3)
+                ),
+                features={
+                    "len_response1": float(row["len_response1"]),
+                    "len_response2": float(row["len_response2"]),
+                },
                 texts=texts,
                 meta={"cmp_key": row["cmp_key"], "motivation_app": row["motivation_app"]},
             )

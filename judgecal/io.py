@@ -57,7 +57,9 @@ def _to_number(v: Any) -> float:
     return float(v)
 
 
-def _parse_label(v: Any, kind: LabelKind, levels: int | None, codes: Mapping[Any, str] | None) -> int | str:
+def _parse_label(
+    v: Any, kind: LabelKind, levels: int | None, codes: Mapping[Any, str] | None
+) -> int | str:
     if kind == "pairwise":
         key = v.strip() if isinstance(v, str) else v
         if codes is not None:
@@ -159,13 +161,20 @@ def from_rows(
     if not isinstance(scale, Scale):
         raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where=where)
     if label_cols and label_col:
-        raise InputError("label_col", "None when label_cols is given (wide or long, not both)", label_col, where=where)
+        raise InputError(
+            "label_col",
+            "None when label_cols is given (wide or long, not both)",
+            label_col,
+            where=where,
+        )
     if rater_col and not label_col:
         raise InputError("rater_col", "None unless label_col is given", rater_col, where=where)
     has_labels = bool(label_cols) or label_col is not None
     if has_labels:
         check_choice(label_kind, "label_kind", ("binary", "ordinal", "pairwise"), where=where)
-    if label_kind == "ordinal" and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 2):
+    if label_kind == "ordinal" and (
+        isinstance(levels, bool) or not isinstance(levels, int) or levels < 2
+    ):
         raise InputError("levels", "an integer >= 2 for ordinal labels", levels, where=where)
     if isinstance(label_cols, str):
         raise InputError("label_cols", "a sequence of column names", label_cols, where=where)
@@ -227,7 +236,11 @@ def from_rows(
                 if _is_missing(v):
                     continue
                 try:
-                    ratings.append(Rating(value=_parse_label(v, label_kind, levels, pairwise_codes), rater=str(c)))  # type: ignore[arg-type]
+                    ratings.append(
+                        Rating(
+                            value=_parse_label(v, label_kind, levels, pairwise_codes), rater=str(c)
+                        )
+                    )  # type: ignore[arg-type]
                 except ValueError as exc:
                     fail(rownum, c, str(exc), v)
                     bad = True
@@ -236,8 +249,16 @@ def from_rows(
             v = row[label_col]
             if not _is_missing(v):
                 try:
-                    rater = None if rater_col is None or _is_missing(row[rater_col]) else str(row[rater_col])
-                    ratings.append(Rating(value=_parse_label(v, label_kind, levels, pairwise_codes), rater=rater))  # type: ignore[arg-type]
+                    rater = (
+                        None
+                        if rater_col is None or _is_missing(row[rater_col])
+                        else str(row[rater_col])
+                    )
+                    ratings.append(
+                        Rating(
+                            value=_parse_label(v, label_kind, levels, pairwise_codes), rater=rater
+                        )
+                    )  # type: ignore[arg-type]
                 except ValueError as exc:
                     fail(rownum, label_col, str(exc), v)
                     bad = True
@@ -259,22 +280,42 @@ def from_rows(
         texts = {c: "" if row[c] is None else str(row[c]) for c in text_cols}
         meta = {c: str(row[c]) for c in meta_cols}
         rec = dict(
-            item_id=item_id, stage=st, score=score, judge_output=raw if isinstance(raw, str | float | int) and not isinstance(raw, bool) else None,
-            label_kind=label_kind if has_labels else None, levels=levels if label_kind == "ordinal" and has_labels else None,
-            ratings=ratings, features=feats, texts=texts, meta=meta, _row=rownum,
+            item_id=item_id,
+            stage=st,
+            score=score,
+            judge_output=raw
+            if isinstance(raw, str | float | int) and not isinstance(raw, bool)
+            else None,
+            label_kind=label_kind if has_labels else None,
+            levels=levels if label_kind == "ordinal" and has_labels else None,
+            ratings=ratings,
+            features=feats,
+            texts=texts,
+            meta=meta,
+            _row=rownum,
         )
         if label_col and item_id in merged:
             prev = merged[item_id]
             for key in ("stage", "score", "features", "texts", "meta"):
                 if prev[key] != rec[key]:
-                    fail(rownum, key, f"the same value as earlier rows of item {item_id!r} ({prev[key]!r})", rec[key])
+                    fail(
+                        rownum,
+                        key,
+                        f"the same value as earlier rows of item {item_id!r} ({prev[key]!r})",
+                        rec[key],
+                    )
                     bad = True
                     break
             if not bad:
                 prev["ratings"] = [*prev["ratings"], *ratings]
             continue
         if item_id in merged:
-            fail(rownum, item_col, "a unique item id (use label_col/rater_col for one rating per row)", item_id)
+            fail(
+                rownum,
+                item_col,
+                "a unique item id (use label_col/rater_col for one rating per row)",
+                item_id,
+            )
             continue
         merged[item_id] = rec
         order.append(item_id)

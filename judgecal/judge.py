@@ -42,7 +42,10 @@ _LABELLED = re.compile(
 )
 _FRACTION = re.compile(rf"^\s*({_NUM})\s*(?:/|out\s+of)\s*({_NUM})\s*\.?\s*$", re.IGNORECASE)
 _BARE = re.compile(rf"^\s*\**\s*({_NUM})\s*\**\s*\.?\s*$")
-_VERDICT_LABEL = re.compile(r"\b(?:answer|verdict|decision|judgement|judgment|output)\s*[:=]\s*\**\s*([A-Za-z]+)", re.IGNORECASE)
+_VERDICT_LABEL = re.compile(
+    r"\b(?:answer|verdict|decision|judgement|judgment|output)\s*[:=]\s*\**\s*([A-Za-z]+)",
+    re.IGNORECASE,
+)
 
 
 def parse_score(output: Any, scale: Scale) -> float | None:
@@ -86,7 +89,10 @@ def parse_score(output: Any, scale: Scale) -> float | None:
     m = _FRACTION.match(text)
     if m:
         return _fraction(m.group(1), m.group(2), scale)
-    found = {_fraction(a, b, scale) if b else _on_scale(float(a), scale) for a, b in _LABELLED.findall(text)}
+    found = {
+        _fraction(a, b, scale) if b else _on_scale(float(a), scale)
+        for a, b in _LABELLED.findall(text)
+    }
     if len(found) == 1:
         return found.pop()
     return None
@@ -168,9 +174,25 @@ class JudgeRun:
         """The run as a :class:`~judgecal.JudgmentSet` (failed items keep their status)."""
         out = []
         for i, r in enumerate(self.results):
-            raw = r.raw if isinstance(r.raw, str | float | int) and not isinstance(r.raw, bool) else None
-            status = r.status if r.status in ("ok", "unparseable", "refused", "error", "timeout") else "error"
-            out.append(Judgment(item_id=r.item_id or str(i), stage=r.stage, score=r.score, judge_status=status, judge_output=raw))  # type: ignore[arg-type]
+            raw = (
+                r.raw
+                if isinstance(r.raw, str | float | int) and not isinstance(r.raw, bool)
+                else None
+            )
+            status = (
+                r.status
+                if r.status in ("ok", "unparseable", "refused", "error", "timeout")
+                else "error"
+            )
+            out.append(
+                Judgment(
+                    item_id=r.item_id or str(i),
+                    stage=r.stage,
+                    score=r.score,
+                    judge_status=status,
+                    judge_output=raw,
+                )
+            )  # type: ignore[arg-type]
         return JudgmentSet(out, scale=scale)
 
     def __len__(self) -> int:
@@ -221,7 +243,9 @@ class CalibratedJudge:
         stage: str = "default",
     ) -> None:
         if not isinstance(scale, Scale):
-            raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where="CalibratedJudge")
+            raise InputError(
+                "scale", "a judgecal.Scale", type(scale).__name__, where="CalibratedJudge"
+            )
         fn = judge if callable(judge) else getattr(judge, "judge", None)
         if not callable(fn):
             raise JudgeError(
@@ -229,9 +253,19 @@ class CalibratedJudge:
                 f"judge() method. Got {type(judge).__name__} instead."
             )
         if calibrator is not None and not hasattr(calibrator, "predict_proba"):
-            raise InputError("calibrator", "a calibrator with predict_proba", type(calibrator).__name__, where="CalibratedJudge")
+            raise InputError(
+                "calibrator",
+                "a calibrator with predict_proba",
+                type(calibrator).__name__,
+                where="CalibratedJudge",
+            )
         if parser is not None and not callable(parser):
-            raise InputError("parser", "a callable parser(output, scale) -> float | None", parser, where="CalibratedJudge")
+            raise InputError(
+                "parser",
+                "a callable parser(output, scale) -> float | None",
+                parser,
+                where="CalibratedJudge",
+            )
         if not isinstance(stage, str) or not stage:
             raise InputError("stage", "a non-empty stage name", stage, where="CalibratedJudge")
         self.judge = judge
@@ -259,15 +293,29 @@ class CalibratedJudge:
             return None, "unparseable"
         return score, "ok"
 
-    def _call_one(self, args: tuple[Any, ...], kwargs: dict[str, Any], stage: str, item_id: str | None) -> JudgeResult:
+    def _call_one(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], stage: str, item_id: str | None
+    ) -> JudgeResult:
         try:
             raw = self._fn(*args, **kwargs)
         except Exception as exc:  # the judge's failure is a status, not a crash
-            return JudgeResult(raw=None, score=None, probability=None, status="error", stage=stage, error=f"{type(exc).__name__}: {exc}", item_id=item_id)
+            return JudgeResult(
+                raw=None,
+                score=None,
+                probability=None,
+                status="error",
+                stage=stage,
+                error=f"{type(exc).__name__}: {exc}",
+                item_id=item_id,
+            )
         score, status = self._outcome(raw)
-        return JudgeResult(raw=raw, score=score, probability=None, status=status, stage=stage, item_id=item_id)
+        return JudgeResult(
+            raw=raw, score=score, probability=None, status=status, stage=stage, item_id=item_id
+        )
 
-    def __call__(self, *args: Any, stage: str | None = None, item_id: str | None = None, **kwargs: Any) -> JudgeResult:
+    def __call__(
+        self, *args: Any, stage: str | None = None, item_id: str | None = None, **kwargs: Any
+    ) -> JudgeResult:
         """Judge one item and calibrate its score."""
         st = self.stage if stage is None else stage
         r = self._call_one(args, kwargs, st, item_id)
@@ -285,7 +333,12 @@ class CalibratedJudge:
         seq = list(items)
         sts = check_stages(self.stage if stages is None else stages, len(seq), where="judge_many")
         if item_ids is not None and len(item_ids) != len(seq):
-            raise InputError("item_ids", f"one id per item ({len(seq)})", f"{len(item_ids)} ids", where="judge_many")
+            raise InputError(
+                "item_ids",
+                f"one id per item ({len(seq)})",
+                f"{len(item_ids)} ids",
+                where="judge_many",
+            )
         results = [
             self._call_one((x,), {}, str(s), None if item_ids is None else str(item_ids[i]))
             for i, (x, s) in enumerate(zip(seq, sts, strict=True))
@@ -295,8 +348,12 @@ class CalibratedJudge:
     def calibrate(self, scores: Any, *, stages: Any = None) -> FloatArray:
         """P(a human would agree) for judge scores already in hand (vectorized)."""
         if self.calibrator is None:
-            raise JudgeError("This CalibratedJudge has no calibrator: pass one or call fit() first.")
-        return np.asarray(self.calibrator.predict_proba(scores, stages=stages)[:, 1], dtype=np.float64)
+            raise JudgeError(
+                "This CalibratedJudge has no calibrator: pass one or call fit() first."
+            )
+        return np.asarray(
+            self.calibrator.predict_proba(scores, stages=stages)[:, 1], dtype=np.float64
+        )
 
     def _calibrate_results(self, results: list[JudgeResult]) -> list[JudgeResult]:
         if self.calibrator is None:
@@ -304,15 +361,27 @@ class CalibratedJudge:
         ok = [i for i, r in enumerate(results) if r.ok]
         if not ok:
             return results
-        probs = self.calibrate([results[i].score for i in ok], stages=[results[i].stage for i in ok])
+        probs = self.calibrate(
+            [results[i].score for i in ok], stages=[results[i].stage for i in ok]
+        )
         out = list(results)
         for i, p in zip(ok, probs, strict=True):
             r = results[i]
-            out[i] = JudgeResult(raw=r.raw, score=r.score, probability=float(p), status=r.status, stage=r.stage, error=r.error, item_id=r.item_id)
+            out[i] = JudgeResult(
+                raw=r.raw,
+                score=r.score,
+                probability=float(p),
+                status=r.status,
+                stage=r.stage,
+                error=r.error,
+                item_id=r.item_id,
+            )
         return out
 
     # -- calibration from human labels ------------------------------------------------
-    def fit(self, judgments: JudgmentSet, *, calibrator: Any = None, **targets: Any) -> CalibratedJudge:
+    def fit(
+        self, judgments: JudgmentSet, *, calibrator: Any = None, **targets: Any
+    ) -> CalibratedJudge:
         """Fit the calibrator on the labelled, scored judgments (per stage).
 
         ``targets`` are passed to :meth:`JudgmentSet.targets` (``how``,
@@ -320,7 +389,12 @@ class CalibratedJudge:
         not used (and :meth:`JudgmentSet.status_counts` shows how many).
         """
         if not isinstance(judgments, JudgmentSet):
-            raise InputError("judgments", "a judgecal.JudgmentSet", type(judgments).__name__, where="CalibratedJudge.fit")
+            raise InputError(
+                "judgments",
+                "a judgecal.JudgmentSet",
+                type(judgments).__name__,
+                where="CalibratedJudge.fit",
+            )
         if calibrator is None:
             calibrator = self.calibrator
         if calibrator is None:
@@ -329,7 +403,12 @@ class CalibratedJudge:
             calibrator = IsotonicCalibrator()
         use = judgments.scored().labelled()
         if len(use) == 0:
-            raise InputError("judgments", "at least one scored judgment with human ratings", "none", where="CalibratedJudge.fit")
+            raise InputError(
+                "judgments",
+                "at least one scored judgment with human ratings",
+                "none",
+                where="CalibratedJudge.fit",
+            )
         y, w = use.targets(**targets)
         calibrator.fit(use.scores(), y, w, stages=use.stages())
         self.calibrator = calibrator

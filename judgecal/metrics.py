@@ -50,7 +50,9 @@ __all__ = [
 ]
 
 
-def _yp(y: Any, p: Any, sample_weight: Any, where: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _yp(
+    y: Any, p: Any, sample_weight: Any, where: str
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     yy = check_probability_targets(y, "y", where=where)
     pp = as_float_1d(p, "p", where=where)
     check_same_length(yy.size, pp.size, "p", where=where)
@@ -106,7 +108,9 @@ class ReliabilityCurve:
     @property
     def ece(self) -> float:
         """Expected calibration error of these bins."""
-        return float(np.dot(self.weight, np.abs(self.observed - self.mean_predicted)) / self.weight.sum())
+        return float(
+            np.dot(self.weight, np.abs(self.observed - self.mean_predicted)) / self.weight.sum()
+        )
 
 
 def reliability_curve(
@@ -239,7 +243,9 @@ def cohen_kappa(
     ra = np.asarray(a, dtype=object).ravel() if not isinstance(a, str) else None
     rb = np.asarray(b, dtype=object).ravel() if not isinstance(b, str) else None
     if ra is None or rb is None:
-        raise InputError("a" if ra is None else "b", "a sequence of labels", a if ra is None else b, where=where)
+        raise InputError(
+            "a" if ra is None else "b", "a sequence of labels", a if ra is None else b, where=where
+        )
     check_same_length(ra.size, rb.size, "b", where=where)
     if ra.size == 0:
         raise InputError("a", "a non-empty sequence of labels", "an empty sequence", where=where)
@@ -256,7 +262,12 @@ def cohen_kappa(
         cats = list(labels)
         missing = (set(ra.tolist()) | set(rb.tolist())) - set(cats)
         if missing:
-            raise InputError("labels", "every label that occurs", _Raw(f"missing {sorted(map(str, missing))}"), where=where)
+            raise InputError(
+                "labels",
+                "every label that occurs",
+                _Raw(f"missing {sorted(map(str, missing))}"),
+                where=where,
+            )
     index = {c: i for i, c in enumerate(cats)}
     k = len(cats)
     ia = np.fromiter((index[v] for v in ra), dtype=np.int64, count=ra.size)
@@ -270,7 +281,12 @@ def cohen_kappa(
             try:
                 pos = np.asarray(cats, dtype=np.float64)
             except (TypeError, ValueError):
-                raise InputError("labels", "numeric labels (or labels= giving their order) for weighted kappa", cats, where=where) from None
+                raise InputError(
+                    "labels",
+                    "numeric labels (or labels= giving their order) for weighted kappa",
+                    cats,
+                    where=where,
+                ) from None
         else:
             pos = np.arange(k, dtype=np.float64)
         d = np.abs(pos[:, None] - pos[None, :])
@@ -323,7 +339,9 @@ def bootstrap_ci(
     n = arrs[0].shape[0] if arrs[0].ndim else 0
     for i, a in enumerate(arrs):
         if a.ndim == 0 or a.shape[0] != n:
-            raise InputError(f"arrays[{i}]", f"an array of length {n}", _Raw(f"shape {a.shape}"), where=where)
+            raise InputError(
+                f"arrays[{i}]", f"an array of length {n}", _Raw(f"shape {a.shape}"), where=where
+            )
     if n < 2:
         raise InputError("arrays", "at least 2 rows to resample", _Raw(str(n)), where=where)
     est = float(metric(*arrs))
@@ -333,7 +351,12 @@ def bootstrap_ci(
         idx = rng.integers(0, n, n)
         reps[r] = metric(*(a[idx] for a in arrs))
     if not np.isfinite(reps).all():
-        raise InputError("metric", "a metric that returns finite values on resamples", _Raw("a non-finite value"), where=where)
+        raise InputError(
+            "metric",
+            "a metric that returns finite values on resamples",
+            _Raw("a non-finite value"),
+            where=where,
+        )
     alpha = 1.0 - level
     lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
     return Interval(estimate=est, low=float(min(lo, est)), high=float(max(hi, est)), level=level)

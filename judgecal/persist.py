@@ -50,7 +50,7 @@ def _registry() -> dict[str, type[Any]]:
     for c in (cal.IsotonicCalibrator, cal.LogisticCalibrator):
         _REGISTRY.setdefault(c.__name__, c)
     try:  # Bayesian and feature-adjusted calibrators, when present
-        import judgecal.bayes  # noqa: F401
+        import judgecal.bayes
     except ImportError:  # pragma: no cover
         pass
     try:
@@ -85,7 +85,9 @@ def _unjson(obj: Any) -> Any:
 
 
 def _digest(cls_name: str, params: Any, state: Any) -> str:
-    canon = json.dumps([cls_name, params, state], sort_keys=True, separators=(",", ":"), allow_nan=False)
+    canon = json.dumps(
+        [cls_name, params, state], sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
@@ -102,7 +104,9 @@ def dumps(estimator: Any) -> str:
     """
     name = type(estimator).__name__
     if name not in _registry() or not hasattr(estimator, "_get_state"):
-        raise InputError("estimator", f"a judgecal calibrator {sorted(_REGISTRY)}", name, where="save")
+        raise InputError(
+            "estimator", f"a judgecal calibrator {sorted(_REGISTRY)}", name, where="save"
+        )
     params = _jsonable(estimator.get_params(deep=False))
     state = _jsonable(estimator._get_state())
     doc = {
@@ -134,10 +138,14 @@ def loads(text: str | bytes) -> Any:
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
-        raise PersistenceError(f"Not a judgecal calibrator: the file is not valid JSON ({exc}).") from exc
+        raise PersistenceError(
+            f"Not a judgecal calibrator: the file is not valid JSON ({exc})."
+        ) from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise PersistenceError(f"Not a judgecal calibrator: 'format' must be {FORMAT!r}, got {got!r}.")
+        raise PersistenceError(
+            f"Not a judgecal calibrator: 'format' must be {FORMAT!r}, got {got!r}."
+        )
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
         raise PersistenceError(
@@ -159,7 +167,9 @@ def loads(text: str | bytes) -> Any:
         est = cls(**_unjson(params))
         est._set_state(_unjson(state))
     except (TypeError, KeyError, ValueError) as exc:
-        raise PersistenceError(f"Corrupt calibrator file: cannot rebuild {name} ({exc!r}).") from exc
+        raise PersistenceError(
+            f"Corrupt calibrator file: cannot rebuild {name} ({exc!r})."
+        ) from exc
     return est
 
 

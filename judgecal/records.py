@@ -85,7 +85,9 @@ class Scale(BaseModel):
             if len(self.verdicts) < 2:
                 raise ValueError("a verdict scale needs at least two verdicts")
             if len({v.lower() for v in self.verdicts}) != len(self.verdicts):
-                raise ValueError(f"verdicts must be distinct (case-insensitive), got {self.verdicts}")
+                raise ValueError(
+                    f"verdicts must be distinct (case-insensitive), got {self.verdicts}"
+                )
             if self.low != 0 or self.high != len(self.verdicts) - 1:
                 raise ValueError("a verdict scale runs from 0 to len(verdicts) - 1")
         elif self.verdicts:
@@ -121,7 +123,9 @@ class Scale(BaseModel):
                 if key in low:
                     return float(low.index(key))
                 raise InputError("score", f"one of the verdicts {self.verdicts}", value)
-            if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+            if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+                value, bool
+            ):
                 f = float(value)
                 if f.is_integer() and self.low <= f <= self.high:
                     return f
@@ -273,13 +277,16 @@ class JudgmentSet(Sequence[Judgment]):
         items = tuple(judgments)
         for i, j in enumerate(items):
             if not isinstance(j, Judgment):
-                raise InputError("judgments", "Judgment objects", f"{type(j).__name__} at index {i}")
+                raise InputError(
+                    "judgments", "Judgment objects", f"{type(j).__name__} at index {i}"
+                )
             if j.score is not None:
                 try:
                     scale.check(j.score)
                 except InputError as exc:
                     raise InputError(
-                        "judgments", f"scores on the scale [{scale.low:g}, {scale.high:g}]",
+                        "judgments",
+                        f"scores on the scale [{scale.low:g}, {scale.high:g}]",
                         f"score {j.score!r} for item {j.item_id!r} at index {i}",
                     ) from exc
         kinds = {j.label_kind for j in items if j.ratings}
@@ -328,7 +335,9 @@ class JudgmentSet(Sequence[Judgment]):
             if idx.shape != (len(self),):
                 raise InputError("indices", f"a boolean mask of length {len(self)}", idx.shape)
             idx = np.flatnonzero(idx)
-        if idx.size and (idx.dtype.kind not in "iu" or idx.min() < -len(self) or idx.max() >= len(self)):
+        if idx.size and (
+            idx.dtype.kind not in "iu" or idx.min() < -len(self) or idx.max() >= len(self)
+        ):
             raise InputError("indices", f"integer positions in [0, {len(self)})", idx)
         return self._subset(self._items[int(i)] for i in idx)
 
@@ -354,7 +363,8 @@ class JudgmentSet(Sequence[Judgment]):
         missing = [j.item_id for j in self._items if j.score is None]
         if missing:
             raise InputError(
-                "judgments", "judgments that all have a score (call .scored() first)",
+                "judgments",
+                "judgments that all have a score (call .scored() first)",
                 f"{len(missing)} without a score, e.g. item {missing[0]!r}",
             )
         return np.fromiter((j.score for j in self._items), dtype=np.float64, count=len(self))  # type: ignore[misc]
@@ -376,7 +386,11 @@ class JudgmentSet(Sequence[Judgment]):
         out = np.empty(len(self))
         for i, j in enumerate(self._items):
             if name not in j.features:
-                raise InputError("name", f"a feature every judgment has", f"{name!r} (missing on item {j.item_id!r})")
+                raise InputError(
+                    "name",
+                    "a feature every judgment has",
+                    f"{name!r} (missing on item {j.item_id!r})",
+                )
             out[i] = j.features[name]
         return out
 
@@ -385,7 +399,11 @@ class JudgmentSet(Sequence[Judgment]):
         vals = []
         for j in self._items:
             if name not in j.meta:
-                raise InputError("name", "a meta field every judgment has", f"{name!r} (missing on item {j.item_id!r})")
+                raise InputError(
+                    "name",
+                    "a meta field every judgment has",
+                    f"{name!r} (missing on item {j.item_id!r})",
+                )
             vals.append(j.meta[name])
         return np.asarray(vals, dtype=str)
 
@@ -408,7 +426,11 @@ class JudgmentSet(Sequence[Judgment]):
                 idx.append(i)
                 vals.append(code[r.value] if isinstance(r.value, str) else int(r.value))
                 raters.append(r.rater or "")
-        return np.asarray(idx, dtype=np.int64), np.asarray(vals, dtype=np.int64), np.asarray(raters, dtype=str)
+        return (
+            np.asarray(idx, dtype=np.int64),
+            np.asarray(vals, dtype=np.int64),
+            np.asarray(raters, dtype=str),
+        )
 
     def targets(
         self,
@@ -449,14 +471,26 @@ class JudgmentSet(Sequence[Judgment]):
         unl = [j.item_id for j in self._items if not j.ratings]
         if unl:
             raise InputError(
-                "judgments", "judgments that all have ratings (call .labelled() first)",
-                f"{len(unl)} without ratings, e.g. item {unl[0]!r}", where=where,
+                "judgments",
+                "judgments that all have ratings (call .labelled() first)",
+                f"{len(unl)} without ratings, e.g. item {unl[0]!r}",
+                where=where,
             )
         kind = self.label_kind
         if kind == "ordinal":
             assert self.levels is not None
-            if threshold is None or isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= self.levels:
-                raise InputError("threshold", f"an integer level in 2..{self.levels} for ordinal labels", threshold, where=where)
+            if (
+                threshold is None
+                or isinstance(threshold, bool)
+                or not isinstance(threshold, int)
+                or not 2 <= threshold <= self.levels
+            ):
+                raise InputError(
+                    "threshold",
+                    f"an integer level in 2..{self.levels} for ordinal labels",
+                    threshold,
+                    where=where,
+                )
         elif threshold is not None:
             raise InputError("threshold", "None unless labels are ordinal", threshold, where=where)
         if how == "mean" and kind != "ordinal":
@@ -513,4 +547,6 @@ class RecordProblem(BaseModel):
     """What came in."""
 
     def __str__(self) -> str:
-        return f"Row {self.row}: field {self.field!r} must be {self.expected}. Got {self.got} instead."
+        return (
+            f"Row {self.row}: field {self.field!r} must be {self.expected}. Got {self.got} instead."
+        )
