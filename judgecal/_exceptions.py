@@ -11,7 +11,7 @@ from the matching built-in so that code written against ``ValueError`` or
     │   ├── InputTypeError (TypeError)   wrong type of argument
     │   └── RecordError                   a bad row in a record file or frame:
     │                                     row number, field, expected, got
-    ├── NotFittedError (AttributeError)  an estimator used before ``fit``
+    ├── NotFittedError (ValueError, AttributeError)  an estimator used before ``fit``
     ├── PersistenceError (ValueError)    a saved file that is corrupt, tampered
     │                                     with, or of an unknown schema version
     ├── JudgeError                        a judge wrapper that cannot go on
@@ -122,7 +122,7 @@ class RecordError(InputError):
         return (type(self), (self.row, self.field, self.expected, self.got))
 
 
-class NotFittedError(JudgecalError, AttributeError):
+class NotFittedError(JudgecalError, ValueError, AttributeError):
     """An estimator was used before ``fit`` was called."""
 
 

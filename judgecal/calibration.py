@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 
-from judgecal._exceptions import InputError, NotFittedError, SmallSampleWarning
+from judgecal._exceptions import InputError, InputTypeError, NotFittedError, SmallSampleWarning
 from judgecal._validation import (
     FloatArray,
     as_float_1d,
@@ -101,6 +101,10 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         where = f"{type(self).__name__}.fit"
         self._check_params()
         x = as_float_1d(X, "X", where=where)
+        if y is None:
+            raise InputTypeError(
+                "y", "human targets (fit requires y to be passed, but the target y is None)", None, where=where
+            )
         yy = check_probability_targets(y, "y", where=where)
         check_same_length(x.size, yy.size, "y", where=where)
         w = check_weights(sample_weight, x.size, where=where)
@@ -220,7 +224,6 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
-        tags.input_tags.one_d_array = True
         return tags
 
 
@@ -288,7 +291,9 @@ class LogisticCalibrator(StagewiseCalibrator):
     normal priors of scale ``prior_scale`` on ``a`` and ``b``; the default 2.5
     is weakly informative on the standardized scale (Gelman et al., 2008) and
     keeps separable data finite. Fitted by Newton's method with step halving;
-    soft labels and weights enter the likelihood directly.
+    soft labels and weights enter the likelihood directly. Scores outside the
+    training range are clipped to it, as in :class:`IsotonicCalibrator`, so
+    probabilities never saturate to exactly 0 or 1.
 
     Parameters
     ----------
@@ -336,10 +341,17 @@ class LogisticCalibrator(StagewiseCalibrator):
             spread = 1.0
         z = (x - center) / spread
         coef = fit_logistic_map(z, y, w, float(self.prior_scale))
-        return {"center": center, "spread": spread, "a": float(coef[0]), "b": float(coef[1])}
+        return {
+            "center": center,
+            "spread": spread,
+            "a": float(coef[0]),
+            "b": float(coef[1]),
+            "x_min": float(x.min()),
+            "x_max": float(x.max()),
+        }
 
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
-        z = (x - state["center"]) / state["spread"]
+        z = (np.clip(x, state["x_min"], state["x_max"]) - state["center"]) / state["spread"]
         return _sigmoid(state["a"] + state["b"] * z)
 
 

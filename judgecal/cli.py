@@ -135,8 +135,8 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     stages = js.stages() if args.stage_col else None
     p = cal.predict_proba(scores, stages=stages)[:, 1]
     out = (
-        sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="", encoding="utf-8")
-    )  # noqa: SIM115
+        sys.stdout if args.out in (None, "-") else open(args.out, "w", newline="", encoding="utf-8")  # noqa: SIM115
+    )
     try:
         writer = csv.writer(out)
         interval = None
