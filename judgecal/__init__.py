@@ -60,6 +60,14 @@ _LAZY: dict[str, str] = {
     "reliability_curve": "judgecal.metrics",
     "reliability_diagram": "judgecal.plotting",
     "spearman_rho": "judgecal.metrics",
+    # surface-feature bias
+    "BiasReport": "judgecal.bias",
+    "FeatureAdjustedCalibrator": "judgecal.bias",
+    "feature_regression": "judgecal.bias",
+    "find_mentions": "judgecal.ablations",
+    "human_judge_gap": "judgecal.bias",
+    "preference_gap": "judgecal.bias",
+    "probe_bias": "judgecal.bias",
 }
 
 __all__ = sorted(
@@ -95,6 +103,15 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from judgecal.ablations import find_mentions
+    from judgecal.bias import (
+        BiasReport,
+        FeatureAdjustedCalibrator,
+        feature_regression,
+        human_judge_gap,
+        preference_gap,
+        probe_bias,
+    )
     from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
     from judgecal.datasets import load_hanna, load_pandalm
     from judgecal.io import from_dataframe, read_csv, read_jsonl
