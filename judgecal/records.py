@@ -451,7 +451,9 @@ class JudgmentSet(Sequence[Judgment]):
             ``soft``: the share of raters who rated positively, weighted by the
             number of raters (every rating counts once). ``majority``: 1 when most
             raters rated positively, 0 when most did not, 0.5 on an exact split;
-            weight 1. ``mean`` (ordinal only): 1 when the mean rating is at least
+            weight 1. For pairwise labels ``majority`` takes the most common
+            outcome (first 1, second 0, tie per ``ties``; no single most common
+            outcome gives 0.5). ``mean`` (ordinal only): 1 when the mean rating is at least
             ``threshold``; weight 1.
         threshold : int, optional
             Ordinal labels only: the lowest level that counts as positive.
@@ -503,6 +505,16 @@ class JudgmentSet(Sequence[Judgment]):
             if kind == "ordinal" and how == "mean":
                 y[i] = float(np.mean(vals) >= threshold)  # type: ignore[operator]
                 w[i] = 1.0
+                continue
+            if kind == "pairwise" and how == "majority":
+                top = Counter(vals).most_common()
+                if len(top) > 1 and top[0][1] == top[1][1]:
+                    y[i], w[i] = 0.5, 1.0  # no plurality outcome
+                elif top[0][0] == "tie":
+                    y[i] = 0.0 if ties == "negative" else 0.5
+                    w[i] = 0.0 if ties == "drop" else 1.0
+                else:
+                    y[i], w[i] = float(top[0][0] == "first"), 1.0
                 continue
             pos: list[float] = []
             for v in vals:
