@@ -24,13 +24,16 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from judgecal._exceptions import InputError, JudgeError
 from judgecal._validation import FloatArray, check_stages
 from judgecal.records import Judgment, JudgmentSet, Scale
+
+if TYPE_CHECKING:  # pragma: no cover
+    from judgecal.runner import RunReport
 
 __all__ = ["CalibratedJudge", "JudgeResult", "JudgeRun", "parse_score"]
 
@@ -281,6 +284,11 @@ class CalibratedJudge:
 
     # -- one call ---------------------------------------------------------------
     def _outcome(self, raw: Any) -> tuple[float | None, str]:
+        from judgecal.parsers import Parser
+
+        if isinstance(self.parser, Parser):  # explicit outcomes, including "refused"
+            parsed = self.parser.parse(raw)
+            return parsed.score, parsed.status
         try:
             score = self.parser(raw, self.scale)
         except Exception:  # a user parser that raises means "cannot parse"
@@ -344,6 +352,51 @@ class CalibratedJudge:
             for i, (x, s) in enumerate(zip(seq, sts, strict=True))
         ]
         return JudgeRun(self._calibrate_results(results))
+
+    def run(
+        self,
+        items: Iterable[Any],
+        *,
+        ids: Sequence[Any] | None = None,
+        stages: str | Sequence[str] | None = None,
+        repeats: int = 1,
+        aggregate: str | None = None,
+        **options: Any,
+    ) -> RunReport:
+        """Judge many items with a :class:`~judgecal.runner.JudgeRunner` built from this judge.
+
+        ``options`` are the runner's (``concurrency``, ``rate_limit``, ``timeout``,
+        ``retries``, ``retry_on``, ``cache``, ``on_call``, ...). Returns a
+        :class:`~judgecal.runner.RunReport` (a :class:`JudgeRun` with summary counts).
+
+        Examples
+        --------
+        >>> from judgecal import IsotonicCalibrator, Scale
+        >>> cal = IsotonicCalibrator().fit([1, 2, 3, 4, 5], [0, 0, 1, 1, 1])
+        >>> cj = CalibratedJudge(lambda text: f"Score: {min(5, len(text))}", cal, scale=Scale.likert(5))
+        >>> report = cj.run(["ok", "a longer text"], concurrency=2)
+        >>> [r.score for r in report.results], report.summary()["ok"]
+        ([2.0, 5.0], 2)
+        """
+        from judgecal.runner import JudgeRunner
+
+        return JudgeRunner(self, **options).run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)  # type: ignore[arg-type]
+
+    async def arun(
+        self,
+        items: Iterable[Any],
+        *,
+        ids: Sequence[Any] | None = None,
+        stages: str | Sequence[str] | None = None,
+        repeats: int = 1,
+        aggregate: str | None = None,
+        **options: Any,
+    ) -> RunReport:
+        """Async :meth:`run` with an :class:`~judgecal.runner.AsyncJudgeRunner`."""
+        from judgecal.runner import AsyncJudgeRunner
+
+        runner = AsyncJudgeRunner(self, **options)
+        return await runner.run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)  # type: ignore[arg-type]
 
     def calibrate(self, scores: Any, *, stages: Any = None) -> FloatArray:
         """P(a human would agree) for judge scores already in hand (vectorized)."""

@@ -295,7 +295,7 @@ _PAIR_WORDS = {
 }
 _BRACKET = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 _PAIR_LABEL = re.compile(
-    r"\b(?:verdict|answer|winner|preference|preferred|better|choice|decision|output)\s*(?:is|:|=)\s*\**\s*"
+    r"\b(?:verdict|answer|winner|preference|preferred|better|choice|decision|output)(?:\s*(?:is|:|=))+\s*\**\s*"
     r"((?:response|output|assistant|answer)\s*[12ab]\b|first\b|second\b|tie\b|equal\b|draw\b|[ab12]\b)",
     re.IGNORECASE,
 )
