@@ -1,0 +1,280 @@
+"""Tests of judgecal.ablations: mention detection and the pure text ablations."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from judgecal import InputError, InputTypeError
+from judgecal.ablations import (
+    Ablation,
+    AblationRecord,
+    MentionDetector,
+    find_mentions,
+    insert_mention,
+    markdown_count,
+    per_item_attributes,
+    remove_mentions,
+    shorten,
+    strip_markdown,
+    surface_features,
+    swap_answers,
+)
+
+# -- mention detector ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("dog", "my dogs"),
+        ("dog", "the dog's bowl"),
+        ("dog", "the dogs' bowls"),
+        ("dog", "DOG"),
+        ("box", "two boxes"),
+        ("city", "big cities"),
+        ("study", "she studied"),
+        ("hike", "hiking trips"),
+        ("hike", "we hiked"),
+        ("run", "running daily"),
+        ("jump", "jumped, jumping"),
+        ("vegan", "Vegan\u2019s choice"),
+        ("new york", "New   York"),
+        ("new york", "New-York"),
+        ("gluten free", "gluten-free bread"),
+    ],
+)
+def test_detector_matches_inflections(term: str, text: str) -> None:
+    assert find_mentions(text, term).total >= 1
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("cat", "category"),
+        ("cat", "concatenate"),
+        ("cat", "bobcat"),
+        ("run", "runner"),
+        ("art", "smart party"),
+        ("dog", "dogma"),
+        ("vegan", "veganism"),
+    ],
+)
+def test_detector_respects_word_boundaries(term: str, text: str) -> None:
+    assert find_mentions(text, term).total == 0
+
+
+def test_detector_positions_counts_and_synonyms() -> None:
+    text = "I'm vegan. Plant-based food suits a VEGAN, says my dog."
+    m = find_mentions(text, {"vegan": ["plant-based", "plant based"], "pet": ["dog"], "cat": []})
+    assert dict(m.counts) == {"vegan": 3, "pet": 1, "cat": 0}
+    assert [(s.attribute, text[s.start : s.end]) for s in m.spans] == [
+        ("vegan", "vegan"),
+        ("vegan", "Plant-based"),
+        ("vegan", "VEGAN"),
+        ("pet", "dog"),
+    ]
+    assert all(s.text == text[s.start : s.end] for s in m.spans)
+    assert m.total == 4 and bool(m)
+
+
+def test_longest_term_wins_and_matches_do_not_overlap() -> None:
+    m = find_mentions("New York City is big", {"nyc": ["new york city"], "ny": ["new york"]})
+    assert dict(m.counts) == {"nyc": 1, "ny": 0}
+
+
+def test_detector_objects_and_errors() -> None:
+    det = MentionDetector(["dog", "cat"])
+    assert det.names == ("dog", "cat")
+    assert find_mentions("a cat", det).counts["cat"] == 1
+    assert det.count_many(["dogs and cats", "none"]).tolist() == [2, 0]
+    assert MentionDetector([]).count("anything") == 0
+    assert "dog" in repr(det)
+    with pytest.raises(InputError, match="attributes"):
+        MentionDetector([""])
+    with pytest.raises(InputError, match="distinct"):
+        MentionDetector(["a", "a"])
+    with pytest.raises(InputTypeError):
+        MentionDetector(3)
+    with pytest.raises(InputError, match="synonyms"):
+        MentionDetector({"a": [""]})
+    with pytest.raises(InputTypeError, match="text"):
+        find_mentions(None, "a")  # type: ignore[arg-type]
+
+
+# -- remove / insert ---------------------------------------------------------------
+
+
+def test_remove_mentions_sentences_and_clauses() -> None:
+    text = "As a vegan, you may like this. Tofu is cheap! Dogs love it, and vegans too.\n\n## Next\nEat well."
+    new, rec = remove_mentions(text, "vegan")
+    assert new == "Tofu is cheap!\n\n## Next\nEat well."
+    assert rec.removed == ("As a vegan, you may like this.", "Dogs love it, and vegans too.")
+    assert rec.changed and rec.length_before == len(text) and rec.length_after == len(new)
+    clause, rec2 = remove_mentions(text, "vegan", unit="clause")
+    assert clause.startswith("You may like this. Tofu is cheap! Dogs love it.")
+    assert find_mentions(clause, "vegan").total == 0
+    assert rec2.detail["removed"] == 2
+
+
+def test_remove_mentions_unchanged_and_errors() -> None:
+    new, rec = remove_mentions("No mention here.", "vegan")
+    assert new == "No mention here." and not rec.changed and rec.removed == ()
+    assert remove_mentions("I am vegan.", "vegan")[0] == ""
+    with pytest.raises(InputError, match="unit"):
+        remove_mentions("x", "a", unit="word")
+
+
+def test_insert_mention() -> None:
+    new, rec = insert_mention("Try lentils.", ["vegan", "runner"], position="end")
+    assert new == "Try lentils. Taking into account that you mentioned vegan and runner."
+    assert rec.inserted == ("Taking into account that you mentioned vegan and runner.",)
+    three = insert_mention("x", ["a", "b", "c"], template="Note: {attribute}.")[0]
+    assert three == "Note: a, b and c. x"
+    partial_new, _ = insert_mention("A vegan dish.", ["vegan", "dog"])
+    assert partial_new.startswith("Taking into account that you mentioned dog.")
+    assert insert_mention("", "dog")[0] == "Taking into account that you mentioned dog."
+    assert not insert_mention("the dog", "dog")[1].changed
+    with pytest.raises(InputError, match="template"):
+        insert_mention("x", "a", template="no placeholder")
+    with pytest.raises(InputError, match="position"):
+        insert_mention("x", "a", position="middle")
+    with pytest.raises(InputError, match="at least one"):
+        insert_mention("x", [])
+
+
+words = st.lists(
+    st.sampled_from(["tofu", "is", "cheap", "dog", "dogs", "Vegan", "vegans", "eat", "well", "and", "run", "ran"]),
+    min_size=1,
+    max_size=8,
+)
+sentences = st.builds(lambda ws, p: " ".join(ws) + p, words, st.sampled_from([".", "!", "?", ",", ""]))
+texts = st.builds(
+    lambda ss, seps: "".join(s + sep for s, sep in zip(ss, seps, strict=False)),
+    st.lists(sentences, min_size=1, max_size=6),
+    st.lists(st.sampled_from([" ", "\n", "\n\n", "  "]), min_size=6, max_size=6),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts, st.sampled_from(["vegan", "dog", ["dog", "vegan"], {"run": ["ran"]}]), st.sampled_from(["sentence", "clause"]))
+def test_remove_then_no_mentions_insert_then_mentions(text: str, attrs: object, unit: str) -> None:
+    removed, rec = remove_mentions(text, attrs, unit=unit)
+    assert find_mentions(removed, attrs).total == 0
+    assert rec.changed == (removed != text)
+    assert rec.length_after == len(removed)
+    inserted, rec2 = insert_mention(removed, attrs)
+    counts = find_mentions(inserted, attrs).counts
+    assert all(c >= 1 for c in counts.values())
+    assert rec2.changed
+
+
+# -- shorten -----------------------------------------------------------------------
+
+
+def test_shorten() -> None:
+    text = "First sentence here. Second one! Third?"
+    assert shorten(text, target=25)[0] == "First sentence here."
+    assert shorten(text, target=1.0)[1].changed is False
+    cut, rec = shorten("averyveryverylongword and more", target=10)
+    assert cut == "averyveryv" and rec.removed == ("erylongword and more",)
+    assert shorten("Lines one.\nLine two.", target=15)[0] == "Lines one."
+    with pytest.raises(InputError, match="target"):
+        shorten("x", target=0)
+    with pytest.raises(InputError, match="target"):
+        shorten("x", target=1.5)
+    with pytest.raises(InputTypeError, match="target"):
+        shorten("x", target="10")  # type: ignore[arg-type]
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts, st.integers(1, 80))
+def test_shorten_never_exceeds_target_and_keeps_a_prefix_of_words(text: str, target: int) -> None:
+    new, rec = shorten(text, target=target)
+    assert rec.length_after == len(new) <= len(text)
+    if len(text) <= target:
+        assert new == text and not rec.changed
+    else:
+        assert len(new) <= target
+        assert rec.changed
+        assert " ".join(new.split()) == " ".join(text.split())[: len(" ".join(new.split()))]
+
+
+# -- markdown --------------------------------------------------------------------
+
+
+def test_strip_markdown_everything() -> None:
+    md = (
+        "# Title\n\n> quoted *note*\n\n1. one\n2) two\n* star item with __strong__\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n---\n```python\nprint(1)\n```\n"
+        "Use `x`, ~~old~~, ![pic](u.png) and [link](http://e.com)."
+    )
+    new, rec = strip_markdown(md)
+    for token in ("#", "> ", "**", "__", "```", "|---", "~~", "](", "`"):
+        assert token not in new
+    for word in ("Title", "quoted note", "one", "two", "star item with strong", "print(1)", "Use x, old, pic and link."):
+        assert word in new
+    assert rec.detail["list_items"] == 3 and rec.detail["headers"] == 1
+    assert markdown_count(md) == sum(rec.detail.values()) > 10
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(categories=["Ll", "Lu", "Zs"]), max_size=60))
+def test_plain_text_is_untouched(text: str) -> None:
+    new, rec = strip_markdown(text)
+    assert new == text and not rec.changed and markdown_count(text) == 0
+
+
+def test_markdown_does_not_eat_arithmetic_or_snake_case() -> None:
+    assert strip_markdown("2 * 3 * 4 and snake_case_name")[0] == "2 * 3 * 4 and snake_case_name"
+
+
+# -- pairs, protocol, features -------------------------------------------------------
+
+
+@given(st.text(max_size=10), st.text(max_size=10))
+def test_swap_is_an_involution(a: str, b: str) -> None:
+    once, rec = swap_answers((a, b))
+    assert once == (b, a) and rec.mirrored and rec.changed == (a != b)
+    assert swap_answers(once)[0] == (a, b)
+
+
+def test_swap_errors() -> None:
+    with pytest.raises(InputError, match="pair"):
+        swap_answers("ab")
+
+
+def test_every_builtin_is_an_ablation() -> None:
+    for fn in (remove_mentions, insert_mention, shorten, strip_markdown, swap_answers, partial(shorten, target=5)):
+        assert isinstance(fn, Ablation)
+    for fn, arg in ((remove_mentions, "a dog."), (insert_mention, "x"), (partial(shorten, target=2), "abc def"), (strip_markdown, "**x**")):
+        out, rec = fn(arg, "dog")
+        assert isinstance(out, str) and isinstance(rec, AblationRecord) and rec.changed
+
+
+def test_surface_features_and_per_item_attributes() -> None:
+    f = surface_features(["a **dog**", "a cat", "dogs, cats"], [["dog"], ["cat"], {"dog": [], "cat": []}])
+    assert f["mentions"].tolist() == [1.0, 1.0, 2.0]
+    assert f["length"].tolist() == [9.0, 5.0, 10.0]
+    assert f["markdown"].tolist() == [1.0, 0.0, 0.0]
+    assert set(surface_features(["x"])) == {"length", "markdown"}
+    assert per_item_attributes(["dog", "cat"], 3, "t") == [["dog", "cat"]] * 3
+    with pytest.raises(InputError, match="one attribute spec per item"):
+        per_item_attributes([["dog"]], 3, "t")
+    with pytest.raises(InputTypeError):
+        surface_features("text")  # type: ignore[arg-type]
+    with pytest.raises(InputTypeError):
+        surface_features(["ok", 3])  # type: ignore[list-item]
+
+
+def test_ablation_speed_smoke() -> None:
+    det = MentionDetector({"vegan": ["plant-based"], "dog": ["puppy"]})
+    texts = [f"Answer {i}. As a vegan with a puppy, try this. **Bold** tip {i}." for i in range(2000)]
+    counts = det.count_many(texts)
+    assert np.all(counts == 2)
+    out = [remove_mentions(t, det)[0] for t in texts]
+    assert all("vegan" not in o for o in out)
