@@ -352,7 +352,7 @@ class LogisticCalibrator(StagewiseCalibrator):
 
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
         z = (np.clip(x, state["x_min"], state["x_max"]) - state["center"]) / state["spread"]
-        return _sigmoid(state["a"] + state["b"] * z)
+        return np.asarray(_sigmoid(state["a"] + state["b"] * z), dtype=np.float64)
 
 
 def _sigmoid(t: Any) -> Any:

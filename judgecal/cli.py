@@ -105,7 +105,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise InputError("DATA", "rows with a judge score and at least one human label", "none")
     threshold = args.threshold if args.label_kind == "ordinal" else None
     y, w = use.targets(how=args.how, threshold=threshold, ties=args.ties)
-    cls = {"isotonic": calibration.IsotonicCalibrator, "logistic": calibration.LogisticCalibrator}
+    cls: dict[str, Any] = {"isotonic": calibration.IsotonicCalibrator, "logistic": calibration.LogisticCalibrator}
     if args.method == "bayes":
         from judgecal.bayes import BayesianCalibrator  # type: ignore[import-not-found,unused-ignore]
 

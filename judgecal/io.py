@@ -58,7 +58,7 @@ def _to_number(v: Any) -> float:
 
 
 def _parse_label(
-    v: Any, kind: LabelKind, levels: int | None, codes: Mapping[Any, str] | None
+    v: Any, kind: LabelKind | None, levels: int | None, codes: Mapping[Any, str] | None
 ) -> int | str:
     if kind == "pairwise":
         key = v.strip() if isinstance(v, str) else v
@@ -240,7 +240,7 @@ def from_rows(
                         Rating(
                             value=_parse_label(v, label_kind, levels, pairwise_codes), rater=str(c)
                         )
-                    )  # type: ignore[arg-type]
+                    )
                 except ValueError as exc:
                     fail(rownum, c, str(exc), v)
                     bad = True
@@ -258,7 +258,7 @@ def from_rows(
                         Rating(
                             value=_parse_label(v, label_kind, levels, pairwise_codes), rater=rater
                         )
-                    )  # type: ignore[arg-type]
+                    )
                 except ValueError as exc:
                     fail(rownum, label_col, str(exc), v)
                     bad = True

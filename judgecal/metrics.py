@@ -85,8 +85,8 @@ def log_loss(y: Any, p: Any, *, sample_weight: Any = None, eps: float = 1e-15) -
     """
     yy, pp, w = _yp(y, p, sample_weight, "log_loss")
     check_float(eps, "eps", low=0.0, high=0.5, low_open=True, high_open=True, where="log_loss")
-    pc = np.clip(pp, eps, 1 - eps)
-    ll = -(yy * np.log(pc) + (1 - yy) * np.log1p(-pc))
+    # clip p and 1 - p separately, so that swapping the classes (1 - y, 1 - p) gives the same loss
+    ll = -(yy * np.log(np.clip(pp, eps, 1.0)) + (1 - yy) * np.log(np.clip(1.0 - pp, eps, 1.0)))
     return float(np.dot(w, ll) / w.sum())
 
 
@@ -153,7 +153,7 @@ def reliability_curve(
         bin_high=edges[1:][keep],
         mean_predicted=pb[keep] / wb[keep],
         observed=yb[keep] / wb[keep],
-        weight=wb[keep],
+        weight=np.asarray(wb[keep], dtype=np.float64),
     )
 
 

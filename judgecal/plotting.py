@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from judgecal._exceptions import InputError, MissingDependencyError
 from judgecal.metrics import reliability_curve
@@ -29,7 +29,7 @@ def reliability_diagram(
     predictions: Mapping[str, Any],
     *,
     n_bins: int = 10,
-    strategy: str = "uniform",
+    strategy: Literal["uniform", "quantile"] = "uniform",
     sample_weight: Any = None,
     title: str | None = None,
     ax: Any = None,
@@ -72,7 +72,7 @@ def reliability_diagram(
     curves = {
         str(name): reliability_curve(
             y, p, n_bins=n_bins, strategy=strategy, sample_weight=sample_weight
-        )  # type: ignore[arg-type]
+        )
         for name, p in predictions.items()
     }
     plt = _pyplot()

@@ -503,7 +503,7 @@ class JudgmentSet(Sequence[Judgment]):
         for i, j in enumerate(self._items):
             vals = [r.value for r in j.ratings]
             if kind == "ordinal" and how == "mean":
-                y[i] = float(np.mean(vals) >= threshold)  # type: ignore[operator]
+                y[i] = float(np.mean([float(v) for v in vals]) >= threshold)  # type: ignore[operator]
                 w[i] = 1.0
                 continue
             if kind == "pairwise" and how == "majority":
