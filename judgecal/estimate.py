@@ -70,6 +70,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -317,6 +318,7 @@ def _ppi_core(y: FloatArray, fl: FloatArray, fu: FloatArray, lam: float | None, 
     return _Core(theta, var, lam, var_human, n, N, float(y.mean()))
 
 
+@lru_cache(maxsize=4096)
 def _crit(level: float, df: float, kind: str) -> float:
     if kind == "normal" or not np.isfinite(df):
         return float(stats.norm.ppf(0.5 + level / 2))
@@ -430,7 +432,7 @@ def rogan_gladen(
     >>> j = np.where(h, rng.random(3000) < 0.9, rng.random(3000) < 0.3)
     >>> ci = rogan_gladen(h[:300], j[:300], j)
     >>> round(float(j.mean()), 3), round(ci.estimate, 3), round(float(h.mean()), 3)
-    (0.417, 0.181, 0.199)
+    (0.417, 0.181, 0.204)
     """
     where = "rogan_gladen"
     yy = as_float_1d(y, "y", where=where)
@@ -502,12 +504,13 @@ def _targets(js: JudgmentSet, threshold: int | None, ties: str) -> tuple[FloatAr
         return pos, nontie, tie, usable
     if kind is None:
         return pos, nontie, tie, usable
-    lab = np.array([j.n_ratings > 0 for j in js], dtype=bool)
-    if lab.any():
-        sub = js.take(np.flatnonzero(lab))
-        y, _ = sub.targets(how="soft", threshold=threshold)
-        pos[lab] = y
-    return pos, nontie, tie, lab
+    # binary and ordinal: the share of raters rating positively (as JudgmentSet.targets(how="soft"))
+    idx, val, _ = js.ratings_long()
+    cnt = np.bincount(idx, minlength=n).astype(float)
+    positive = (val >= threshold) if kind == "ordinal" else (val == 1)
+    usable = cnt > 0
+    pos = np.bincount(idx, weights=positive.astype(float), minlength=n) / np.where(usable, cnt, 1.0)
+    return pos, nontie, tie, usable
 
 
 def _prepare(js: JudgmentSet, strata: Any, threshold: int | None, ties: str, where: str) -> _Data:
@@ -553,6 +556,25 @@ def _prepare(js: JudgmentSet, strata: Any, threshold: int | None, ties: str, whe
         jtie=jtie,
         strata=np.asarray(st, dtype=str),
     )
+
+
+def _data_from_arrays(scores: FloatArray, scale_low: float, scale_high: float, y: FloatArray,
+                      labelled: np.ndarray, strata: np.ndarray | None = None) -> _Data:
+    """Fast path for simulations: every item scored, binary-style targets (private)."""
+    n = scores.size
+    return _Data(
+        lab=labelled.astype(bool), scored=np.ones(n, dtype=bool), x=scores.astype(float),
+        unit=np.clip((scores - scale_low) / (scale_high - scale_low), 0.0, 1.0), ya=y.astype(float), yb=None,
+        ytie=None, jtie=None, strata=np.full(n, "all") if strata is None else np.asarray(strata, dtype=str),
+    )
+
+
+def _rate_from_data(d: _Data, *, calibrator: str = "isotonic", strata: bool = False, level: float = 0.9,
+                    folds: int = 5, seed: int = 0) -> RateEstimate:
+    """Run :func:`estimate_rate`'s PPI++ path on prepared data (private, for simulations)."""
+    weights = _stratum_weights(d)
+    return _estimate(d, weights, "ppi++", _make_calibrator(calibrator, "estimate_rate"), "half", level, folds,
+                     False, "t", np.random.default_rng(seed), "estimate_rate", "rate", bounded=True)
 
 
 def _make_calibrator(calibrator: Any, where: str) -> StagewiseCalibrator | None:
