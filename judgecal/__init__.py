@@ -50,6 +50,11 @@ _LAZY: dict[str, str] = {
     "CalibratedJudge": "judgecal.judge",
     "JudgeResult": "judgecal.judge",
     "parse_score": "judgecal.judge",
+    "JudgeRunner": "judgecal.runner",
+    "AsyncJudgeRunner": "judgecal.runner",
+    "RateLimit": "judgecal.runner",
+    "RunReport": "judgecal.runner",
+    "JudgeCache": "judgecal.cache",
     # metrics
     "brier_score": "judgecal.metrics",
     "bootstrap_ci": "judgecal.metrics",
@@ -112,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         preference_gap,
         probe_bias,
     )
+    from judgecal.cache import JudgeCache
     from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
     from judgecal.datasets import load_hanna, load_pandalm
     from judgecal.io import from_dataframe, read_csv, read_jsonl
@@ -129,3 +135,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.persist import load, save
     from judgecal.plotting import reliability_diagram
     from judgecal.records import STAGES, Judgment, JudgmentSet, Rating, Scale
+    from judgecal.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport
