@@ -172,7 +172,7 @@ def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None 
         else:
             bad = next((v for v in arr.tolist() if not isinstance(v, str)), arr.dtype)
             raise InputTypeError(name, "stage names as strings", bad, where=where)
-    if arr.size and (np.char.str_len(arr) == 0).any():
+    if arr.size and bool((arr == "").any()):
         raise InputError(name, "non-empty stage names", "''", where=where)
     return arr
 

@@ -115,10 +115,9 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.stage_counts_: dict[str, int] = {}
         if stages is not None:
             st = check_stages(stages, x.size, where=where)
-            names, inv = np.unique(st, return_inverse=True)
             small = []
-            for k, name in enumerate(names.tolist()):
-                m = (inv == k) & (w > 0)
+            for name, mask in _groups(st):
+                m = mask & (w > 0)
                 n = int(m.sum())
                 self.stage_counts_[name] = n
                 if n >= self.min_stage_labels:
@@ -171,9 +170,7 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return self._predict_chunked(self.pooled_, x)
         st = check_stages(stages, x.size, where=where)
         out = np.empty(x.size)
-        names, inv = np.unique(st, return_inverse=True)
-        for k, name in enumerate(names.tolist()):
-            m = inv == k
+        for name, m in _groups(st):
             state = self.stage_states_.get(name)
             if state is None:
                 if name not in self.stage_counts_ and self.unknown_stage == "raise":
@@ -353,6 +350,32 @@ class LogisticCalibrator(StagewiseCalibrator):
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
         z = (np.clip(x, state["x_min"], state["x_max"]) - state["center"]) / state["spread"]
         return np.asarray(_sigmoid(state["a"] + state["b"] * z), dtype=np.float64)
+
+
+def _groups(stages: Any) -> list[tuple[str, Any]]:
+    """``(name, mask)`` per distinct stage, in sorted order.
+
+    With few stages (the usual case) it finds the names from small samples of
+    the rows not yet covered and compares whole arrays, which is several times
+    faster than ``np.unique`` (a string sort) on 10^6 rows.
+    """
+    found: dict[str, Any] = {}
+    todo = np.ones(stages.size, dtype=bool)
+    rest = stages
+    while rest.size and len(found) <= 64:
+        for name in dict.fromkeys(rest[:256].tolist()):
+            m = stages == name
+            found[name] = m
+            todo &= ~m
+        rest = stages[todo]
+    if rest.size:
+        uniq, inv = np.unique(rest, return_inverse=True)
+        idx = np.flatnonzero(todo)
+        for k, name in enumerate(uniq.tolist()):
+            m = np.zeros(stages.size, dtype=bool)
+            m[idx[inv == k]] = True
+            found[str(name)] = m
+    return sorted(found.items())
 
 
 def _sigmoid(t: Any) -> Any:

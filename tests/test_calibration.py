@@ -225,3 +225,15 @@ def test_large_input_is_chunked_and_matches() -> None:
     x = np.random.default_rng(0).uniform(0, 6, 600_000)
     p = cal.predict_proba(x)[:, 1]
     np.testing.assert_array_equal(p, np.interp(x, cal.pooled_["x"], cal.pooled_["y"]))
+
+
+@pytest.mark.parametrize("k", [1, 3, 70, 500])
+def test_stage_grouping_covers_every_row_once(k: int) -> None:
+    from judgecal.calibration import _groups
+
+    rng = np.random.default_rng(k)
+    st_ = np.array([f"s{i}" for i in rng.integers(0, k, 5000)])
+    groups = _groups(st_)
+    assert [n for n, _ in groups] == sorted(set(st_.tolist()))
+    assert sum(int(m.sum()) for _, m in groups) == st_.size
+    assert all((st_[m] == n).all() for n, m in groups)
