@@ -90,7 +90,6 @@ import numpy as np  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 from hypothesis.strategies import SearchStrategy  # noqa: E402
-from scipy import special, stats  # noqa: E402
 
 from judgecal._validation import FloatArray, StrArray  # noqa: E402
 from judgecal.records import PAIRWISE_OUTCOMES, Judgment, JudgmentSet, Rating, Scale  # noqa: E402
@@ -589,7 +588,8 @@ class AgreementCurve:
 
     def __call__(self, quality: Any) -> FloatArray:
         q = np.asarray(quality, dtype=np.float64)
-        return np.asarray(special.expit(self.intercept + self.slope * (q - 0.5)), dtype=np.float64)
+        t = self.intercept + self.slope * (q - 0.5)
+        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * t)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -741,20 +741,19 @@ class CalibrationDataset:
         return np.asarray(num / np.maximum(den, 1e-300), dtype=np.float64)
 
     def _num_den(self, s: FloatArray, mention: float, sigma: float, p_q: FloatArray) -> tuple[FloatArray, FloatArray]:
+        from scipy.special import ndtr  # the normal CDF; scipy loads only when truth is computed
+
         sc = self.scale
         width = sc.high - sc.low
         mu = self.distortion.mean_unit_score(_GRID, mention)[None, :]  # (1, G)
         if sc.kind == "numeric":
             u = ((s - sc.low) / width)[:, None]
-            lik = np.where(
-                u <= 0.0,
-                stats.norm.cdf((0.0 - mu) / sigma),
-                np.where(u >= 1.0, stats.norm.sf((1.0 - mu) / sigma), stats.norm.pdf((u - mu) / sigma)),
-            )
+            pdf = np.exp(-0.5 * ((u - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+            lik = np.where(u <= 0.0, ndtr((0.0 - mu) / sigma), np.where(u >= 1.0, ndtr((mu - 1.0) / sigma), pdf))
         else:
             lo = np.where(s <= sc.low, -np.inf, (s - 0.5 - sc.low) / width)[:, None]
             hi = np.where(s >= sc.high, np.inf, (s + 0.5 - sc.low) / width)[:, None]
-            lik = stats.norm.cdf((hi - mu) / sigma) - stats.norm.cdf((lo - mu) / sigma)
+            lik = ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma)
         return lik @ p_q, lik.sum(axis=1)
 
     @classmethod
