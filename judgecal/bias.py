@@ -922,7 +922,7 @@ def feature_regression(
     if n <= p + 1:
         raise InputError("judge_scores", f"more than {p + 1} rows for {p} coefficients", n, where=where)
     if np.linalg.matrix_rank(X) < p:
-        for j in range(2, p):
+        for j in reversed(range(2, p)):
             if np.linalg.matrix_rank(np.delete(X, j, axis=1)) == np.linalg.matrix_rank(X):
                 raise InputError(
                     "features", "features that vary and are not collinear with the others or the human score",
