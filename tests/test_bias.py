@@ -33,7 +33,13 @@ from judgecal import (
     preference_gap,
     probe_bias,
 )
-from judgecal.ablations import AblationRecord, insert_mention, remove_mentions, shorten, swap_answers
+from judgecal.ablations import (
+    AblationRecord,
+    insert_mention,
+    remove_mentions,
+    shorten,
+    swap_answers,
+)
 from judgecal.bias import BiasEffect, paired_change
 from judgecal.persist import dumps, loads
 from judgecal.records import Judgment, JudgmentSet, Rating
