@@ -476,10 +476,10 @@ class _RunnerBase:
         units: list[list[_Unit]] = [[_PENDING] * repeats for _ in range(n)]
         stats: dict[str, Any] = {"calls": 0, "cached": 0, "retries": 0, "usage": {}}
         cache = self.cache
+        fp = self.fingerprint if cache is not None else ""
         keys: dict[tuple[int, int], str] = {}
         groups: dict[Any, list[tuple[int, int]]] = {}
         if cache is not None:
-            fp = self.fingerprint
             for i, it in enumerate(items):
                 ident = it if self.key is None else self.key(it)
                 for s in range(repeats):
@@ -577,9 +577,74 @@ class _RunnerBase:
                     if bar is not None:
                         bar.update(st)
 
+        fn, transform, parse, hook = self._fn, self.output, self.parser.parse, self.on_call
+        direct = inline and not self.unpack
+        replace = refresh is not None
+        perf = time.perf_counter
+
+        async def run_one(group: list[tuple[int, int]]) -> None:
+            # the common case (one item per call), kept lean: this is the per-call overhead
+            i0, s0 = group[0]
+            item = items[i0]
+            attempt = 0
+            usage: dict[str, float] = {}
+            while True:
+                if limiter is not None:
+                    await limiter.acquire()
+                t0 = perf()
+                exc: BaseException | None = None
+                response: Any = None
+                out: Any = None
+                parsed: Parsed | None = None
+                try:
+                    if direct:
+                        response = fn(item)
+                        if inspect.isawaitable(response):
+                            response = await response
+                    else:
+                        response = await self._invoke(item, pool)
+                    out = response if transform is None else transform(response)
+                    parsed = parse(out)
+                    status: str = parsed.status
+                except TimeoutError as e:
+                    exc, status = e, "timeout"
+                except Exception as e:  # the judge's failure is a status, not a crash
+                    exc, status = e, "error"
+                stats["calls"] += 1
+                if exc is None:
+                    err = None
+                elif status == "timeout":
+                    err = f"TimeoutError: no answer within {self.timeout} s"
+                else:
+                    err = f"{type(exc).__name__}: {exc}"
+                if hook is not None:
+                    got = hook(CallEvent(i0, ids[i0], s0, attempt, status, response, err, perf() - t0))
+                    for k, v in (got or {}).items():
+                        usage[k] = usage.get(k, 0.0) + float(v)
+                        stats["usage"][k] = stats["usage"].get(k, 0.0) + float(v)
+                if status != "ok" and attempt < self.retries and self._retryable(status, exc):
+                    await asyncio.sleep(self._delay(attempt))
+                    attempt += 1
+                    stats["retries"] += 1
+                    continue
+                break
+            if parsed is not None:
+                unit = _Unit(status, out, parsed.score, parsed.reason or None, False)
+                if cache is not None:
+                    cache.put(keys[group[0]], fp, out, status=status, sample=s0, usage=usage, replace=replace)
+            else:
+                unit = _Unit(status, None, None, err, False)
+            for i, s in group:
+                units[i][s] = unit
+                if bar is not None:
+                    bar.update(status)
+
         async def worker() -> None:
             for job in job_iter:
-                await run_job(job)
+                if self.batch_size is None:
+                    await run_one(job[0])
+                else:
+                    await run_job(job)
 
         try:
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(jobs)))))

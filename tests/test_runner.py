@@ -184,9 +184,11 @@ def test_rate_limit_holds_measured(mode):
     took = time.monotonic() - t0
     assert report.status_counts() == {"ok": n}
     ts = sorted(stamps)
-    # in any window of `period` seconds there are at most `calls` calls (2 ms slack for thread start-up)
+    # in any window of `period` seconds there are at most `calls` calls; the limiter holds at
+    # dispatch, the judge sees the call after a thread hand-off, so allow 10% slack for that jitter
+    # (without the limiter the smallest gap is ~0)
     gaps = [ts[i + calls] - ts[i] for i in range(len(ts) - calls)]
-    assert min(gaps) >= period - 0.002
+    assert min(gaps) >= 0.9 * period
     assert took >= (n // calls - 1) * period - 0.01
     assert took < (n // calls + 3) * period  # and it is not much slower than the limit
 
