@@ -96,7 +96,8 @@ def _delta2(k: int, metric: str, marginals: FloatArray) -> FloatArray:
     lo = np.minimum(idx[:, None], idx[None, :])
     hi = np.maximum(idx[:, None], idx[None, :])
     between = cum[hi + 1] - cum[lo]
-    return (between - (marginals[:, None] + marginals[None, :]) / 2.0) ** 2
+    out: FloatArray = (between - (marginals[:, None] + marginals[None, :]) / 2.0) ** 2
+    return out
 
 
 def _alpha_counts(C: FloatArray, w: FloatArray, metric: str) -> float | None:
@@ -228,7 +229,7 @@ def fleiss_kappa(counts: Any) -> float | None:
         raise InputTypeError("counts", "a units x categories table of counts", counts, where=where) from exc
     if C.ndim != 2 or C.size == 0:
         raise InputError("counts", "a non-empty 2-D units x categories table", f"shape {C.shape}", where=where)
-    if not np.isfinite(C).all() or (C < 0).any() or (C != np.rint(C)).any():
+    if not np.isfinite(C).all() or (C < 0).any() or (np.rint(C) != C).any():
         raise InputError("counts", "non-negative integer counts", "other values", where=where)
     return _fleiss_counts(C, np.ones(C.shape[0]))
 
@@ -604,7 +605,8 @@ def _stat(fn: Callable[[FloatArray], float | None], n_items: int, n_boot: int, l
 def _agreement(c: _Comparison, n_items: int, k: int, ordered: bool, n_boot: int, level: float,
                seed: int) -> AgreementStats:
     def per_unit(w: FloatArray) -> FloatArray:
-        return w[c.unit_item]
+        out: FloatArray = w[c.unit_item]
+        return out
 
     wkind = "quadratic" if ordered and k > 2 else None
     codes = _pair_codes(c.wide, c.pairs, k)
