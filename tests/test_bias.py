@@ -482,3 +482,42 @@ def test_isotonic_judge_on_probability_probe_is_finite() -> None:
     cj = CalibratedJudge(lambda t: 4 if "vegan" in t else 1, cal, scale=Scale.numeric(0, 5))
     e = probe_bias(cj, [f"t{i}" for i in range(10)], insert_mention, attributes="vegan", on="probability").effects[0]
     assert e.estimate is not None and np.isfinite([e.estimate, e.low, e.high]).all()
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_bias_demo_on_pandalm(capsys: Any, tmp_path: Any) -> None:
+    from judgecal.cli import main
+
+    plot = tmp_path / "bias.png"
+    assert main(["bias", "--judge", "gpt35", "--n-resamples", "200", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "gpt35: picks longer" in out and "log length ratio" in out and plot.exists()
+    assert main(["bias", "--judge", "pandalm7b", "--format", "json", "--n-resamples", "100"]) == 0
+    doc = BiasReport.model_validate_json(capsys.readouterr().out)
+    assert len(doc.effects) == 4
+
+
+def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
+    from judgecal.cli import main
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "rated.csv"
+    lines = ["judge,h1,h2,extra,response"]
+    for i in range(120):
+        h = rng.integers(1, 6)
+        vegan = i % 2 == 0
+        text = ("As a vegan, " if vegan else "") + "try this **dish**." + " more" * int(rng.integers(0, 20))
+        s = h + 1.0 * vegan + rng.normal(0, 0.3)
+        lines.append(f"{s:.3f},{h},{h},{rng.normal():.3f},\"{text}\"")
+    lines.append(",3,3,0.1,failed call")  # no judge score: counted, not used
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["bias", str(path), "--score-col", "judge", "--human-col", "h1,h2", "--feature-col", "extra",
+            "--text-col", "response", "--attributes", "vegan"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| regression | mentions |" in out and "1 without a judge score" in out
+    assert main(["bias", str(path), "--score-col", "judge"]) == 2
+    assert main(["bias", str(path), "--score-col", "nope", "--human-col", "h1", "--feature-col", "extra"]) == 2
+    assert "missing" in capsys.readouterr().err
