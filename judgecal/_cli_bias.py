@@ -94,8 +94,8 @@ def pandalm_report(args: argparse.Namespace) -> Any:
         report = report + BiasReport(effects=tuple(rows), notes=(f"{judge}: " + reg.notes[0],)) + reg.model_copy(update={"notes": ()})
     legend = (
         "preference rows: judge rate minus human rate of picking the longer response, on pairs of unequal "
-                "length (tie = half a pick; 'decisive': ties left out); bootstrap over items. regression rows: the "
-                "judge's verdict (-1 second, 0 tie, +1 first) on the raters' mean verdict plus first-minus-second "
+        "length (tie = half a pick; 'decisive': ties left out); bootstrap over items. regression rows: the "
+        "judge's verdict (-1 second, 0 tie, +1 first) on the raters' mean verdict plus first-minus-second "
         "features; a positive coefficient rewards the feature beyond the humans."
     )
     return report.model_copy(update={"notes": (*report.notes, legend)})
