@@ -73,6 +73,17 @@ _LAZY: dict[str, str] = {
     "human_judge_gap": "judgecal.bias",
     "preference_gap": "judgecal.bias",
     "probe_bias": "judgecal.bias",
+    # estimates and agreement
+    "AgreementReport": "judgecal.agreement",
+    "RateEstimate": "judgecal.estimate",
+    "agreement_report": "judgecal.agreement",
+    "estimate_difference": "judgecal.estimate",
+    "estimate_rate": "judgecal.estimate",
+    "fleiss_kappa": "judgecal.agreement",
+    "keep_labels": "judgecal.estimate",
+    "krippendorff_alpha": "judgecal.agreement",
+    "plan_labels": "judgecal.estimate",
+    "ppi_mean": "judgecal.estimate",
 }
 
 __all__ = sorted(
@@ -109,6 +120,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.ablations import find_mentions
+    from judgecal.agreement import AgreementReport, agreement_report, fleiss_kappa, krippendorff_alpha
     from judgecal.bias import (
         BiasReport,
         FeatureAdjustedCalibrator,
@@ -120,6 +132,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.cache import JudgeCache
     from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
     from judgecal.datasets import load_hanna, load_pandalm
+    from judgecal.estimate import (
+        RateEstimate,
+        estimate_difference,
+        estimate_rate,
+        keep_labels,
+        plan_labels,
+        ppi_mean,
+    )
     from judgecal.io import from_dataframe, read_csv, read_jsonl
     from judgecal.judge import CalibratedJudge, JudgeResult, parse_score
     from judgecal.metrics import (
