@@ -100,6 +100,7 @@ __all__ = [
     "StratumEstimate",
     "estimate_difference",
     "estimate_rate",
+    "keep_labels",
     "plan_labels",
     "ppi_mean",
     "rogan_gladen",
@@ -1243,3 +1244,67 @@ def plan_labels(
         n_p = min(n_p, n_total)
     return LabelPlan(half_width=half_width, level=level, n_ppi=n_p, n_human_only=n_h, correlation=rho, sd=sd,
                      n_total=n_total)
+
+
+def keep_labels(
+    judgments: JudgmentSet,
+    n: int,
+    *,
+    by: str | None = "stage",
+    seed: int | None = 0,
+) -> JudgmentSet:
+    """Keep the human ratings of ``n`` random items and drop the others (simulate a label budget).
+
+    With ``by`` (``"stage"`` or a meta field) the ``n`` items are spread as
+    evenly as possible over its values (at least 2 each, when they have that
+    many labelled items), which is how one would plan the labelling; the
+    estimators weight strata by their size, so this does not bias them.
+
+    Parameters
+    ----------
+    judgments : JudgmentSet
+        A fully (or partly) labelled set.
+    n : int
+        Items that keep their ratings (among those that have some).
+    by : str or None
+        Spread the budget over stages (``"stage"``), a meta field, or not at all (None).
+    seed : int or None
+        Seed of the draw.
+
+    Examples
+    --------
+    >>> import judgecal
+    >>> js = keep_labels(judgecal.load_pandalm(with_texts=False), 100, seed=1)
+    >>> len(js.labelled()), len(js.labelled().stage_names())
+    (100, 10)
+    """
+    where = "keep_labels"
+    if not isinstance(judgments, JudgmentSet):
+        raise InputTypeError("judgments", "a JudgmentSet", judgments, where=where)
+    lab = np.flatnonzero([j.n_ratings > 0 for j in judgments])
+    check_int(n, "n", low=1, high=max(int(lab.size), 1), where=where)
+    rng = np.random.default_rng(seed)
+    if by is None:
+        chosen = rng.choice(lab, n, replace=False)
+    else:
+        groups = judgments.stages() if by == "stage" else judgments.meta(by)
+        names = list(dict.fromkeys(groups[lab].tolist()))
+        pools = {g: rng.permutation(lab[groups[lab] == g]) for g in names}
+        quota = {g: 0 for g in names}
+        left = n
+        while left > 0:  # round-robin over strata that still have items
+            progressed = False
+            for g in names:
+                if left and quota[g] < pools[g].size:
+                    quota[g] += 1
+                    left -= 1
+                    progressed = True
+            if not progressed:  # pragma: no cover - n <= lab.size
+                break
+        chosen = np.concatenate([pools[g][: quota[g]] for g in names])
+    keep = np.zeros(len(judgments), dtype=bool)
+    keep[chosen] = True
+    return JudgmentSet(
+        [j if keep[i] or not j.ratings else j.model_copy(update={"ratings": ()}) for i, j in enumerate(judgments)],
+        scale=judgments.scale,
+    )

@@ -262,3 +262,22 @@ def test_bad_input() -> None:
     unl = JudgmentSet([Judgment(item_id="a", score=1.0)], scale=Scale.verdict("no", "yes"))
     with pytest.raises(InputError, match="no item has a rating"):
         agreement_report(unl)
+
+
+def test_cli_agree_and_estimate(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from judgecal.cli import main
+
+    assert main(["agree", "--n-boot", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("| human-human |") == 6 and "humans agree poorly" in out
+    page = Path(str(tmp_path)) / "r.html"
+    assert main(["agree", "--dataset", "pandalm", "--also", "pandalm7b", "--n-boot", "0", "--format", "html",
+                 "--out", str(page)]) == 0
+    assert "judge-judge" in page.read_text()
+    assert main(["estimate", "--ties", "separate", "--format", "json"]) == 0
+    res = judgecal.estimate.RateEstimate.model_validate_json(capsys.readouterr().out)
+    assert res.n_labelled == 100 and res.tie_rate is not None
+    assert main(["agree", "missing.csv"]) == 2
+    assert "must be both given" in capsys.readouterr().err
