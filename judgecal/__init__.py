@@ -44,6 +44,8 @@ _LAZY: dict[str, str] = {
     # calibration
     "IsotonicCalibrator": "judgecal.calibration",
     "LogisticCalibrator": "judgecal.calibration",
+    "BayesianCalibrator": "judgecal.bayes",
+    "prior_predictive": "judgecal.bayes",
     "save": "judgecal.persist",
     "load": "judgecal.persist",
     # judge wrapper
@@ -130,6 +132,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         probe_bias,
     )
     from judgecal.cache import JudgeCache
+    from judgecal.bayes import BayesianCalibrator, prior_predictive
     from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
     from judgecal.datasets import load_hanna, load_pandalm
     from judgecal.estimate import (

@@ -1,0 +1,267 @@
+"""Everything that touches PyMC, PyTensor and ArviZ (imported only when NUTS is asked for).
+
+No other judgecal module imports pymc, pytensor or arviz; :mod:`judgecal.bayes`
+imports this module lazily inside ``fit`` (``method="nuts"``) and
+``inference_data_``. Posterior access is kept here too, so that ArviZ's move
+from ``InferenceData`` to ``xarray.DataTree`` stays a change in one file.
+
+Compiled models are reused across fits in a process: a model is built once per
+(kind, number of stages, number of levels, prior) with ``pm.Data`` containers
+for the data, and its NUTS step (the compiled log-density and gradient) is kept
+next to it. A new fit swaps the data in with ``pm.set_data``, resets the step's
+adaptation and samples; the result is the same as a fresh fit with the same seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from judgecal._exceptions import MissingDependencyError
+from judgecal._version import __version__
+
+__all__ = ["build_model", "sample", "sample_plain", "to_inference_data"]
+
+_CACHE: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def _import() -> tuple[Any, Any, Any]:
+    try:
+        os.environ.setdefault("PYTENSOR_FLAGS", "")
+        import arviz as az
+        import pymc as pm
+        import pytensor.tensor as pt
+    except ImportError as exc:  # pragma: no cover - pymc is a dependency
+        raise MissingDependencyError(
+            "method='nuts' needs PyMC and ArviZ: pip install 'pymc>=5.16' 'arviz>=0.18'"
+        ) from exc
+    return pm, pt, az
+
+
+def _attrs() -> dict[str, str]:
+    return {"created_by": "judgecal", "judgecal_version": __version__, "inference_library": "pymc"}
+
+
+def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any:
+    """A PyMC model of ``kind`` with ``pm.Data`` containers (see :mod:`judgecal.bayes` for the maths)."""
+    pm, pt, _ = _import()
+    S = int(data["n_stages"])
+    with pm.Model() as model:
+        y = pm.Data("y", data["y"])
+        w = pm.Data("w", data["w"])
+        g = pm.Data("g", data["g"])
+        if kind == "binary":
+            f = pm.Data("f", data["f"])
+            mu_a = pm.Normal("mu_a", prior["mu_a"], prior["sd_a"])
+            mu_b = pm.Normal("mu_b", prior["mu_b"], prior["sd_b"])
+            tau_a = pm.HalfNormal("tau_a", prior["tau_a"])
+            tau_b = pm.HalfNormal("tau_b", prior["tau_b"])
+            z_a = pm.Normal("z_a", 0.0, 1.0, shape=S)
+            z_b = pm.Normal("z_b", 0.0, 1.0, shape=S)
+            a = pm.Deterministic("a", mu_a + tau_a * z_a)
+            b = pm.Deterministic("b", mu_b + tau_b * z_b)
+            eta = a[g] + b[g] * f
+            pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+        elif kind == "monotone":
+            J = int(data["n_levels"])
+            lvl = pm.Data("lvl", data["lvl"])
+            mu_c = pm.Normal("mu_c", prior["mu_c"], prior["sd_c"])
+            tau_c = pm.HalfNormal("tau_c", prior["tau_c"])
+            z_c = pm.Normal("z_c", 0.0, 1.0, shape=S)
+            c = mu_c + tau_c * z_c
+            if J > 1:
+                mu_g = pm.Normal("mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1)
+                tau_g = pm.HalfNormal("tau_g", prior["tau_g"])
+                z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, J - 1))
+                inc = pt.exp(mu_g[None, :] + tau_g * z_g)
+                theta = pm.Deterministic(
+                    "theta", pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1)
+                )
+            else:
+                theta = pm.Deterministic("theta", c[:, None])
+            eta = theta[g, lvl]
+            pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+        else:  # ordinal / pairwise: cumulative logit
+            K = int(data["n_levels"])
+            f = pm.Data("f", data["f"])
+            tau_a = pm.HalfNormal("tau_a", prior["tau_a"])
+            mu_b = pm.Normal("mu_b", prior["mu_b"], prior["sd_b"])
+            tau_b = pm.HalfNormal("tau_b", prior["tau_b"])
+            z_a = pm.Normal("z_a", 0.0, 1.0, shape=S)
+            z_b = pm.Normal("z_b", 0.0, 1.0, shape=S)
+            a = pm.Deterministic("a", tau_a * z_a)
+            b = pm.Deterministic("b", mu_b + tau_b * z_b)
+            cut = pm.Normal(
+                "cut", 0.0, prior["sd_cut"], shape=K - 1,
+                transform=pm.distributions.transforms.ordered,
+                initval=np.linspace(-1.5, 1.5, K - 1),
+            )
+            eta = a[g] + b[g] * f
+            # P(Y >= k) = sigmoid(eta - cut[k-2]); P(Y = k) = P(Y >= k) - P(Y >= k+1)
+            big = pt.as_tensor_variable(np.float64(1e6))
+            cuts = pt.concatenate([-big[None], cut, big[None]])
+            yi = pt.cast(y, "int64")
+            upper = pm.math.sigmoid(eta - cuts[yi - 1])
+            lower = pm.math.sigmoid(eta - cuts[yi])
+            pm.Potential("loglik", pt.sum(w * pt.log(pt.maximum(upper - lower, 1e-300))))
+    return model
+
+
+def _key(kind: str, data: dict[str, Any], prior: dict[str, float]) -> tuple[Any, ...]:
+    return (kind, int(data["n_stages"]), int(data.get("n_levels", 0)), tuple(sorted(prior.items())))
+
+
+def _set_data(pm: Any, model: Any, kind: str, data: dict[str, Any]) -> None:
+    new = {"y": data["y"], "w": data["w"], "g": data["g"]}
+    new["lvl" if kind == "monotone" else "f"] = data["lvl" if kind == "monotone" else "f"]
+    pm.set_data(new, model=model)
+
+
+def _cached(kind: str, data: dict[str, Any], prior: dict[str, float], target_accept: float) -> tuple[Any, Any]:
+    pm, _, _ = _import()
+    key = (*_key(kind, data, prior), target_accept)
+    hit = _CACHE.get(key)
+    if hit is None:
+        model = build_model(kind, data, prior)
+        ip = model.initial_point()
+        from pymc.blocking import DictToArrayBijection
+        from pymc.step_methods.hmc import quadpotential
+
+        mean = DictToArrayBijection.map({v.name: ip[v.name] for v in model.value_vars}).data
+        n = mean.size
+        # As PyMC's init="adapt_diag": a diagonal mass matrix adapted during tuning. The potential
+        # must be given to the constructor: the leapfrog integrator keeps a reference to it.
+        potential = quadpotential.QuadPotentialDiagAdapt(n, mean, np.ones(n), 10)
+        step = pm.NUTS(model=model, target_accept=target_accept, potential=potential)
+        hit = (model, step, ip)
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    return hit[0], hit[1]
+
+
+def _posterior_arrays(idata: Any, names: list[str]) -> dict[str, np.ndarray]:
+    post = idata.posterior
+    out = {}
+    for name in names:
+        if name in post:
+            arr = np.asarray(post[name].values)  # (chain, draw, ...)
+            out[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
+    return out
+
+
+def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
+    rhat = az.rhat(idata, var_names=free)
+    ess = az.ess(idata, var_names=free, method="bulk")
+    max_rhat = max(float(np.nanmax(rhat[v].values)) for v in free)
+    min_ess = min(float(np.nanmin(ess[v].values)) for v in free)
+    div = int(np.asarray(idata.sample_stats["diverging"].values).sum())
+    return {"max_rhat": max_rhat if math.isfinite(max_rhat) else 1.0,
+            "min_ess_bulk": min_ess, "divergences": div}
+
+
+_NAMES = {
+    "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
+    "monotone": (["theta"], ["mu_c", "tau_c", "mu_g", "tau_g"]),
+    "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b"]),
+}
+
+
+def sample(
+    kind: str,
+    data: dict[str, Any],
+    prior: dict[str, float],
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    target_accept: float,
+    seed: int | None,
+) -> dict[str, Any]:
+    """Sample the posterior with NUTS, reusing a cached compiled model.
+
+    Returns ``idata`` (stamped ``InferenceData``), ``draws`` (per-stage
+    parameters, first axis = draw), ``hyper`` (population parameters) and
+    ``diagnostics`` (``max_rhat``, ``min_ess_bulk``, ``divergences``).
+    """
+    pm, _, az = _import()
+    k = "ordinal" if kind == "pairwise" else kind
+    per_chain = max(1, math.ceil(draws / chains))
+    with _LOCK:
+        model, step = _cached(k, data, prior, target_accept)
+        _set_data(pm, model, k, data)
+        step.step_adapt.reset()
+        step.reset()
+        idata = pm.sample(
+            draws=per_chain, tune=tune, chains=chains, cores=1, step=step, model=model,
+            random_seed=seed, progressbar=False, compute_convergence_checks=False,
+            return_inferencedata=True,
+        )
+    return _package(az, idata, k, draws)
+
+
+def sample_plain(
+    kind: str,
+    data: dict[str, Any],
+    prior: dict[str, float],
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    target_accept: float,
+    seed: int | None,
+) -> dict[str, Any]:
+    """The same model built and sampled the plain PyMC way (no cache); for benchmarks."""
+    pm, _, az = _import()
+    k = "ordinal" if kind == "pairwise" else kind
+    model = build_model(k, data, prior)
+    idata = pm.sample(
+        draws=max(1, math.ceil(draws / chains)), tune=tune, chains=chains, model=model,
+        random_seed=seed, progressbar=False, target_accept=target_accept,
+        compute_convergence_checks=False,
+    )
+    return _package(az, idata, k, draws)
+
+
+def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
+    stage_names, hyper_names = _NAMES[k]
+    for group in ("posterior", "sample_stats"):
+        if hasattr(idata, group):
+            getattr(idata, group).attrs.update(_attrs())
+    free = [v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "cut") if v in idata.posterior]
+    diag = _diagnostics(az, idata, free)
+    arrs = _posterior_arrays(idata, stage_names + hyper_names)
+    D = next(iter(arrs.values())).shape[0]
+    if D > draws:  # keep an evenly spread subset (thinning)
+        idx = np.linspace(0, D - 1, draws).round().astype(np.int64)
+        arrs = {key: v[idx] for key, v in arrs.items()}
+    return {
+        "idata": idata,
+        "draws": {key: arrs[key] for key in stage_names},
+        "hyper": {key: arrs[key] for key in hyper_names},
+        "diagnostics": diag,
+    }
+
+
+def to_inference_data(cal: Any) -> Any:
+    """ArviZ ``InferenceData`` of a fitted calibrator's stored draws (one chain), stamped with judgecal's name."""
+    _, _, az = _import()
+    post: dict[str, np.ndarray] = {}
+    dims: dict[str, list[str]] = {}
+    stages = list(cal.stages_)
+    for name in cal.draws_[stages[0]]:
+        arr = np.stack([np.asarray(cal.draws_[s][name]) for s in stages], axis=1)  # (D, S, ...)
+        if name == "cut":
+            post[name] = arr[None, :, 0]
+            dims[name] = ["cut_dim"]
+        else:
+            post[name] = arr[None]
+            dims[name] = ["stage"] + ([f"{name}_dim"] if arr.ndim == 3 else [])
+    idata = az.from_dict(posterior=post, dims=dims, coords={"stage": stages},
+                         attrs={**_attrs(), "inference_library": cal.diagnostics_.get("method", "")})
+    return idata

@@ -1,0 +1,1141 @@
+r"""Bayesian calibration with partial pooling across stages and credible intervals.
+
+:class:`BayesianCalibrator` maps a judge's score to the probability that a
+human agrees, like the other calibrators, but keeps a posterior: every
+prediction comes with a credible interval, and a stage with few labels borrows
+strength from the others (partial pooling) instead of falling back to a pooled
+fit.
+
+Model kinds
+-----------
+``binary``
+    :math:`P(\text{agree}\mid s, \text{stage } j) = \sigma(a_j + b_j f(s))` with
+    :math:`a_j \sim N(\mu_a, \tau_a^2)`, :math:`b_j \sim N(\mu_b, \tau_b^2)`.
+    Soft labels and weights enter the Bernoulli log-likelihood directly.
+``monotone``
+    "Bayesian isotonic" for discrete judge scales: one probability per judge
+    level, :math:`\operatorname{logit} p_{j,1} = c_j`,
+    :math:`\operatorname{logit} p_{j,k} = \operatorname{logit} p_{j,k-1} + e^{g_{j,k}}`
+    (positive increments, so non-decreasing), with :math:`c_j` and every
+    :math:`g_{j,k}` pooled across stages.
+``ordinal``
+    Human Likert labels ``1..K``: cumulative logit
+    :math:`P(Y \ge k+1 \mid s) = \sigma(a_j + b_j f(s) - \kappa_k)` with ordered
+    cut points :math:`\kappa` shared by the stages and :math:`a_j, b_j` pooled.
+``pairwise``
+    Human preferences ``second < tie < first`` as a three-level ordinal model on
+    the judge's verdict or score difference (ordered logit, Agresti 2010).
+
+The score feature :math:`f(s)` is the standardized score, or, when
+``score_range=(low, high)`` is given, :math:`\operatorname{logit}` of the score
+rescaled to ``[eps, 1 - eps]``. In the latter case the ``binary`` prior is
+centred on :math:`a = 0, b = 1`, which *is* the raw judge read as a
+probability: with few labels the calibrator stays near the raw judge and moves
+away only as far as the labels push it ("do no harm").
+
+Fitting paths
+-------------
+``method="laplace"`` (the default for ``binary``) never imports PyMC. It
+integrates the two group scales :math:`(\tau_a, \tau_b)` over a log-spaced grid
+and, at each grid point, fits the conditional posterior of all intercepts and
+slopes by Newton's method (a Laplace approximation; Rue, Martino and Chopin,
+2009, "INLA"). Draws from that mixture are then importance-weighted against the
+exact posterior with Pareto smoothing (PSIS; Vehtari et al., 2024), whose
+:math:`\hat k` is stored and checked. ``method="nuts"`` samples the same model
+with PyMC's NUTS (in :mod:`judgecal._pymc_backend`, imported only then), and
+checks r-hat, effective sample size and divergences.
+
+Prediction never needs PyMC: it uses stored posterior draws with numpy, once
+per distinct score (judge scales are discrete) and in chunks otherwise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from judgecal._exceptions import (
+    ConvergenceWarning,
+    InputError,
+    InputTypeError,
+    NotFittedError,
+)
+from judgecal._validation import (
+    FloatArray,
+    IntArray,
+    as_float_1d,
+    check_choice,
+    check_float,
+    check_int,
+    check_probability_targets,
+    check_same_length,
+    check_stages,
+    check_weights,
+)
+from judgecal._version import __version__
+from judgecal.persist import register
+
+__all__ = ["BayesianCalibrator", "prior_predictive"]
+
+KINDS = ("binary", "monotone", "ordinal", "pairwise")
+METHODS = ("auto", "laplace", "nuts")
+PAIRWISE_CODES = {"second": 1, "tie": 2, "first": 3, -1: 1, 0: 2, 1: 3}
+NEW_STAGE = "__new_stage__"
+# Elements of one (draws x scores) block in prediction: 2**21 doubles = 16 MiB.
+_BLOCK = 1 << 21
+_MAX_MONOTONE_LEVELS = 40
+
+State = dict[str, Any]
+
+
+# --------------------------------------------------------------------------------------
+# Priors
+# --------------------------------------------------------------------------------------
+def default_prior(kind: str, identity: bool) -> dict[str, float]:
+    """The default prior hyper-parameters of a model kind (documented in :class:`BayesianCalibrator`)."""
+    if kind == "binary":
+        if identity:
+            return {"mu_a": 0.0, "sd_a": 1.0, "mu_b": 1.0, "sd_b": 0.75, "tau_a": 0.5, "tau_b": 0.25}
+        return {"mu_a": 0.0, "sd_a": 2.0, "mu_b": 0.0, "sd_b": 2.0, "tau_a": 0.5, "tau_b": 0.25}
+    if kind == "monotone":
+        return {"mu_c": -1.5, "sd_c": 2.0, "sd_g": 1.0, "tau_c": 0.5, "tau_g": 0.3, "span": 3.0}
+    # ordinal / pairwise
+    return {"mu_b": 1.0 if identity else 0.0, "sd_b": 1.0, "tau_a": 0.5, "tau_b": 0.25, "sd_cut": 3.0}
+
+
+# --------------------------------------------------------------------------------------
+# Small numerics
+# --------------------------------------------------------------------------------------
+def _sigmoid(t: Any) -> Any:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t)))
+
+
+def _softplus(t: Any) -> Any:
+    return np.logaddexp(0.0, t)
+
+
+def _gpd_fit(x: FloatArray) -> tuple[float, float]:
+    """Generalized Pareto fit (shape k, scale sigma) by Zhang and Stephens (2009), as in PSIS."""
+    n = x.size
+    m = 30 + int(np.sqrt(n))
+    prior = 3.0
+    q1 = x[int(n / 4.0 + 0.5) - 1]
+    if not q1 > 0:
+        pos = x[x > 0]
+        if pos.size == 0:
+            return 0.0, 1.0
+        q1 = float(pos[0])
+    bs = 1.0 - np.sqrt(m / (np.arange(1, m + 1) - 0.5))
+    bs /= prior * q1
+    bs += 1.0 / x[-1]
+    ks = np.log1p(-bs[:, None] * x).mean(axis=1)
+    L = n * (np.log(-(bs / ks)) - ks - 1.0)
+    w = 1.0 / np.exp(L - L[:, None]).sum(axis=1)
+    b = float(np.sum(bs * w))
+    k = float(np.log1p(-b * x).mean())
+    sigma = -k / b
+    k = (n * k + 10 * 0.5) / (n + 10)  # weakly informative prior on k, as in PSIS
+    return k, sigma
+
+
+def psis(log_w: FloatArray) -> tuple[FloatArray, float]:
+    """Pareto-smoothed importance weights (normalised) and the Pareto ``k-hat``.
+
+    Vehtari, Simpson, Gelman, Yao and Gabry (2024), "Pareto smoothed importance
+    sampling", JMLR 25(72). ``k-hat < 0.7`` means the weights are reliable.
+
+    Examples
+    --------
+    >>> w, k = psis(np.zeros(1000))
+    >>> bool(np.allclose(w, 1e-3)), k < 0.5
+    (True, True)
+    """
+    lw = np.asarray(log_w, dtype=np.float64) - np.max(log_w)
+    n = lw.size
+    k_hat = -np.inf
+    m = int(min(0.2 * n, 3.0 * np.sqrt(n)))
+    if m >= 5:
+        order = np.argsort(lw)
+        tail_idx = order[-m:]
+        cutoff = lw[order[-m - 1]]
+        tail = np.exp(lw[tail_idx])
+        exp_cut = math.exp(cutoff)
+        if np.ptp(tail) > 1e-12 * tail.max():
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                k_hat, sigma = _gpd_fit(np.sort(tail) - exp_cut)
+            if np.isfinite(k_hat) and sigma > 0:
+                p = (np.arange(1, m + 1) - 0.5) / m
+                if abs(k_hat) > 1e-10:
+                    q = sigma * (np.power(1.0 - p, -k_hat) - 1.0) / k_hat
+                else:  # pragma: no cover - exponential tail
+                    q = -sigma * np.log1p(-p)
+                smoothed = np.log(np.minimum(q + exp_cut, 1.0))
+                lw = lw.copy()
+                lw[tail_idx] = smoothed
+        else:
+            k_hat = 0.0
+    if np.isnan(k_hat):
+        k_hat = np.inf
+    w = np.exp(lw - np.max(lw))
+    return w / w.sum(), float(k_hat)
+
+
+def _systematic_resample(w: FloatArray, n: int, rng: np.random.Generator) -> IntArray:
+    cdf = np.cumsum(w)
+    cdf[-1] = 1.0
+    u = (rng.random() + np.arange(n)) / n
+    idx: IntArray = np.searchsorted(cdf, u).astype(np.int64)
+    return idx
+
+
+# --------------------------------------------------------------------------------------
+# Fast path: grid over the group scales x Laplace on the rest x PSIS
+# --------------------------------------------------------------------------------------
+def laplace_binary(
+    f: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    g: IntArray,
+    n_stages: int,
+    prior: dict[str, float],
+    *,
+    draws: int = 2000,
+    grid: int = 9,
+    rng: np.random.Generator,
+    df: float = 6.0,
+) -> dict[str, Any]:
+    r"""Posterior draws of the hierarchical binary model without PyMC.
+
+    The group scales :math:`(\tau_a, \tau_b)` are integrated over a ``grid`` x
+    ``grid`` log-spaced grid (2% to 3x their prior scales). At each grid point
+    the conditional posterior of :math:`(a_{1..S}, b_{1..S}, \mu_a, \mu_b)` (a
+    logistic regression with a Gaussian prior) is approximated by a Laplace
+    fit (batched Newton's method over all grid points at once), and the grid
+    point is weighted by its Laplace marginal likelihood times the prior of the
+    scales. Draws from that mixture (multivariate Student-t with ``df`` degrees
+    of freedom around each mode, for heavier tails than the target) are
+    importance-weighted against the exact joint density, Pareto-smoothed
+    (:func:`psis`) and resampled.
+
+    Returns a dict with ``a`` and ``b`` of shape (draws, n_stages), ``mu_a``,
+    ``mu_b``, ``tau_a``, ``tau_b`` of shape (draws,), and diagnostics
+    ``k_hat`` (PSIS) and ``ess`` (importance-sampling effective sample size).
+    """
+    S = n_stages
+    # Sufficient statistics per distinct (stage, feature): the likelihood only sees these.
+    key = np.column_stack([g.astype(np.float64), f])
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    rg = uniq[:, 0].astype(np.int64)
+    rf = uniq[:, 1]
+    W = np.bincount(inv, weights=w, minlength=uniq.shape[0])
+    Y = np.bincount(inv, weights=w * y, minlength=uniq.shape[0])
+    R = rf.size
+    P = 2 * S + 2
+    ia, ib, ima, imb = np.arange(S), S + np.arange(S), 2 * S, 2 * S + 1
+    A = np.zeros((R, P))
+    A[np.arange(R), rg] = 1.0
+    A[np.arange(R), S + rg] = rf
+    center = np.empty(P)
+    center[ia] = center[ima] = prior["mu_a"]
+    center[ib] = center[imb] = prior["mu_b"]
+
+    # Grid over log tau; every grid point is one Gaussian-prior logistic regression.
+    la = np.log(prior["tau_a"]) + np.linspace(np.log(0.02), np.log(3.0), grid)
+    lb = np.log(prior["tau_b"]) + np.linspace(np.log(0.02), np.log(3.0), grid)
+    step_a, step_b = la[1] - la[0], lb[1] - lb[0]
+    LTA, LTB = (m.ravel() for m in np.meshgrid(la, lb, indexing="ij"))
+    G = LTA.size
+    pa, pb = np.exp(-2.0 * LTA), np.exp(-2.0 * LTB)  # 1 / tau^2
+    Q = np.zeros((G, P, P))
+    for idx, imu, pr in ((ia, ima, pa), (ib, imb, pb)):
+        Q[:, idx, idx] += pr[:, None]
+        Q[:, idx, imu] -= pr[:, None]
+        Q[:, imu, idx] -= pr[:, None]
+        Q[:, imu, imu] += S * pr
+    Q[:, ima, ima] += 1.0 / prior["sd_a"] ** 2
+    Q[:, imb, imb] += 1.0 / prior["sd_b"] ** 2
+    log_prior_tau = (
+        -0.5 * np.exp(2 * LTA) / prior["tau_a"] ** 2 + LTA
+        - 0.5 * np.exp(2 * LTB) / prior["tau_b"] ** 2 + LTB
+    )
+
+    def objective(theta: FloatArray) -> FloatArray:  # (G, P) -> (G,) negative log posterior
+        eta = theta @ A.T
+        d = theta - center
+        out: FloatArray = _softplus(eta) @ W - eta @ Y + 0.5 * np.einsum("gp,gpq,gq->g", d, Q, d)
+        return out
+
+    def hessian(theta: FloatArray) -> FloatArray:
+        p = _sigmoid(theta @ A.T)
+        h = W * p * (1.0 - p)  # (G, R)
+        out: FloatArray = np.einsum("rp,gr,rq->gpq", A, h, A) + Q
+        return out
+
+    theta = np.tile(center, (G, 1))
+    fval = objective(theta)
+    active = np.ones(G, dtype=bool)
+    for _ in range(100):
+        p = _sigmoid(theta @ A.T)
+        grad = (W * p - Y) @ A + np.einsum("gpq,gq->gp", Q, theta - center)
+        H = hessian(theta)
+        step = np.linalg.solve(H, grad[..., None])[..., 0]
+        step[~active] = 0.0
+        t = np.ones(G)
+        cand = theta - step
+        fc = objective(cand)
+        for _ in range(30):
+            worse = fc > fval + 1e-12
+            if not worse.any():
+                break
+            t[worse] *= 0.5
+            cand[worse] = theta[worse] - t[worse, None] * step[worse]
+            fc = np.where(worse, objective(cand), fc)
+        done = (np.abs(fval - fc) < 1e-10 * (1.0 + np.abs(fval))) | (
+            np.max(np.abs(t[:, None] * step), axis=1) < 1e-9
+        )
+        improved = fc <= fval + 1e-12
+        theta = np.where(improved[:, None], cand, theta)
+        fval = np.where(improved, fc, fval)
+        active &= ~done & improved
+        if not active.any():
+            break
+    H = hessian(theta)
+    L = np.linalg.cholesky(H)
+    logdet_h = 2.0 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)
+    logdet_q = np.linalg.slogdet(Q)[1]
+    log_m = -fval + 0.5 * logdet_q - 0.5 * logdet_h + log_prior_tau
+    pi = np.exp(log_m - log_m.max())
+    pi /= pi.sum()
+    pi = np.where(pi > 1e-6 * pi.max(), pi, 0.0)
+    pi /= pi.sum()
+
+    # Student-t mixture proposal, then PSIS against the exact density.
+    n_prop = max(2 * draws, 2000)
+    comp = rng.choice(G, size=n_prop, p=pi)
+    counts = np.bincount(comp, minlength=G)
+    z = rng.standard_normal((n_prop, P)) / np.sqrt(rng.chisquare(df, n_prop) / df)[:, None]
+    LinvT = np.linalg.inv(np.transpose(L, (0, 2, 1)))  # (G, P, P): H^-1 = LinvT @ LinvT.T
+    th = theta[comp] + np.einsum("ipq,iq->ip", LinvT[comp], z)
+    log_q = (
+        math.lgamma((df + P) / 2.0) - math.lgamma(df / 2.0) - 0.5 * P * math.log(df * math.pi)
+        + 0.5 * logdet_h[comp] - 0.5 * (df + P) * np.log1p(np.sum(z * z, axis=1) / df)
+        + np.log(counts[comp] / n_prop)
+    )
+    eta = th @ A.T
+    d = th - center
+    log_p = (
+        eta @ Y - _softplus(eta) @ W
+        - 0.5 * np.einsum("ip,ipq,iq->i", d, Q[comp], d)
+        + 0.5 * logdet_q[comp] - 0.5 * P * math.log(2.0 * math.pi) + log_prior_tau[comp]
+    )
+    weights, k_hat = psis(log_p - log_q)
+    ess = float(1.0 / np.sum(weights**2))
+    idx = rng.permutation(_systematic_resample(weights, draws, rng))
+    th_s = th[idx]
+    jit = rng.uniform(-0.5, 0.5, (draws, 2))
+    return {
+        "a": th_s[:, ia].copy(),
+        "b": th_s[:, ib].copy(),
+        "mu_a": th_s[:, ima].copy(),
+        "mu_b": th_s[:, imb].copy(),
+        "tau_a": np.exp(LTA[comp[idx]] + jit[:, 0] * step_a),
+        "tau_b": np.exp(LTB[comp[idx]] + jit[:, 1] * step_b),
+        "k_hat": k_hat,
+        "ess": ess,
+        "grid_points": int(np.count_nonzero(pi)),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Prediction from draws (numpy only)
+# --------------------------------------------------------------------------------------
+def _interp_logit(levels: FloatArray, theta: FloatArray, u: FloatArray) -> FloatArray:
+    """Logits at scores ``u`` from per-level logits ``theta`` (draws, J): linear between levels."""
+    J = levels.size
+    if J == 1:
+        return np.repeat(theta[:, :1], u.size, axis=1)
+    uc = np.clip(u, levels[0], levels[-1])
+    hi = np.clip(np.searchsorted(levels, uc, side="left"), 1, J - 1)
+    lo = hi - 1
+    frac = (uc - levels[lo]) / (levels[hi] - levels[lo])
+    out: FloatArray = theta[:, lo] * (1.0 - frac) + theta[:, hi] * frac
+    return out
+
+
+def _unique_inverse(x: FloatArray) -> tuple[FloatArray, IntArray]:
+    """``np.unique(x, return_inverse=True)``, fast when ``x`` takes few distinct values.
+
+    Judge scales are discrete: distinct values are found on a sample and every
+    score is located by binary search; only when some score is not among them
+    does it fall back to sorting everything.
+    """
+    if x.size > 65536:
+        cand = np.unique(x[:: max(1, x.size // 8192)])
+        if cand.size == 1:
+            if (x == cand[0]).all():
+                return cand, np.zeros(x.size, dtype=np.int64)
+        elif cand.size <= 256:
+            gaps = np.diff(cand)
+            if np.allclose(gaps, gaps[0], rtol=1e-9, atol=0.0):  # an evenly spaced scale
+                idx = np.rint((x - cand[0]) * (1.0 / gaps[0])).astype(np.int64)
+                np.clip(idx, 0, cand.size - 1, out=idx)
+            elif cand.size <= 16:
+                idx = np.zeros(x.size, dtype=np.int64)
+                for c in cand[1:]:
+                    idx += x >= c
+            else:
+                idx = np.minimum(np.searchsorted(cand, x), cand.size - 1)
+            if np.array_equal(cand[idx], x):
+                return cand, idx
+    u, inv = np.unique(x, return_inverse=True)
+    return u, inv.ravel().astype(np.int64)
+
+
+class _EstimatorBase:
+    """The scikit-learn estimator protocol without importing scikit-learn.
+
+    ``get_params``/``set_params`` (so ``sklearn.base.clone`` and grid searches
+    work), a parameter ``repr`` and ``__sklearn_tags__`` (imports scikit-learn
+    only when asked). Importing scikit-learn costs ~2 s, which the fast path
+    does not pay.
+    """
+
+    _estimator_type = "classifier"
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this estimator (scikit-learn protocol)."""
+        return {k: getattr(self, k) for k in self._get_param_names()}
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters (scikit-learn protocol); returns ``self``."""
+        valid = self._get_param_names()
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError("params", f"parameters among {valid}", k, where=f"{type(self).__name__}.set_params")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        parts = []
+        for name in self._get_param_names():
+            default = sig.parameters[name].default
+            value = getattr(self, name)
+            if value is not default and value != default:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False),
+            input_tags=InputTags(one_d_array=True, two_d_array=True),
+            non_deterministic=getattr(self, "random_state", None) is None,
+        )
+
+
+class BayesianCalibrator(_EstimatorBase):
+    r"""Bayesian calibrator: partial pooling across stages and credible intervals.
+
+    ``predict_proba`` returns posterior means; ``predict_interval`` returns
+    equal-tailed credible intervals; both run on stored posterior draws with
+    numpy (no PyMC at prediction time, also after :func:`judgecal.load`).
+
+    What is modelled, by ``kind``:
+
+    * ``binary``/``monotone``: ``y`` holds 0/1 or soft labels in [0, 1];
+      ``predict_agreement`` is P(a human rates positively | score).
+    * ``ordinal``: ``y`` holds integer human levels ``1..levels``, one row per
+      rating (several raters per item enter one rating at a time);
+      ``predict_proba`` is the full distribution over levels and
+      ``predict_agreement`` is P(level >= ``threshold``), or with
+      ``threshold=None`` the expected level rescaled to [0, 1].
+    * ``pairwise``: ``y`` holds ``"first"``/``"tie"``/``"second"`` (or codes
+      1/0/-1), one row per rating; ``predict_proba`` has columns
+      ``[second, tie, first]`` and ``predict_agreement`` is
+      P(first) + P(tie) / 2 (ties count half).
+
+    :meth:`fit_judgments` builds all of that from a :class:`~judgecal.JudgmentSet`.
+
+    Priors (all on the logit scale; why they are what they are):
+
+    * ``binary`` with ``score_range``: :math:`\mu_a \sim N(0, 1)`,
+      :math:`\mu_b \sim N(1, 0.75^2)`: centred on the raw judge, so that with
+      few labels the calibrator does no harm; a slope of 0 (judge useless) or
+      2.5 (judge twice as sharp) is still within 2 prior sd.
+      Without ``score_range`` the score is standardized and
+      :math:`\mu_a, \mu_b \sim N(0, 2^2)`, weakly informative (Gelman et al.,
+      2008).
+    * Group scales :math:`\tau_a \sim \text{HalfNormal}(0.5)`,
+      :math:`\tau_b \sim \text{HalfNormal}(0.25)`: stages of one pipeline
+      judged by one judge differ by a fraction of the overall effect; these
+      scales rule out the wild between-stage spreads that, with 3 stages, make
+      the hierarchy's funnel hard to sample (divergences) while leaving a
+      factor-of-2 change in odds between stages well inside the prior. Stages
+      enter non-centred: :math:`a_j = \mu_a + \tau_a z_j`.
+    * ``monotone``: base logit :math:`c \sim N(-1.5, 2^2)`; log increments
+      centred so the total rise over the scale is about 3 logits (from ~20% to
+      ~80%), sd 1.
+    * ``ordinal``/``pairwise``: slope as for ``binary``; ordered cut points
+      :math:`N(0, 3^2)`.
+
+    Override any of them with ``prior={"tau_a": 1.0, ...}``; see
+    :func:`prior_predictive` to look at what a prior implies.
+
+    Parameters
+    ----------
+    kind : {"binary", "monotone", "ordinal", "pairwise"}
+        Model kind (see above).
+    method : {"auto", "laplace", "nuts"}
+        ``laplace``: fast path without PyMC (``binary`` only). ``nuts``: PyMC's
+        NUTS. ``auto``: ``laplace`` for ``binary``, ``nuts`` otherwise.
+    score_range : (float, float), optional
+        The judge scale's ``(low, high)``. When given, the score enters as the
+        logit of the rescaled score and the prior is centred on the raw judge.
+    levels : int, optional
+        Number of human levels (``ordinal``); inferred from ``y`` when omitted.
+    threshold : int, optional
+        ``ordinal`` only: ``predict_agreement`` is P(level >= threshold).
+    prior : dict, optional
+        Overrides of the default prior hyper-parameters.
+    draws : int
+        Posterior draws kept for prediction (also what is saved).
+    tune, chains, target_accept : int, int, float
+        NUTS settings.
+    random_state : int, optional
+        Seed; the same seed gives the same posterior draws.
+
+    Attributes
+    ----------
+    stages_ : list of str
+        Stages seen in ``fit`` (``"default"`` when none were given).
+    draws_ : dict
+        Posterior draws per stage, the prediction's only input.
+    diagnostics_ : dict
+        ``method``, ``seconds`` and, for NUTS, ``max_rhat``, ``min_ess_bulk``,
+        ``divergences``; for the Laplace path ``k_hat`` and ``ess``.
+    inference_data_ : arviz.InferenceData
+        The posterior (built on first access for the Laplace path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.integers(1, 6, 300).astype(float)
+    >>> stage = np.where(rng.random(300) < 0.8, "selection", "generation")
+    >>> y = (rng.random(300) < 1 / (1 + np.exp(-(s - 3)))).astype(float)
+    >>> cal = BayesianCalibrator(score_range=(1, 5), random_state=0)
+    >>> cal = cal.fit(s, y, stages=stage)
+    >>> cal.predict_proba([1, 3, 5], stages="generation")[:, 1].round(1)
+    array([0.1, 0.5, 0.9])
+    >>> lo, hi = cal.predict_interval([5], stages="generation")[0]
+    >>> bool(lo < 0.88 < hi)
+    True
+    """
+
+    _estimator_name: ClassVar[str] = "bayesian"
+
+    def __init__(
+        self,
+        *,
+        kind: str = "binary",
+        method: str = "auto",
+        score_range: tuple[float, float] | None = None,
+        levels: int | None = None,
+        threshold: int | None = None,
+        prior: dict[str, float] | None = None,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        target_accept: float = 0.9,
+        random_state: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.method = method
+        self.score_range = score_range
+        self.levels = levels
+        self.threshold = threshold
+        self.prior = prior
+        self.draws = draws
+        self.tune = tune
+        self.chains = chains
+        self.target_accept = target_accept
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> tuple[str, dict[str, float]]:
+        where = "BayesianCalibrator.fit"
+        check_choice(self.kind, "kind", KINDS, where=where)
+        check_choice(self.method, "method", METHODS, where=where)
+        method = self.method
+        if method == "auto":
+            method = "laplace" if self.kind == "binary" else "nuts"
+        if method == "laplace" and self.kind != "binary":
+            raise InputError(
+                "method", "'nuts' or 'auto' for kind != 'binary' (the fast path is binary only)",
+                method, where=where,
+            )
+        if self.score_range is not None:
+            try:
+                lo, hi = (float(v) for v in self.score_range)
+            except (TypeError, ValueError):
+                raise InputTypeError("score_range", "a pair (low, high) of numbers", self.score_range,
+                                     where=where) from None
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise InputError("score_range", "finite (low, high) with low < high", self.score_range,
+                                 where=where)
+        if self.levels is not None:
+            check_int(self.levels, "levels", low=2, high=100, where=where)
+        if self.threshold is not None:
+            if self.kind != "ordinal":
+                raise InputError("threshold", "None unless kind='ordinal'", self.threshold, where=where)
+            check_int(self.threshold, "threshold", low=2, where=where)
+        check_int(self.draws, "draws", low=10, high=100_000, where=where)
+        check_int(self.tune, "tune", low=0, high=100_000, where=where)
+        check_int(self.chains, "chains", low=1, high=16, where=where)
+        check_float(self.target_accept, "target_accept", low=0.5, high=1.0, high_open=True, where=where)
+        if self.random_state is not None:
+            check_int(self.random_state, "random_state", low=0, where=where)
+        prior = default_prior(self.kind, self.score_range is not None)
+        if self.prior is not None:
+            if not isinstance(self.prior, dict):
+                raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
+            for k, v in self.prior.items():
+                if k not in prior:
+                    raise InputError("prior", f"keys among {sorted(prior)}", k, where=where)
+                low_open = not k.startswith("mu")
+                prior[k] = check_float(v, f"prior[{k!r}]", low=None if not low_open else 0.0,
+                                       low_open=low_open, where=where)
+        return method, prior
+
+    # ------------------------------------------------------------------ features
+    def _feature(self, x: FloatArray) -> FloatArray:
+        fp = self.feature_
+        if fp["type"] == "logit":
+            u = (x - fp["low"]) / (fp["high"] - fp["low"])
+            u = np.clip(u, fp["eps"], 1.0 - fp["eps"])
+            out: FloatArray = np.log(u) - np.log1p(-u)
+            return out
+        out = (x - fp["center"]) / fp["spread"]
+        return out
+
+    def _set_feature(self, x: FloatArray, w: FloatArray) -> None:
+        if self.score_range is not None:
+            lo, hi = (float(v) for v in self.score_range)
+            self.feature_ = {"type": "logit", "low": lo, "high": hi, "eps": 0.05}
+        else:
+            ws = float(w.sum())
+            c = float(np.dot(w, x) / ws)
+            sd = float(np.sqrt(np.dot(w, (x - c) ** 2) / ws))
+            self.feature_ = {"type": "standardized", "center": c, "spread": sd if sd > 0 else 1.0}
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        stages: Any = None,
+    ) -> BayesianCalibrator:
+        """Fit the posterior to judge scores ``X`` and human labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, 1)
+            Judge scores (one row per rating when several raters labelled an item).
+        y : array-like of shape (n,)
+            ``binary``/``monotone``: 0/1 or soft labels in [0, 1]. ``ordinal``:
+            integer levels ``1..levels``. ``pairwise``: ``"first"``, ``"tie"``,
+            ``"second"`` or codes ``1, 0, -1``.
+        sample_weight : array-like of shape (n,), optional
+            Non-negative weights (e.g. the number of raters behind a soft label).
+        stages : str or array-like of shape (n,), optional
+            Stage of each row; stages are partially pooled.
+
+        Returns
+        -------
+        self
+        """
+        where = "BayesianCalibrator.fit"
+        method, prior = self._check_params()
+        x = as_float_1d(X, "X", where=where)
+        w = check_weights(sample_weight, x.size, where=where)
+        yy = self._check_targets(y, x.size, where)
+        if stages is None:
+            st = np.full(x.size, "default")
+        else:
+            st = check_stages(stages, x.size, where=where)
+        keep = w > 0
+        x, yy, w, st = x[keep], yy[keep], w[keep], st[keep]
+        names, g = np.unique(st, return_inverse=True)
+        g = g.astype(np.int64)
+        self.stages_ = [str(s) for s in names]
+        self.stage_counts_ = {s: int(c) for s, c in zip(self.stages_, np.bincount(g), strict=True)}
+        self.classes_ = self._classes()
+        self.n_features_in_ = 1
+        self._set_feature(x, w)
+        self.prior_ = prior
+        seed = self.random_state
+        rng = np.random.default_rng(seed)
+        t0 = time.perf_counter()
+        self._idata = None
+        if self.kind == "monotone":
+            lv = np.unique(x)
+            if lv.size > _MAX_MONOTONE_LEVELS:
+                raise InputError(
+                    "X", f"a discrete judge scale (at most {_MAX_MONOTONE_LEVELS} distinct scores) for "
+                    "kind='monotone'; use kind='binary' for continuous scores",
+                    f"{lv.size} distinct scores", where=where,
+                )
+            self.score_levels_ = lv
+        if method == "laplace":
+            f = self._feature(x)
+            post = laplace_binary(f, yy, w, g, len(self.stages_), prior, draws=int(self.draws), rng=rng)
+            draws = {"a": post["a"], "b": post["b"]}
+            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b")}
+            diag: dict[str, Any] = {"method": "laplace", "k_hat": post["k_hat"], "ess": post["ess"],
+                                    "grid_points": post["grid_points"]}
+        else:
+            from judgecal import _pymc_backend
+
+            data = self._backend_data(x, yy, w, g)
+            res = _pymc_backend.sample(
+                self.kind, data, prior,
+                draws=int(self.draws), tune=int(self.tune), chains=int(self.chains),
+                target_accept=float(self.target_accept), seed=seed,
+            )
+            self._idata = res["idata"]
+            draws = res["draws"]
+            hyper = res["hyper"]
+            diag = dict(res["diagnostics"])
+            diag["method"] = "nuts"
+        diag["seconds"] = time.perf_counter() - t0
+        self.diagnostics_ = diag
+        self.draws_ = self._stage_draws(draws, hyper, rng)
+        self._warn_diagnostics()
+        return self
+
+    def _classes(self) -> Any:
+        if self.kind == "pairwise":
+            return np.array(["second", "tie", "first"])
+        if self.kind == "ordinal":
+            return np.arange(1, self.levels_ + 1)
+        return np.array([0, 1])
+
+    def _check_targets(self, y: Any, n: int, where: str) -> FloatArray:
+        if self.kind in ("binary", "monotone"):
+            yy = check_probability_targets(y, "y", where=where)
+            check_same_length(n, yy.size, "y", where=where)
+            self.levels_ = 2
+            return yy
+        if self.kind == "pairwise":
+            arr = np.asarray(y, dtype=object).ravel()
+            check_same_length(n, arr.size, "y", where=where)
+            codes = np.empty(n)
+            for i, v in enumerate(arr.tolist()):
+                key = v.strip().lower() if isinstance(v, str) else v
+                if isinstance(key, float) and key.is_integer():
+                    key = int(key)
+                if isinstance(key, bool) or key not in PAIRWISE_CODES:
+                    raise InputError("y", "'first', 'tie', 'second' or codes 1, 0, -1",
+                                     f"{v!r} at index {i}", where=where)
+                codes[i] = PAIRWISE_CODES[key]
+            self.levels_ = 3
+            return codes
+        yy = as_float_1d(y, "y", where=where)
+        check_same_length(n, yy.size, "y", where=where)
+        bad = (yy != np.round(yy)) | (yy < 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError("y", "integer levels 1..levels for kind='ordinal'", f"{yy[i]!r} at index {i}",
+                             where=where)
+        K = int(self.levels) if self.levels is not None else max(int(yy.max()), 2)
+        if yy.max() > K:
+            raise InputError("y", f"levels in 1..{K}", f"{int(yy.max())}", where=where)
+        if self.threshold is not None and self.threshold > K:
+            raise InputError("threshold", f"a level in 2..{K}", self.threshold, where=where)
+        self.levels_ = K
+        return yy
+
+    def _backend_data(self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray) -> dict[str, Any]:
+        data: dict[str, Any] = {"y": y, "w": w, "g": g, "n_stages": len(self.stages_)}
+        if self.kind == "monotone":
+            data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
+            data["n_levels"] = int(self.score_levels_.size)
+        else:
+            data["f"] = self._feature(x)
+        if self.kind in ("ordinal", "pairwise"):
+            data["n_levels"] = self.levels_
+        return data
+
+    def _stage_draws(self, draws: dict[str, Any], hyper: dict[str, Any], rng: np.random.Generator) -> State:
+        """Split draws per stage and simulate a new stage from the population."""
+        out: State = {}
+        S = len(self.stages_)
+        D = next(iter(draws.values())).shape[0]
+        if self.kind == "monotone":
+            theta = np.asarray(draws["theta"])  # (D, S, J)
+            for j, s in enumerate(self.stages_):
+                out[s] = {"theta": theta[:, j, :]}
+            c = hyper["mu_c"] + hyper["tau_c"] * rng.standard_normal(D)
+            J = theta.shape[2]
+            gg = hyper["mu_g"] + hyper["tau_g"][:, None] * rng.standard_normal((D, J - 1))
+            new = np.concatenate([c[:, None], c[:, None] + np.cumsum(np.exp(gg), axis=1)], axis=1)
+            out[NEW_STAGE] = {"theta": new}
+            return out
+        a = np.asarray(draws["a"]).reshape(D, S)
+        b = np.asarray(draws["b"]).reshape(D, S)
+        for j, s in enumerate(self.stages_):
+            out[s] = {"a": a[:, j].copy(), "b": b[:, j].copy()}
+        mu_a = np.asarray(hyper.get("mu_a", np.zeros(D)))
+        out[NEW_STAGE] = {
+            "a": mu_a + np.asarray(hyper["tau_a"]) * rng.standard_normal(D),
+            "b": np.asarray(hyper["mu_b"]) + np.asarray(hyper["tau_b"]) * rng.standard_normal(D),
+        }
+        if self.kind in ("ordinal", "pairwise"):
+            cut = np.asarray(draws["cut"])
+            for s in [*self.stages_, NEW_STAGE]:
+                out[s]["cut"] = cut
+        return out
+
+    def _warn_diagnostics(self) -> None:
+        d = self.diagnostics_
+        problems = []
+        if d["method"] == "laplace":
+            if d["k_hat"] > 0.7:
+                problems.append(
+                    f"Pareto k-hat {d['k_hat']:.2f} > 0.7: the Laplace approximation is far from the "
+                    "posterior. Refit with method='nuts'"
+                )
+        else:
+            if d.get("divergences", 0) > 0:
+                problems.append(
+                    f"{d['divergences']} divergent transitions: raise target_accept (e.g. 0.95 or 0.99) "
+                    "or tighten the group-scale priors (prior={'tau_a': ..., 'tau_b': ...})"
+                )
+            if d.get("max_rhat", 1.0) > 1.01:
+                problems.append(f"max r-hat {d['max_rhat']:.3f} > 1.01: raise tune and draws, use more chains")
+            if d.get("min_ess_bulk", np.inf) < 100 * int(self.chains):
+                problems.append(
+                    f"min bulk ESS {d['min_ess_bulk']:.0f} < {100 * int(self.chains)}: raise draws"
+                )
+        if problems:
+            warnings.warn("Posterior diagnostics are poor: " + "; ".join(problems) + ".",
+                          ConvergenceWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self, where: str) -> None:
+        if not hasattr(self, "draws_"):
+            raise NotFittedError(
+                f"This BayesianCalibrator is not fitted yet: call fit(X, y) before {where}."
+            )
+
+    def _stage_groups(self, stages: Any, n: int, where: str) -> list[tuple[State, Any]]:
+        if stages is None:
+            key = self.stages_[0] if len(self.stages_) == 1 else NEW_STAGE
+            return [(self.draws_[key], slice(None))]
+        if isinstance(stages, str):
+            check_stages(stages, 1, where=where)
+            return [(self.draws_.get(stages, self.draws_[NEW_STAGE]) if stages != NEW_STAGE
+                     else self.draws_[NEW_STAGE], slice(None))]
+        st = check_stages(stages, n, where=where)
+        names, inv = np.unique(st, return_inverse=True)
+        out = []
+        for k, name in enumerate(names.tolist()):
+            state = self.draws_.get(name) if name != NEW_STAGE else None
+            out.append((state if state is not None else self.draws_[NEW_STAGE], inv == k))
+        return out
+
+    def _quantity(self, state: State, u: FloatArray, what: str) -> FloatArray:
+        """Per-draw values (draws, len(u)) of the predicted quantity at scores u."""
+        if self.kind == "monotone":
+            return _sigmoid(_interp_logit(self.score_levels_, state["theta"], u))  # type: ignore[no-any-return]
+        f = self._feature(u)
+        eta = state["a"][:, None] + state["b"][:, None] * f[None, :]
+        if self.kind == "binary":
+            return _sigmoid(eta)  # type: ignore[no-any-return]
+        cut = state["cut"]  # (D, K-1)
+        K = cut.shape[1] + 1
+        if what.startswith("ge"):  # P(Y >= k)
+            k = int(what[2:])
+            return _sigmoid(eta - cut[:, k - 2][:, None])  # type: ignore[no-any-return]
+        if what.startswith("p"):  # P(Y == k)
+            k = int(what[1:])
+            up = _sigmoid(eta - cut[:, k - 2][:, None]) if k >= 2 else 1.0
+            down = _sigmoid(eta - cut[:, k - 1][:, None]) if k <= K - 1 else 0.0
+            return np.asarray(up - down)
+        # agreement
+        if self.kind == "ordinal" and self.threshold is not None:
+            return _sigmoid(eta - cut[:, int(self.threshold) - 2][:, None])  # type: ignore[no-any-return]
+        tot = np.zeros_like(eta)
+        for k in range(K - 1):
+            tot += _sigmoid(eta - cut[:, k][:, None])
+        return tot / (K - 1)  # type: ignore[no-any-return]
+
+    def _summarise(
+        self,
+        X: Any,
+        stages: Any,
+        where: str,
+        what: str,
+        reducer: Callable[[FloatArray], FloatArray],
+        width: int,
+    ) -> FloatArray:
+        x = as_float_1d(X, "X", where=where, allow_empty=True)
+        out = np.empty((x.size, width))
+        for state, mask in self._stage_groups(stages, x.size, where):
+            xs = x[mask]
+            if xs.size == 0:
+                continue
+            # Judge scales are discrete: summarise once per distinct score, then index.
+            u, inv = _unique_inverse(xs)
+            table = np.empty((u.size, width))
+            D = next(iter(state.values())).shape[0]
+            step = max(1, _BLOCK // D)
+            for start in range(0, u.size, step):
+                q = self._quantity(state, u[start : start + step], what)
+                table[start : start + step] = reducer(q)
+            if isinstance(mask, slice):
+                out = table[inv]
+            else:
+                out[mask] = table[inv]
+        return out
+
+    def predict_agreement(self, X: Any, *, stages: Any = None) -> FloatArray:
+        """Posterior mean of P(a human rates positively | score), shape (n,).
+
+        ``stages=None`` uses the only stage when ``fit`` saw one, otherwise a new
+        stage drawn from the population (wider intervals, honest for unseen stages).
+        """
+        where = "BayesianCalibrator.predict_agreement"
+        self._check_fitted("predict_agreement")
+        return self._summarise(X, stages, where, "agree", lambda q: q.mean(axis=0)[:, None], 1)[:, 0]
+
+    def predict_proba(self, X: Any, *, stages: Any = None) -> FloatArray:
+        """Posterior mean class probabilities.
+
+        ``binary``/``monotone``: shape (n, 2), column 1 is P(agree | score).
+        ``ordinal``: shape (n, levels), column k-1 is P(level == k).
+        ``pairwise``: shape (n, 3), columns ``[second, tie, first]``.
+        """
+        where = "BayesianCalibrator.predict_proba"
+        self._check_fitted("predict_proba")
+        if self.kind in ("binary", "monotone"):
+            p = self.predict_agreement(X, stages=stages)
+            return np.column_stack([1.0 - p, p])
+        cols = [
+            self._summarise(X, stages, where, f"p{k}", lambda q: q.mean(axis=0)[:, None], 1)[:, 0]
+            for k in range(1, self.levels_ + 1)
+        ]
+        out = np.clip(np.column_stack(cols), 0.0, 1.0)
+        return out / out.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+
+    def predict_at_least(self, X: Any, k: int, *, stages: Any = None) -> FloatArray:
+        """``ordinal``/``pairwise``: posterior mean of P(human level >= k), shape (n,)."""
+        where = "BayesianCalibrator.predict_at_least"
+        self._check_fitted("predict_at_least")
+        if self.kind not in ("ordinal", "pairwise"):
+            raise InputError("kind", "'ordinal' or 'pairwise' for predict_at_least", self.kind, where=where)
+        check_int(k, "k", low=2, high=self.levels_, where=where)
+        return self._summarise(X, stages, where, f"ge{k}", lambda q: q.mean(axis=0)[:, None], 1)[:, 0]
+
+    def predict_interval(self, X: Any, *, stages: Any = None, level: float = 0.9) -> FloatArray:
+        """Equal-tailed credible interval of :meth:`predict_agreement`, shape (n, 2).
+
+        Parameters
+        ----------
+        X : array-like of shape (n,)
+            Judge scores.
+        stages : str or array-like, optional
+            As in :meth:`predict_agreement`.
+        level : float
+            Credible level in (0, 1).
+        """
+        where = "BayesianCalibrator.predict_interval"
+        self._check_fitted("predict_interval")
+        check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
+        qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+
+        def reducer(q: FloatArray) -> FloatArray:
+            return np.quantile(q, qs, axis=0).T  # type: ignore[no-any-return]
+
+        return self._summarise(X, stages, where, "agree", reducer, 2)
+
+    def predict(self, X: Any, *, stages: Any = None) -> Any:
+        """Most probable class (``binary``: 1 where P(agree) >= 0.5)."""
+        if self.kind in ("binary", "monotone"):
+            return (self.predict_agreement(X, stages=stages) >= 0.5).astype(np.int64)
+        return self.classes_[np.argmax(self.predict_proba(X, stages=stages), axis=1)]
+
+    # ------------------------------------------------------------------ judgments
+    def fit_judgments(self, judgments: Any, *, threshold: int | None = None,
+                      ties: str = "half") -> BayesianCalibrator:
+        """Fit on a :class:`~judgecal.JudgmentSet`, one likelihood term per human rating.
+
+        Only scored, labelled judgments are used; stages come from the set, and
+        ``score_range`` defaults to the set's judge scale. ``binary``/``monotone``
+        on ordinal labels need ``threshold`` (a rating >= threshold is positive);
+        on pairwise labels a tie counts ``ties="half"`` (0.5) or ``"negative"``.
+
+        Examples
+        --------
+        >>> from judgecal import load_pandalm
+        >>> js = load_pandalm()
+        >>> cal = BayesianCalibrator(random_state=0).fit_judgments(js)
+        >>> cal.predict_agreement([0, 1, 2], stages=js.stages()[0]).round(2).tolist()  # doctest: +SKIP
+        """
+        from judgecal.records import JudgmentSet
+
+        where = "BayesianCalibrator.fit_judgments"
+        if not isinstance(judgments, JudgmentSet):
+            raise InputTypeError("judgments", "a JudgmentSet", type(judgments).__name__, where=where)
+        check_choice(ties, "ties", ("half", "negative"), where=where)
+        js = judgments.scored().labelled()
+        if len(js) == 0:
+            raise InputError("judgments", "at least one scored, labelled judgment", "none", where=where)
+        item, val, _ = js.ratings_long()
+        scores = js.scores()[item]
+        stages = js.stages()[item]
+        if self.score_range is None:
+            self.score_range = (float(js.scale.low), float(js.scale.high))
+        kind = js.label_kind
+        if self.kind in ("binary", "monotone"):
+            if kind == "ordinal":
+                if threshold is None:
+                    raise InputError("threshold", "a level for binary targets from ordinal labels",
+                                     None, where=where)
+                y = (val >= threshold).astype(np.float64)
+            elif kind == "pairwise":
+                y = np.where(val == 1, 1.0, np.where(val == 0, 0.5 if ties == "half" else 0.0, 0.0))
+            else:
+                y = val.astype(np.float64)
+            return self.fit(scores, y, stages=stages)
+        if self.kind == "pairwise":
+            if kind != "pairwise":
+                raise InputError("judgments", "pairwise labels for kind='pairwise'", kind, where=where)
+            return self.fit(scores, val, stages=stages)
+        if kind != "ordinal":
+            raise InputError("judgments", "ordinal labels for kind='ordinal'", kind, where=where)
+        if self.levels is None:
+            self.levels = js.levels
+        return self.fit(scores, val, stages=stages)
+
+    # ------------------------------------------------------------------ posterior
+    @property
+    def inference_data_(self) -> Any:
+        """The posterior as ArviZ ``InferenceData`` (imports ArviZ on first access)."""
+        self._check_fitted("inference_data_")
+        if getattr(self, "_idata", None) is None:
+            from judgecal import _pymc_backend
+
+            self._idata = _pymc_backend.to_inference_data(self)
+        return self._idata
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> State:
+        self._check_fitted("save")
+        state: State = {
+            "stages": self.stages_,
+            "stage_counts": self.stage_counts_,
+            "feature": self.feature_,
+            "levels": self.levels_,
+            "prior": self.prior_,
+            "diagnostics": {k: v for k, v in self.diagnostics_.items()},
+            "draws": self.draws_,
+        }
+        if self.kind == "monotone":
+            state["score_levels"] = self.score_levels_
+        return state
+
+    def _set_state(self, state: State) -> None:
+        self.stages_ = [str(s) for s in state["stages"]]
+        self.stage_counts_ = {str(k): int(v) for k, v in state["stage_counts"].items()}
+        self.feature_ = dict(state["feature"])
+        self.levels_ = int(state["levels"])
+        self.prior_ = {k: float(v) for k, v in state["prior"].items()}
+        self.diagnostics_ = dict(state["diagnostics"])
+        self.draws_ = {
+            s: {k: np.asarray(v, dtype=np.float64) for k, v in d.items()} for s, d in state["draws"].items()
+        }
+        if "score_levels" in state:
+            self.score_levels_ = np.asarray(state["score_levels"], dtype=np.float64)
+        self.classes_ = self._classes()
+        self.n_features_in_ = 1
+        self._idata = None
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None, *, stages: Any = None) -> float:
+        """Mean accuracy of :meth:`predict` (scikit-learn's classifier ``score``)."""
+        pred = self.predict(X, stages=stages)
+        if self.kind in ("binary", "monotone"):
+            truth = check_probability_targets(y, "y", where="BayesianCalibrator.score") >= 0.5
+            hit = (pred == truth).astype(np.float64)
+        else:
+            hit = (np.asarray(pred).astype(str) == np.asarray(y).astype(str)).astype(np.float64)
+        w = check_weights(sample_weight, hit.size, where="BayesianCalibrator.score")
+        return float(np.dot(w, hit) / w.sum())
+
+
+register(BayesianCalibrator)
+
+
+def prior_predictive(
+    calibrator: BayesianCalibrator,
+    scores: Any,
+    *,
+    n: int = 1000,
+    random_state: int | None = None,
+) -> FloatArray:
+    """Draws of P(agree | score) implied by the prior alone, shape (n, len(scores)).
+
+    A prior predictive check: look at what the prior says before any label, e.g.
+    that it spreads the agreement probability over (0, 1) instead of piling it at
+    0 and 1. Supports ``kind="binary"`` (numpy only, no PyMC).
+
+    Examples
+    --------
+    >>> cal = BayesianCalibrator(score_range=(1, 5))
+    >>> draws = prior_predictive(cal, [1, 3, 5], random_state=0)
+    >>> np.round(np.median(draws, axis=0), 1)  # the raw judge, rescaled
+    array([0.1, 0.5, 0.9])
+    """
+    where = "prior_predictive"
+    if not isinstance(calibrator, BayesianCalibrator):
+        raise InputTypeError("calibrator", "a BayesianCalibrator", type(calibrator).__name__, where=where)
+    if calibrator.kind != "binary":
+        raise InputError("calibrator", "a calibrator of kind='binary'", calibrator.kind, where=where)
+    if isinstance(n, numbers.Integral):
+        check_int(n, "n", low=1, where=where)
+    else:
+        raise InputTypeError("n", "an integer", n, where=where)
+    x = as_float_1d(scores, "scores", where=where)
+    _, prior = calibrator._check_params()
+    rng = np.random.default_rng(random_state)
+    est = BayesianCalibrator(score_range=calibrator.score_range)
+    if calibrator.score_range is None:
+        est.feature_ = {"type": "standardized", "center": float(x.mean()),
+                        "spread": float(x.std()) or 1.0}
+    else:
+        est._set_feature(x, np.ones_like(x))
+    f = est._feature(x)
+    mu_a = prior["mu_a"] + prior["sd_a"] * rng.standard_normal(n)
+    mu_b = prior["mu_b"] + prior["sd_b"] * rng.standard_normal(n)
+    a = mu_a + np.abs(prior["tau_a"] * rng.standard_normal(n)) * rng.standard_normal(n)
+    b = mu_b + np.abs(prior["tau_b"] * rng.standard_normal(n)) * rng.standard_normal(n)
+    return _sigmoid(a[:, None] + b[:, None] * f[None, :])  # type: ignore[no-any-return]
