@@ -244,6 +244,12 @@ class MentionDetector:
         terms = [(name, t) for name, ts in self.attributes for t in ts]
         terms.sort(key=lambda nt: -len(nt[1]))  # longest term wins at one position
         self._groups = terms
+        # Every match starts with its term's first word (the last letter may change for a
+        # one-word term: stud-ies, hik-ing), so a text holding none of these literals
+        # (lower-cased) cannot match and skips the regex.
+        self._stems = tuple(
+            dict.fromkeys(w[: max(1, len(w) - 1)] if len(t.split()) == 1 else w for t in (tt.lower() for _, tt in terms) for w in (t.split()[0],))
+        )
         self._regex = (
             re.compile("|".join(f"({_term_pattern(t)})" for _, t in terms), re.IGNORECASE)
             if terms
@@ -264,7 +270,7 @@ class MentionDetector:
             raise InputTypeError("text", "a str", text, where="MentionDetector.find")
         counts = dict.fromkeys(self.names, 0)
         spans: list[Mention] = []
-        if self._regex is not None:
+        if self._regex is not None and self._maybe(text):
             for m in self._regex.finditer(text):
                 idx = m.lastindex
                 assert idx is not None
@@ -273,9 +279,15 @@ class MentionDetector:
                 spans.append(Mention(name, term, m.start(), m.end(), m.group(0)))
         return Mentions(spans=tuple(spans), counts=counts)
 
+    def _maybe(self, text: str) -> bool:
+        if not text.isascii():  # Unicode case folding differs from str.lower (e.g. U+0130)
+            return True
+        low = text.lower()
+        return any(s in low for s in self._stems)
+
     def count(self, text: str) -> int:
         """Number of mentions of any attribute in ``text``."""
-        if self._regex is None:
+        if self._regex is None or not self._maybe(text):
             return 0
         return sum(1 for _ in self._regex.finditer(text))
 

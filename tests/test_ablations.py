@@ -278,3 +278,14 @@ def test_ablation_speed_smoke() -> None:
     assert np.all(counts == 2)
     out = [remove_mentions(t, det)[0] for t in texts]
     assert all("vegan" not in o for o in out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("abcdeinsty İK\u212a-'.")), max_size=40),
+    st.sampled_from(["istanbul", "kit", "city", "tie", "bee sting", "k"]),
+)
+def test_prefilter_never_hides_a_match(text: str, term: str) -> None:
+    det = MentionDetector([term])
+    assert det._regex is not None
+    assert det.count(text) == sum(1 for _ in det._regex.finditer(text))

@@ -1,0 +1,243 @@
+"""Bias probes at scale: ablation cost per text, judge-wrapper overhead per item, and the simulations.
+
+Run: ``.venv/bin/python benchmarks/bench_bias.py`` (writes ``benchmarks/results/bias.json``).
+``--quick`` uses fewer simulation runs.
+
+Sections
+--------
+ablations
+    10^4 real response texts (PandaLM responses, cycled). Microseconds per text for each
+    ablation, next to two floors in the same process: one compiled ``re.finditer`` over
+    the text (a single-word pattern) and ``str.lower() + in``.
+judge calls
+    10^4 items. A bare loop calling a cheap judge, the same loop plus ``parse_score``, then
+    ``CalibratedJudge.judge_many`` without and with a calibrator, and one ``cj(item)`` per
+    item. Overhead per item and ratio against the bare loop.
+probe
+    ``probe_bias`` end to end on 10^4 texts (two judge runs, ablation, statistics).
+simulations
+    Coverage of the probe interval for a known mention bonus, false-positive rate of an
+    unbiased judge, coverage of the regression coefficient: the numbers behind the tests,
+    with more runs.
+pandalm
+    How much more often each judge than the humans picks the longer response.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgecal import (
+    CalibratedJudge,
+    LogisticCalibrator,
+    Scale,
+    feature_regression,
+    load_pandalm,
+    preference_gap,
+    probe_bias,
+)
+from judgecal.ablations import (
+    MentionDetector,
+    insert_mention,
+    remove_mentions,
+    shorten,
+    strip_markdown,
+    surface_features,
+    swap_answers,
+)
+from judgecal.datasets import _pandalm_rows
+from judgecal.judge import parse_score
+
+N = 10_000
+ATTRS = {"movie": ["film"], "recipe": ["ingredients", "baking"], "city": ["san diego"], "music": []}
+
+
+def best_of(fn: Any, repeat: int = 3) -> float:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return min(out)
+
+
+def texts_10k() -> list[str]:
+    _, full = _pandalm_rows()
+    base = [str(r[k]) for r in full.values() for k in ("response1", "response2")]
+    return [base[i % len(base)] for i in range(N)]
+
+
+def bench_ablations(texts: list[str]) -> list[dict[str, Any]]:
+    det = MentionDetector(ATTRS)
+    word = re.compile(r"(?<!\w)movie(?!\w)", re.IGNORECASE)
+    rows: list[dict[str, Any]] = []
+    floor_re = best_of(lambda: [sum(1 for _ in word.finditer(t)) for t in texts]) / N * 1e6
+    floor_in = best_of(lambda: ["movie" in t.lower() for t in texts]) / N * 1e6
+    cases = {
+        "floor: one regex finditer": None,
+        "floor: lower() + in": None,
+        "MentionDetector.count (4 attributes, 7 terms)": lambda: [det.count(t) for t in texts],
+        "MentionDetector.find (spans + counts)": lambda: [det.find(t) for t in texts],
+        "remove_mentions (sentence)": lambda: [remove_mentions(t, det) for t in texts],
+        "remove_mentions (clause)": lambda: [remove_mentions(t, det, unit="clause") for t in texts],
+        "insert_mention": lambda: [insert_mention(t, det) for t in texts],
+        "shorten (to 50%)": lambda: [shorten(t, target=0.5) for t in texts],
+        "strip_markdown": lambda: [strip_markdown(t) for t in texts],
+        "swap_answers": lambda: [swap_answers((t, t)) for t in texts],
+        "surface_features (length, markdown, mentions)": lambda: surface_features(texts, det),
+    }
+    for name, fn in cases.items():
+        if fn is None:
+            per = floor_re if "regex" in name else floor_in
+        else:
+            per = best_of(fn) / N * 1e6
+        rows.append({"case": name, "n": N, "us_per_text": round(per, 2), "ratio_vs_regex_floor": round(per / floor_re, 1)})
+    return rows
+
+
+def bench_judge_calls() -> list[dict[str, Any]]:
+    items = [f"item {i}" for i in range(N)]
+    scale = Scale.likert(5)
+
+    def judge(x: str) -> str:
+        return "Score: 3"
+
+    cal = LogisticCalibrator().fit([1, 2, 3, 4, 5] * 20, [0, 0, 1, 1, 1] * 20)
+    bare_cj = CalibratedJudge(judge, scale=scale)
+    cal_cj = CalibratedJudge(judge, cal, scale=scale)
+    bare = best_of(lambda: [judge(x) for x in items]) / N * 1e6
+    cases = {
+        "bare loop": lambda: [judge(x) for x in items],
+        "bare loop + parse_score": lambda: [parse_score(judge(x), scale) for x in items],
+        "judge_many, no calibrator": lambda: bare_cj.judge_many(items),
+        "judge_many, logistic calibrator": lambda: cal_cj.judge_many(items),
+        "cj(item) per item, logistic calibrator": lambda: [cal_cj(x) for x in items],
+    }
+    rows = []
+    for name, fn in cases.items():
+        per = best_of(fn) / N * 1e6
+        rows.append({"case": name, "n": N, "us_per_item": round(per, 2), "overhead_us": round(per - bare, 2), "ratio_vs_bare": round(per / bare, 1)})
+    return rows
+
+
+def bench_probe(texts: list[str]) -> list[dict[str, Any]]:
+    rows = []
+
+    def judge(t: str) -> float:
+        return float(min(10, 1 + len(t) // 200))
+
+    scale = Scale.numeric(0, 10)
+    for name, abl, attrs in (
+        ("remove_mentions (4 attributes, per attribute)", remove_mentions, ATTRS),
+        ("shorten to 50%", partial(shorten, target=0.5), None),
+        ("strip_markdown", strip_markdown, None),
+    ):
+        t0 = time.perf_counter()
+        rep = probe_bias(judge, texts, abl, attributes=attrs, scale=scale, n_resamples=1000, n_permutations=999)
+        sec = time.perf_counter() - t0
+        judged = sum(rep.status_counts.get("variant", {}).values()) + N
+        rows.append({"case": f"probe_bias: {name}", "n_texts": N, "judge_calls": judged, "seconds": round(sec, 2), "us_per_text": round(sec / N * 1e6, 1), "rows": len(rep.effects)})
+    return rows
+
+
+_Q = re.compile(r"q=(-?\d+\.\d+)")
+
+
+def _sim_probe(runs: int, delta: float, n: int, fail: float) -> dict[str, float]:
+    covered = flagged = failed = 0
+    for r in range(runs):
+        rng = np.random.default_rng(r)
+        q = rng.normal(5, 1, n)
+        texts = [f"Answer {i} q={qi:.4f}. It has tips." for i, qi in enumerate(q)]
+
+        def judge(text: str, rng: np.random.Generator = rng) -> str:
+            u = rng.random()
+            if u < fail / 2:
+                raise RuntimeError("down")
+            if u < fail:
+                return "no score"
+            m = _Q.search(text)
+            assert m is not None
+            return f"Score: {float(m.group(1)) + delta * ('vegan' in text.lower()) + rng.normal():.4f}"
+
+        e = probe_bias(judge, texts, insert_mention, attributes="vegan", scale=Scale.numeric(-100, 100), n_resamples=1000, n_permutations=999, seed=r).effects[0]
+        assert e.low is not None and e.high is not None
+        covered += e.low <= delta <= e.high
+        flagged += e.flagged(0.05)
+        failed += e.n_failed
+    return {"runs": runs, "delta": delta, "n_items": n, "fail_rate": fail, "coverage_95": covered / runs, "flagged_at_0.05": flagged / runs, "failed_pairs_per_run": failed / runs}
+
+
+def _sim_regression(runs: int) -> dict[str, float]:
+    covered = fp = 0
+    for r in range(runs):
+        rng = np.random.default_rng(r)
+        n = 150
+        h = rng.normal(3, 1, n)
+        mentions = rng.poisson(0.5 + 0.3 * (h > 3), n)
+        length = rng.normal(300, 80, n)
+        s = 1 + 0.8 * h + 0.4 * mentions + rng.normal(0, 0.3 + 0.4 * mentions, n)
+        m, ln = feature_regression(s, h, {"mentions": mentions, "length": length}).effects
+        assert m.low is not None and m.high is not None
+        covered += m.low <= 0.4 <= m.high
+        fp += ln.flagged(0.05)
+    return {"runs": runs, "coverage_95_of_mention_coef": covered / runs, "false_positive_rate_null_feature": fp / runs}
+
+
+def simulations(quick: bool) -> dict[str, Any]:
+    k = 1 if quick else 3
+    return {
+        "probe_bias_delta_0.7": _sim_probe(200 * k, 0.7, 60, 0.06),
+        "probe_no_bias": _sim_probe(300 * k, 0.0, 40, 0.05),
+        "regression": _sim_regression(300 * k),
+    }
+
+
+def pandalm() -> list[dict[str, Any]]:
+    rows = []
+    for judge in ("gpt35", "pandalm7b"):
+        js = load_pandalm(judge)
+        for ties in ("half", "drop"):
+            e = preference_gap(js, ties=ties, n_resamples=2000)
+            rows.append({"judge": judge, "ties": ties, "judge_rate": round(e.judge_value or 0, 4), "human_rate": round(e.human_value or 0, 4), "difference": round(e.estimate or 0, 4), "low": round(e.low or 0, 4), "high": round(e.high or 0, 4), "n": e.n, "n_failed": e.n_failed})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    keys = list(rows[0])
+    widths = [max(len(str(k)), *(len(str(r[k])) for r in rows)) for k in keys]
+    lines = ["  ".join(str(k).ljust(w) for k, w in zip(keys, widths, strict=True))]
+    lines += ["  ".join(str(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    texts = texts_10k()
+    out: dict[str, Any] = {"n_texts": N, "mean_text_chars": round(float(np.mean([len(t) for t in texts])), 1)}
+    out["ablations"] = bench_ablations(texts)
+    print(f"## Ablations over {N} PandaLM responses (mean {out['mean_text_chars']} chars)\n" + table(out["ablations"]) + "\n")
+    out["judge_calls"] = bench_judge_calls()
+    print(f"## Judge calls ({N} items)\n" + table(out["judge_calls"]) + "\n")
+    out["probe"] = bench_probe(texts)
+    print("## probe_bias end to end\n" + table(out["probe"]) + "\n")
+    out["simulations"] = simulations(quick)
+    print("## Simulations\n" + json.dumps(out["simulations"], indent=2) + "\n")
+    out["pandalm_picks_longer"] = pandalm()
+    print("## PandaLM: judge rate minus human rate of picking the longer response\n" + table(out["pandalm_picks_longer"]))
+    path = Path(__file__).parent / "results" / "bias.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
