@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from judgecal import IsotonicCalibrator, JudgeRunner, load_hanna
-from judgecal import parsers as P
+from judgecal import parsers as jp
 
 
 class TransientAPIError(Exception):
@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "judge-calls.sqlite"
         options = dict(
-            parser=P.number(1, 5), calibrator=cal, concurrency=8, retries=3, retry_on=TransientAPIError,
+            parser=jp.number(1, 5), calibrator=cal, concurrency=8, retries=3, retry_on=TransientAPIError,
             backoff=0.001, seed=0, cache=cache, name="hanna-chatgpt", version="p1", prompt_template="Rate coherence",
         )
         ids = [j.item_id for j in test]

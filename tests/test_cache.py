@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from judgecal import InputError, PersistenceError, Scale
-from judgecal import parsers as P
+from judgecal import parsers as jp
 from judgecal._cli_cache import parse_duration
 from judgecal.cache import JudgeCache, fingerprint, item_key
 from judgecal.cli import main as cli_main
@@ -138,7 +138,7 @@ def test_fingerprint_separates_judges_and_parsing_is_redone(tmp_path):
     r1 = JudgeRunner(judge, scale=Scale.likert(5), **base).run([1, 2, 3])
     assert r1.calls == 3 and r1.status_counts() == {"unparseable": 3}  # "<1>" is not a likert answer
     # a better parser reads the cached answers: no new calls
-    better = P.regex(r"<(\d)>", Scale.likert(5))
+    better = jp.regex(r"<(\d)>", Scale.likert(5))
     r2 = JudgeRunner(judge, parser=better, **base).run([1, 2, 3])
     assert r2.calls == 0 and r2.cached == 3 and [r.score for r in r2.results] == [1.0, 2.0, 3.0]
     for change in ({"version": "2"}, {"prompt_template": "Score {x}"}, {"params": {"temperature": 0.7}}, {"name": "k"}):

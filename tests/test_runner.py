@@ -7,19 +7,27 @@ import random
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from judgecal import CalibratedJudge, InputError, IsotonicCalibrator, JudgeError, Scale
-from judgecal import parsers as P
+from judgecal import parsers as jp
 from judgecal.cache import JudgeCache
-from judgecal.runner import AsyncJudgeRunner, CallEvent, JudgeRunner, RateLimit, RunReport, _majority
+from judgecal.runner import (
+    AsyncJudgeRunner,
+    CallEvent,
+    JudgeRunner,
+    RateLimit,
+    RunReport,
+    _majority,
+)
 
 STATUSES = ("ok", "unparseable", "refused", "error", "timeout")
 
 
-class Flaky(Exception):
+class FlakyError(Exception):
     """The fake API's transient failure."""
 
 
@@ -42,7 +50,7 @@ class FlakyJudge:
     @staticmethod
     def _answer(item: int, kind: str) -> str:
         if kind == "raise":
-            raise Flaky(f"503 for item {item}")
+            raise FlakyError(f"503 for item {item}")
         return "Well, it depends ..." if kind == "garbage" else f"Score: {item % 5 + 1}"
 
     def __call__(self, item: int) -> str:
@@ -85,13 +93,13 @@ def _check_accounting(report: RunReport, judge: FlakyJudge, n: int) -> None:
 def test_flaky_judge_sync_every_item_accounted_for(retries):
     n = 400
     judge = FlakyJudge(seed=retries)
-    runner = JudgeRunner(judge, parser=P.likert(5), concurrency=8, retries=retries, retry_on=Flaky, backoff=0.0005, seed=1)
+    runner = JudgeRunner(judge, parser=jp.likert(5), concurrency=8, retries=retries, retry_on=FlakyError, backoff=0.0005, seed=1)
     report = runner.run(range(n))
     _check_accounting(report, judge, n)
     c = report.status_counts()
     if retries == 0:  # about 30% errors, 10% garbage
         assert 0.22 < c["error"] / n < 0.38 and 0.05 < c["unparseable"] / n < 0.16
-    else:  # with 3 retries on Flaky, errors need 4 failures in a row (0.3**4 ~ 1%)
+    else:  # with 3 retries on FlakyError, errors need 4 failures in a row (0.3**4 ~ 1%)
         assert c.get("error", 0) / n < 0.04 and report.retries > 0.3 * n
     assert report.calls == n + report.retries
 
@@ -100,7 +108,7 @@ def test_flaky_judge_async_every_item_accounted_for():
     n = 400
     judge = FlakyJudge(seed=7)
     cal = IsotonicCalibrator().fit([1, 2, 3, 4, 5], [0, 0, 1, 1, 1])
-    runner = AsyncJudgeRunner(judge.acall, parser=P.likert(5), calibrator=cal, concurrency=32, retries=2, retry_on=(Flaky,), backoff=0.0005)
+    runner = AsyncJudgeRunner(judge.acall, parser=jp.likert(5), calibrator=cal, concurrency=32, retries=2, retry_on=(FlakyError,), backoff=0.0005)
     report = asyncio.run(runner.run(range(n)))
     _check_accounting(report, judge, n)
     probs = report.probabilities()
@@ -110,7 +118,7 @@ def test_flaky_judge_async_every_item_accounted_for():
 def test_retry_failed_items_alone():
     n = 200
     judge = FlakyJudge(seed=3)
-    runner = JudgeRunner(judge, parser=P.likert(5), concurrency=4)
+    runner = JudgeRunner(judge, parser=jp.likert(5), concurrency=4)
     first = runner.run(range(n))
     failed = first.failed_indices()
     assert failed
@@ -175,7 +183,7 @@ def test_rate_limit_holds_measured(mode):
         stamps.append(time.monotonic())
         return "yes"
 
-    opts = dict(scale=P.YES_NO_SCALE, concurrency=8, rate_limit=RateLimit(calls, period))
+    opts = dict(scale=jp.YES_NO_SCALE, concurrency=8, rate_limit=RateLimit(calls, period))
     t0 = time.monotonic()
     if mode == "sync":
         report = JudgeRunner(judge, **opts).run(range(n))
@@ -346,7 +354,7 @@ def test_repeats_aggregates():
     assert _majority([1.0, 1.0, 5.0, 5.0, 4.0]) == 5.0  # tie broken towards the mean (3.2)
     assert _majority([1.0, 3.0]) == 1.0  # exact tie around the mean: the lower
     with pytest.raises(InputError, match="aggregate"):
-        JudgeRunner(lambda k: "yes", scale=P.YES_NO_SCALE).run(["a"], repeats=2, aggregate="mean")
+        JudgeRunner(lambda k: "yes", scale=jp.YES_NO_SCALE).run(["a"], repeats=2, aggregate="mean")
     none_ok = JudgeRunner(lambda k: "???", scale=Scale.likert(5)).run(["a"], repeats=3)
     assert none_ok.results[0].status == "unparseable" and none_ok.results[0].score is None
 
@@ -370,7 +378,7 @@ def test_flip_rate_matches_known_truth():
     def judge(i):
         return "yes" if truth[i] != (rng.random() < p) else "no"
 
-    rep = JudgeRunner(judge, parser=P.yes_no()).run(range(n), repeats=2)
+    rep = JudgeRunner(judge, parser=jp.yes_no()).run(range(n), repeats=2)
     tr = rep.test_retest()
     assert tr["items"] == n
     assert abs(tr["flip_rate"] - 2 * p * (1 - p)) < 0.03
@@ -409,7 +417,7 @@ def test_pairwise_orders_consistency_and_policies():
             return "[[A]]"
         return "[[A]]" if quality[a] > quality[b] else "[[B]]"
 
-    runner = JudgeRunner(position_biased, parser=P.pairwise())
+    runner = JudgeRunner(position_biased, parser=jp.pairwise())
     rep = runner.run_pairwise(pairs, policy="tie")
     assert len(seen) == 800 and set(seen) == set(pairs) | {(b, a) for a, b in pairs}
     pw = rep.pairwise
@@ -424,16 +432,16 @@ def test_pairwise_orders_consistency_and_policies():
         if i not in bad:
             a, b = pairs[i]
             assert r.score == (2.0 if quality[a] > quality[b] else 0.0)
-    excl = JudgeRunner(lambda p: "first", parser=P.pairwise()).run_pairwise(pairs[:10], policy="exclude")
+    excl = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(pairs[:10], policy="exclude")
     assert excl.status_counts() == {"unparseable": 10} and "inconsistent" in excl.results[0].error
     assert excl.pairwise["consistency"] == 0.0
-    keep = JudgeRunner(lambda p: "first", parser=P.pairwise()).run_pairwise(pairs[:10], policy="first")
+    keep = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(pairs[:10], policy="first")
     assert all(r.score == 2.0 for r in keep.results)
     with pytest.raises(InputError, match="pairs"):
         runner.run_pairwise(["not a pair"])
     with pytest.raises(InputError, match="scale"):
         JudgeRunner(lambda p: "1", scale=Scale.likert(5)).run_pairwise(pairs[:1])
-    custom = JudgeRunner(lambda d: "first" if len(d["x"]) > len(d["y"]) else "second", parser=P.pairwise())
+    custom = JudgeRunner(lambda d: "first" if len(d["x"]) > len(d["y"]) else "second", parser=jp.pairwise())
     crep = custom.run_pairwise([{"x": "long", "y": "s"}], swap=lambda d: {"x": d["y"], "y": d["x"]})
     assert crep.results[0].score == 2.0 and crep.pairwise["consistency"] == 1.0
 
@@ -444,7 +452,7 @@ def test_pairwise_one_order_failing_is_not_scored():
             raise RuntimeError("down")
         return "first"
 
-    rep = JudgeRunner(judge, parser=P.pairwise()).run_pairwise([("x", "boom")])
+    rep = JudgeRunner(judge, parser=jp.pairwise()).run_pairwise([("x", "boom")])
     assert rep.results[0].status == "error" and rep.pairwise["incomplete"] == 1
 
 
@@ -496,3 +504,20 @@ def test_bad_arguments():
     with pytest.raises(InputError, match="calls"):
         RateLimit(0)
     assert "JudgeRunner" in repr(r) and "RunReport" in repr(r.run([1]))
+
+
+@pytest.mark.slow
+def test_inspect_scorer_example():
+    """The Inspect AI integration (optional extra): unscored judge failures stay out of the mean."""
+    pytest.importorskip("inspect_ai")
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "inspect_scorer.py"
+    spec = importlib.util.spec_from_file_location("inspect_scorer_example", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = mod.main()
+    assert out["samples"] == 30 and out["unscored"] >= 1
+    assert 0.0 < out["mean_p_human_agrees"] < 1.0
+    # the calibrated judge is much closer to the human share than the raw judge
+    assert abs(out["mean_p_human_agrees"] - out["human_share_ge4"]) < abs(out["raw_judge_share_ge4"] - out["human_share_ge4"])
