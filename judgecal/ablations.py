@@ -247,9 +247,12 @@ class MentionDetector:
         # Every match starts with its term's first word (the last letter may change for a
         # one-word term: stud-ies, hik-ing), so a text holding none of these literals
         # (lower-cased) cannot match and skips the regex.
-        self._stems = tuple(
-            dict.fromkeys(w[: max(1, len(w) - 1)] if len(t.split()) == 1 else w for t in (tt.lower() for _, tt in terms) for w in (t.split()[0],))
-        )
+        stems = []
+        for _, term in terms:
+            words = term.lower().split()
+            first = words[0]
+            stems.append(first[: max(1, len(first) - 1)] if len(words) == 1 else first)
+        self._stems = tuple(dict.fromkeys(stems))
         self._regex = (
             re.compile("|".join(f"({_term_pattern(t)})" for _, t in terms), re.IGNORECASE)
             if terms
