@@ -578,16 +578,19 @@ def _rate_from_data(d: _Data, *, calibrator: str = "isotonic", strata: bool = Fa
                      False, "t", np.random.default_rng(seed), "estimate_rate", "rate", bounded=True)
 
 
-def _make_calibrator(calibrator: Any, where: str) -> StagewiseCalibrator | None:
+def _make_calibrator(calibrator: Any, where: str) -> Any:
     if calibrator is None or (isinstance(calibrator, str) and calibrator == "none"):
         return None
     if isinstance(calibrator, str):
         check_choice(calibrator, "calibrator", ("isotonic", "logistic", "none"), where=where)
         return IsotonicCalibrator() if calibrator == "isotonic" else LogisticCalibrator()
-    if isinstance(calibrator, StagewiseCalibrator):
+    if isinstance(calibrator, StagewiseCalibrator) or all(
+        callable(getattr(calibrator, m, None)) for m in ("fit", "predict_agreement", "get_params")
+    ):
         return calibrator
     raise InputTypeError(
-        "calibrator", "'isotonic', 'logistic', 'none' or an unfitted judgecal calibrator", calibrator, where=where
+        "calibrator", "'isotonic', 'logistic', 'none' or an unfitted calibrator (fit, predict_agreement, get_params)",
+        calibrator, where=where,
     )
 
 
@@ -663,21 +666,28 @@ def _stratified(
     weights: Mapping[str, float],
     lam: float | None,
     where: str,
+    pooled_lam: bool = False,
 ) -> _Strat:
     theta = var = var_h = 0.0
     per: dict[str, tuple[_Core, float]] = {}
     lam_num = lam_den = 0.0
     dfs = 0.0
-    for name, w in weights.items():
+    masks = {}
+    for name in weights:
         m = d.strata == name
-        ml = m & d.lab
-        mu = m & ~d.lab
+        ml, mu = m & d.lab, m & ~d.lab
         nl = int(ml.sum())
         if nl < 2:
             raise InputError(
                 "judgments", f"at least 2 human-labelled items in every stratum (stratum {name!r})",
                 _Raw(str(nl)), where=where,
             )
+        masks[name] = (ml, mu)
+    if lam is None and len(weights) > 1 and pooled_lam:
+        lam = _common_lam(y, f, masks, weights)
+    for name, w in weights.items():
+        ml, mu = masks[name]
+        nl = int(ml.sum())
         c = _ppi_core(y[ml], f[ml], f[mu], lam, floor=True)
         per[name] = (c, w)
         theta += w * c.theta
@@ -687,6 +697,27 @@ def _stratified(
         lam_den += nl
         dfs += nl - 1
     return _Strat(theta, var, var_h, dfs, lam_num / lam_den, per)
+
+
+def _common_lam(
+    y: FloatArray, f: FloatArray, masks: Mapping[str, tuple[np.ndarray, np.ndarray]], weights: Mapping[str, float]
+) -> float:
+    """One power-tuning weight for all strata: the minimiser of the total variance.
+
+    With few labels per stratum a per-stratum lambda is noisy; the variance of
+    the stratified estimate, sum_h W_h^2 [lam^2 v(f_u,h)/N_h + v(y - lam f)_h / n_h],
+    is quadratic in a common lambda, minimised at
+    sum_h W_h^2 c_h / n_h  /  sum_h W_h^2 (v(f_u,h)/N_h + v(f_l,h)/n_h).
+    """
+    num = den = 0.0
+    for name, w in weights.items():
+        ml, mu = masks[name]
+        yl, fl, fu = y[ml], f[ml], f[mu]
+        n, N = yl.size, fu.size
+        c = float(np.mean((yl - yl.mean()) * (fl - fl.mean())))
+        num += w**2 * c / n
+        den += w**2 * (float(fl.var()) / n + (float(fu.var()) / N if N else 0.0))
+    return 0.0 if den <= 1e-15 else float(np.clip(num / den, 0.0, 1.0))
 
 
 def _stratum_weights(d: _Data, group_mask: np.ndarray | None = None, sign: float = 1.0) -> dict[str, float]:
@@ -765,9 +796,14 @@ def estimate_rate(
         ``ppi``: without power tuning (``lam=1``); ``rogan-gladen``: the
         classical correction of a yes/no judge (verdict scale with two words);
         ``human`` / ``judge``: the baselines as the main estimate; ``bayes``:
-        needs the Bayesian calibrator (not available in this version).
+        the posterior of the finite-population rate from a Bayesian
+        calibrator (``calibrator=`` an object with ``predict_agreement_draws``),
+        fitted on all labels (model-based: valid when the model is).
     calibrator : {"isotonic", "logistic", "none"} or calibrator
         Turns the judge score into a predicted human target; cross-fitted.
+        Any unfitted estimator with ``fit(X, y, sample_weight, stages=)``,
+        ``predict_agreement(X, stages=)`` and ``get_params`` works (it is cloned
+        per fold), e.g. a Bayesian calibrator.
         ``"none"`` uses the raw score rescaled to [0, 1] (PPI stays valid).
     strata : "stage", a meta field name, an array of labels, or None
         Estimate per stratum and combine with weights ``N_h / N``.
@@ -811,9 +847,14 @@ def estimate_rate(
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(folds, "folds", low=2, where=where)
     check_choice(stagewise, "stagewise", (True, False), where=where)
-    if method == "bayes":
-        _bayes_unavailable(where)
     cal = _make_calibrator(calibrator, where)
+    if method == "bayes" and not callable(getattr(cal, "predict_agreement_draws", None)):
+        raise InputError(
+            "calibrator", "with method='bayes', an unfitted calibrator with a posterior: fit(X, y, sample_weight, "
+            "stages=) and predict_agreement_draws(X, stages=) -> (draws, n)", calibrator, where=where,
+        )
+    if method == "bayes" and ties == "drop":
+        raise InputError("ties", "'half' or 'separate' with method='bayes'", ties, where=where)
     d = _prepare(judgments, strata, threshold, ties, where)
     weights = _stratum_weights(d)
     rng = np.random.default_rng(seed)
@@ -827,17 +868,60 @@ def estimate_rate(
     return res
 
 
-def _bayes_unavailable(where: str) -> None:
-    try:
-        import judgecal.bayes as bayes  # noqa: F401
-    except ImportError:
-        raise InputError(
-            "method", "one of 'ppi++', 'ppi', 'rogan-gladen', 'human', 'judge' "
-            "('bayes' needs judgecal.bayes, which this installation lacks)", "bayes", where=where,
-        ) from None
-    raise InputError(
-        "method", "one of 'ppi++', 'ppi', 'rogan-gladen', 'human', 'judge' (the Bayesian estimate is "
-        "not wired up yet: use the Bayesian calibrator's posterior directly)", "bayes", where=where,
+def _bayes_estimate(
+    d: _Data, weights: Mapping[str, float], cal: Any, level: float, estimand: str, judge: Baseline,
+    human: Baseline, stagewise: bool, rng: np.random.Generator,
+) -> RateEstimate:
+    r"""Posterior of the finite-population rate from a Bayesian calibrator's draws.
+
+    For posterior draw :math:`d`, stratum :math:`h` with labelled set :math:`L_h` and
+    unlabelled set :math:`U_h`: :math:`\theta_{h,d} = (\sum_{L_h} y_i + \sum_{U_h}
+    \tilde y_{j,d}) / N_h` with :math:`\tilde y_{j,d} \sim \text{Bernoulli}(p_d(s_j))`
+    (drawn through its normal approximation). Items the judge failed on get the
+    stratum's labelled mean. The interval is equal-tailed. Unlike PPI, validity
+    rests on the calibration model being right.
+    """
+    lab = d.lab & d.scored
+    model = clone(cal)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        model.fit(d.x[lab], d.ya[lab], stages=d.strata[lab] if stagewise else None)
+    unl = ~d.lab
+    draws = np.asarray(model.predict_agreement_draws(d.x[unl & d.scored],
+                                                     stages=d.strata[unl & d.scored] if stagewise else None))
+    n_draws = draws.shape[0]
+    theta = np.zeros(n_draws)
+    st_unl = d.strata[unl & d.scored]
+    per: dict[str, StratumEstimate] = {}
+    alpha = (1.0 - level) / 2.0
+    for name, w in weights.items():
+        m = d.strata == name
+        ml = m & d.lab
+        N_h = int(m.sum())
+        ybar = float(d.ya[ml].mean()) if ml.any() else float(d.ya[d.lab].mean())
+        n_fail = int((m & unl & ~d.scored).sum())
+        p = draws[:, st_unl == name]
+        mean_u = p.sum(1) + n_fail * ybar
+        var_u = (p * (1 - p)).sum(1) + n_fail * ybar * (1 - ybar)
+        t_h = (float(d.ya[ml].sum()) + mean_u + rng.standard_normal(n_draws) * np.sqrt(var_u)) / N_h
+        theta += w * t_h
+        if len(weights) > 1:
+            lo_h, hi_h = np.quantile(t_h, [alpha, 1 - alpha])
+            per[name] = StratumEstimate(
+                estimate=float(np.clip(t_h.mean(), 0, 1)), low=float(max(lo_h, 0.0)), high=float(min(hi_h, 1.0)),
+                weight=w, n_labelled=int(ml.sum()), n_unlabelled=int((m & unl).sum()), lam=1.0,
+                human_only=_human_stratum_baseline(d.ya[ml], level) if ml.sum() >= 2 else human,
+                judge_only=judge,
+            )
+    lo, hi = np.quantile(theta, [alpha, 1 - alpha])
+    n = int(d.lab.sum())
+    width = float(hi - lo)
+    eff = n * (human.width / width) ** 2 if width > 0 else float(n)
+    return RateEstimate(
+        estimand=estimand, method=f"bayes ({type(cal).__name__} posterior, {n_draws} draws)",
+        estimate=float(np.clip(theta.mean(), 0, 1)), low=float(max(lo, 0.0)), high=float(min(hi, 1.0)), level=level,
+        n_labelled=n, n_unlabelled=int(unl.sum()), n_unscored=int((~d.scored).sum()), effective_labels=float(eff),
+        human_only=human, judge_only=judge, strata=per,
     )
 
 
@@ -953,6 +1037,9 @@ def _estimate(
         )
     if method == "rogan-gladen":
         return _rogan_gladen_records(d, weights, level, estimand, judge, where, interval, ties, bounded)
+    if method == "bayes":
+        human = _human_baseline(d, weights, level, interval, ties, bounded, where)
+        return _bayes_estimate(d, weights, cal, level, estimand, judge, human, stagewise, rng)
     cal_name = "raw score" if cal is None else type(cal).__name__.replace("Calibrator", "").lower()
     lam: float | None = {"ppi++": None, "ppi": 1.0, "human": 0.0}[method]
     if method == "human":
