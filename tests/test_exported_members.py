@@ -24,3 +24,16 @@ def test_import_is_light() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""
+
+
+def test_api_doc_is_current() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "docs" / "gen_api.py"
+    spec = importlib.util.spec_from_file_location("gen_api", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    current = (path.parent / "api.md").read_text(encoding="utf-8")
+    assert current == mod.render(), "docs/api.md is stale: run .venv/bin/python docs/gen_api.py"
