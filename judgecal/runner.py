@@ -443,7 +443,24 @@ class _RunnerBase:
             return await res if inspect.isawaitable(res) else res
         else:
             loop = asyncio.get_running_loop()
-            coro = loop.run_in_executor(pool, lambda: self._fn(*args, **kwargs))
+            if self.timeout is None:
+                coro = loop.run_in_executor(pool, lambda: self._fn(*args, **kwargs))
+            else:
+                # the timeout runs from when the call starts in its thread, not while it is queued
+                started: asyncio.Future[None] = loop.create_future()
+
+                def mark() -> None:
+                    if not started.done():
+                        started.set_result(None)
+
+                def work() -> Any:
+                    loop.call_soon_threadsafe(mark)
+                    return self._fn(*args, **kwargs)
+
+                fut = loop.run_in_executor(pool, work)
+                await asyncio.wait({started, fut}, return_when=asyncio.FIRST_COMPLETED)
+                res = await asyncio.wait_for(fut, self.timeout)
+                return await res if inspect.isawaitable(res) else res
         res = await (coro if self.timeout is None else asyncio.wait_for(coro, self.timeout))
         if inspect.isawaitable(res):
             res = await (res if self.timeout is None else asyncio.wait_for(res, self.timeout))  # type: ignore[arg-type]
@@ -504,7 +521,10 @@ class _RunnerBase:
         bar = _Progress(sum(len(g) for g in todo), sys.stderr, self.name[:24]) if show and todo else None
         limiter = _Window(self.rate_limit, self.clock) if self.rate_limit is not None else None
         inline = self._inline_ok and not self._async and self.timeout is None and self.concurrency == 1
-        pool = None if (self._async or inline) else ThreadPoolExecutor(max_workers=self.concurrency)
+        # a sync call that timed out keeps its thread until it returns (Python cannot stop it):
+        # spare threads absorb a few such stragglers without slowing the run
+        spare = 8 if self.timeout is not None else 0
+        pool = None if (self._async or inline) else ThreadPoolExecutor(max_workers=self.concurrency + spare)
         job_iter = iter(jobs)
 
         async def run_job(job: list[list[tuple[int, int]]]) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from judgecal import CalibratedJudge, InputError, IsotonicCalibrator, JudgeError, Scale
 from judgecal import parsers as jp
@@ -521,3 +523,23 @@ def test_inspect_scorer_example():
     assert 0.0 < out["mean_p_human_agrees"] < 1.0
     # the calibrated judge is much closer to the human share than the raw judge
     assert abs(out["mean_p_human_agrees"] - out["human_share_ge4"]) < abs(out["raw_judge_share_ge4"] - out["human_share_ge4"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["ok", "garbage", "raise", "refuse", "slow"]), max_size=30), st.integers(1, 6))
+def test_statuses_add_up_property(kinds, conc):
+    """Whatever the judge does, each item gets exactly the status its answer deserves, once."""
+
+    def judge(i):
+        k = kinds[i]
+        if k == "raise":
+            raise RuntimeError("x")
+        if k == "slow":
+            time.sleep(0.05)
+        return {"ok": f"Score: {i % 5 + 1}", "garbage": "hmm", "refuse": "I cannot rate this.", "slow": "2"}[k]
+
+    rep = JudgeRunner(judge, parser=jp.likert(5), concurrency=conc, timeout=0.02).run(range(len(kinds)))
+    expect = {"ok": "ok", "garbage": "unparseable", "raise": "error", "refuse": "refused", "slow": "timeout"}
+    assert [r.status for r in rep.results] == [expect[k] for k in kinds]
+    assert sum(rep.status_counts().values()) == len(kinds) == rep.calls
+    assert all((r.score is not None) == r.ok for r in rep.results)
