@@ -1280,14 +1280,6 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         return {k: float(v) for k, v in zip(self.feature_names_, self._bonus(self.pooled_), strict=True)}
 
     # -- persistence -------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        params = super().get_params(deep=deep)
-        if isinstance(params.get("features"), tuple):
-            params["features"] = list(params["features"])
-        if isinstance(params.get("reference"), Mapping):
-            params["reference"] = dict(params["reference"])
-        return dict(params)
-
     def _get_state(self) -> dict[str, Any]:
         self._check_fitted("save")
         return {

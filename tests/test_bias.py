@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from functools import partial
 from typing import Any
 
@@ -420,7 +421,7 @@ def test_adjusted_calibrator_inputs_stages_and_persistence(tmp_path: Any) -> Non
     np.testing.assert_array_equal(again.predict_proba(X, stages=stages), cal.predict_proba(X, stages=stages))
     np.testing.assert_array_equal(again.adjusted_score(X), cal.adjusted_score(X))
     c2 = clone(cal)
-    assert c2.get_params()["features"] == ["mentions", "length"] and not hasattr(c2, "pooled_")
+    assert tuple(c2.get_params()["features"]) == ("mentions", "length") and not hasattr(c2, "pooled_")
     with pytest.warns(SmallSampleWarning):
         FeatureAdjustedCalibrator(["mentions", "length"], min_stage_labels=300).fit(X, y, stages=stages)
     strict = FeatureAdjustedCalibrator(["mentions", "length"], unknown_stage="raise").fit(X, y, stages=stages)
@@ -521,3 +522,23 @@ def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
     assert main(["bias", str(path), "--score-col", "judge"]) == 2
     assert main(["bias", str(path), "--score-col", "nope", "--human-col", "h1", "--feature-col", "extra"]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_adjusted_calibrator_sklearn_contract_checks() -> None:
+    # the checks that apply to a calibrator with a fixed column layout (score + named features)
+    from sklearn.utils.estimator_checks import check_estimator
+
+    applicable = {
+        "check_decision_proba_consistency", "check_do_not_raise_errors_in_init_or_set_params",
+        "check_estimator_cloneable", "check_estimator_repr", "check_estimator_tags_renamed",
+        "check_fit_check_is_fitted", "check_fit_idempotent", "check_get_params_invariance",
+        "check_mixin_order", "check_n_features_in", "check_no_attributes_set_in_init",
+        "check_non_transformer_estimators_n_iter", "check_parameters_default_constructible",
+        "check_set_params", "check_supervised_y_no_nan", "check_valid_tag_types",
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(FeatureAdjustedCalibrator(), on_fail=None)
+    status = {r["check_name"]: r["status"] for r in results if r["check_name"] in applicable}
+    assert len(status) >= 12
+    assert all(v == "passed" for v in status.values()), status
