@@ -12,8 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 from hypothesis.errors import InvalidArgument
 
-from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale
-from judgecal import metrics as M
+from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale, metrics
 from judgecal import strategies as jst
 from judgecal.calibration import StagewiseCalibrator
 from judgecal.persist import register
@@ -220,11 +219,11 @@ def accuracy(a: Any, b: Any) -> float:
 
 
 CORRECT_METRICS = [
-    (M.brier_score, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0}),
-    (M.log_loss, {"kind": "probability", "perfect": 0.0, "soft_labels": True}),
+    (metrics.brier_score, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0}),
+    (metrics.log_loss, {"kind": "probability", "perfect": 0.0, "soft_labels": True}),
     (accuracy, {"kind": "nominal", "bounds": (0, 1), "perfect": 1.0}),
-    (M.cohen_kappa, {"kind": "nominal", "perfect": 1.0}),
-    (M.spearman_rho, {"kind": "ordinal", "min_size": 2, "perfect": 1.0}),
+    (metrics.cohen_kappa, {"kind": "nominal", "perfect": 1.0}),
+    (metrics.spearman_rho, {"kind": "ordinal", "min_size": 2, "perfect": 1.0}),
 ]
 
 
