@@ -174,6 +174,8 @@ class RunReport(JudgeRun):
     """For pairwise runs: presentation-order consistency counts, rate and policy."""
     items: list[Any] = field(default_factory=list, repr=False)
     """The judged items (kept so failed ones can be retried)."""
+    swap: Callable[[Any], Any] | None = field(default=None, repr=False)
+    """For pairwise runs: the function that swapped the presentation order."""
     stages: list[str] = field(default_factory=list, repr=False)
     """Stage of each item."""
 
@@ -384,10 +386,12 @@ class _RunnerBase:
         self.retry_unparseable = bool(retry_unparseable)
         self.backoff = check_float(backoff, "backoff", low=0.0, where=where)
         self.max_backoff = check_float(max_backoff, "max_backoff", low=0.0, where=where)
+        self._owns_cache = False
         if cache is None or isinstance(cache, JudgeCache):
             self.cache = cache
         elif isinstance(cache, str) or hasattr(cache, "__fspath__"):
             self.cache = JudgeCache(cache)
+            self._owns_cache = True
         else:
             raise InputError("cache", "a JudgeCache, a file path or None", cache, where=where)
         self.name = auto_name if name is None else str(name)
@@ -407,6 +411,11 @@ class _RunnerBase:
     def __repr__(self) -> str:
         extra = f", cache={self.cache!r}" if self.cache is not None else ""
         return f"{type(self).__name__}({self.name}, {self.parser!r}, concurrency={self.concurrency}{extra})"
+
+    def close(self) -> None:
+        """Close the cache connections, when this runner opened the cache from a path."""
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
 
     @property
     def fingerprint(self) -> str:
@@ -816,7 +825,7 @@ class _RunnerBase:
         results = self._calibrate(results, [], "majority")
         return RunReport(
             results, samples=samples, calls=both.calls, cached=both.cached, retries=both.retries, elapsed=both.elapsed,
-            usage=both.usage, repeats=repeats, aggregate="majority", pairwise=summary, items=seq, stages=st,
+            usage=both.usage, repeats=repeats, aggregate="majority", pairwise=summary, items=seq, stages=st, swap=swap,
         )
 
     async def _aretry(self, report: RunReport, *, refresh: bool) -> RunReport:
@@ -829,7 +838,7 @@ class _RunnerBase:
         ids = [report.results[i].item_id or str(i) for i in idx]
         stages = [report.stages[i] for i in idx]
         if report.pairwise is not None:
-            sub = await self._arun_pairwise(sub_items, ids=ids, stages=stages, swap=None if all(isinstance(p, tuple | list) for p in sub_items) else _swap_unknown, policy=report.pairwise["policy"], repeats=report.repeats, refresh=refresh)
+            sub = await self._arun_pairwise(sub_items, ids=ids, stages=stages, swap=report.swap, policy=report.pairwise["policy"], repeats=report.repeats, refresh=refresh)
         else:
             sub = await self._arun(sub_items, ids=ids, stages=stages, repeats=report.repeats, aggregate=report.aggregate, refresh=refresh)
         results, samples = list(report.results), list(report.samples)
@@ -852,15 +861,12 @@ class _RunnerBase:
             results, samples=samples, calls=report.calls + sub.calls, cached=report.cached + sub.cached,
             retries=report.retries + sub.retries, elapsed=report.elapsed + sub.elapsed, usage=usage,
             repeats=report.repeats, aggregate=report.aggregate, pairwise=pw, items=report.items, stages=report.stages,
+            swap=report.swap,
         )
 
 
 def _swap_tuple(p: Any) -> Any:
     return (p[1], p[0]) if isinstance(p, tuple) else [p[1], p[0]]
-
-
-def _swap_unknown(p: Any) -> Any:  # pragma: no cover - guarded by the caller
-    raise JudgeError("retry of a pairwise run with custom items needs run_pairwise(..., swap=) again")
 
 
 def _majority(scores: list[float]) -> float:
@@ -958,6 +964,12 @@ class JudgeRunner(_RunnerBase):
 
     _inline_ok = True
 
+    def __enter__(self) -> JudgeRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def run(
         self,
         items: Iterable[Any],
@@ -1040,6 +1052,12 @@ class AsyncJudgeRunner(_RunnerBase):
     >>> [r.score for r in report.results]
     [1.0, 0.0, 1.0]
     """
+
+    async def __aenter__(self) -> AsyncJudgeRunner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
 
     async def run(
         self,

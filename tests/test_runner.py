@@ -543,3 +543,27 @@ def test_statuses_add_up_property(kinds, conc):
     assert [r.status for r in rep.results] == [expect[k] for k in kinds]
     assert sum(rep.status_counts().values()) == len(kinds) == rep.calls
     assert all((r.score is not None) == r.ok for r in rep.results)
+
+
+def test_pairwise_retry_keeps_custom_swap_and_runner_closes_its_cache(tmp_path):
+    down = {"on": True}
+
+    def judge(d):
+        if down["on"] and d["x"] == "b":
+            raise ConnectionError("down")
+        return "first" if len(d["x"]) > len(d["y"]) else "second"
+
+    swap = lambda d: {"x": d["y"], "y": d["x"]}  # noqa: E731
+    with JudgeRunner(judge, parser=jp.pairwise(), cache=tmp_path / "c.sqlite", name="p") as runner:
+        rep = runner.run_pairwise([{"x": "long", "y": "s"}, {"x": "b", "y": "bbbb"}], swap=swap)
+        assert [r.status for r in rep.results] == ["ok", "error"] and rep.pairwise["incomplete"] == 1
+        down["on"] = False
+        fixed = runner.retry(rep)
+    assert [r.score for r in fixed.results] == [2.0, 0.0]
+    assert fixed.pairwise["consistent"] == 2 and fixed.pairwise["consistency"] == 1.0
+
+    async def main():
+        async with AsyncJudgeRunner(lambda x: "1", scale=Scale.likert(5), cache=tmp_path / "d.sqlite") as r:
+            return await r.run([1, 2])
+
+    assert asyncio.run(main()).status_counts() == {"ok": 2}
