@@ -162,9 +162,9 @@ class BiasReport(BaseModel):
     >>> print(r.to_markdown())
     ### demo
     <BLANKLINE>
-    | kind | effect | stage | estimate | 95% interval | n | flagged |
-    | --- | --- | --- | --- | --- | --- | --- |
-    | regression | length | all | 0.200 | [0.100, 0.300] | 50 | yes |
+    | kind | effect | estimate | 95% interval | n | flagged |
+    | --- | --- | --- | --- | --- | --- |
+    | regression | length | 0.200 | [0.100, 0.300] | 50 | yes |
     """
 
     model_config = _FROZEN
@@ -218,7 +218,15 @@ class BiasReport(BaseModel):
             ("flagged", lambda e: "yes" if e.flagged(self.alpha) else "no"),
         ]
         cells = [[f(e) for _, f in cols] for e in self.effects]
-        keep = [j for j in range(len(cols)) if any(row[j] for row in cells) or cols[j][0] in ("effect", "estimate")]
+        def shown(j: int) -> bool:
+            name = cols[j][0]
+            if name in ("effect", "estimate"):
+                return True
+            if name == "stage":
+                return any(row[j] != "all" for row in cells)
+            return any(row[j] for row in cells)
+
+        keep = [j for j in range(len(cols)) if shown(j)]
         head = [cols[j][0] for j in keep]
         lines = [f"### {self.title}", ""]
         if self.judge:
@@ -600,13 +608,15 @@ def _verdict_fn(scale: Scale, on: str, threshold: float | None) -> Callable[[Flo
 # ---------------------------------------------------------------------------
 # against humans
 # ---------------------------------------------------------------------------
-def _to_unit(x: FloatArray, scale: Scale | None, name: str, where: str) -> FloatArray:
+def _to_unit(x: FloatArray, scale: Scale | None, scale_name: str, name: str, where: str) -> FloatArray:
     if scale is None:
         return x
     if not isinstance(scale, Scale):
-        raise InputTypeError(name, "a judgecal.Scale or None", scale, where=where)
+        raise InputTypeError(scale_name, "a judgecal.Scale or None", scale, where=where)
     if (x < scale.low).any() or (x > scale.high).any():
-        raise InputError(name.replace("_scale", ""), f"values on the scale [{scale.low:g}, {scale.high:g}]", f"range [{x.min():g}, {x.max():g}]", where=where)
+        raise InputError(
+            name, f"values on {scale_name} [{scale.low:g}, {scale.high:g}]", f"range [{x.min():g}, {x.max():g}]", where=where
+        )
     return scale.to_unit(x)
 
 
@@ -674,10 +684,10 @@ def human_judge_gap(
     check_int(n_resamples, "n_resamples", low=10, where=where)
     check_int(n_permutations, "n_permutations", low=10, where=where)
     check_choice(paired, "paired", (True, False), where=where)
-    jw = _to_unit(as_float_1d(judge_with, "judge_with", where=where), judge_scale, "judge_scale", where)
-    jo = _to_unit(as_float_1d(judge_without, "judge_without", where=where), judge_scale, "judge_scale", where)
-    hw = _to_unit(as_float_1d(human_with, "human_with", where=where), human_scale, "human_scale", where)
-    ho = _to_unit(as_float_1d(human_without, "human_without", where=where), human_scale, "human_scale", where)
+    jw = _to_unit(as_float_1d(judge_with, "judge_with", where=where), judge_scale, "judge_scale", "judge_with", where)
+    jo = _to_unit(as_float_1d(judge_without, "judge_without", where=where), judge_scale, "judge_scale", "judge_without", where)
+    hw = _to_unit(as_float_1d(human_with, "human_with", where=where), human_scale, "human_scale", "human_with", where)
+    ho = _to_unit(as_float_1d(human_without, "human_without", where=where), human_scale, "human_scale", "human_without", where)
     check_same_length(jw.size, hw.size, "human_with", where=where)
     check_same_length(jo.size, ho.size, "human_without", where=where)
     rng = np.random.default_rng(seed)
@@ -776,10 +786,10 @@ def preference_gap(
     js = judgments if stage is None else judgments.stage(stage)
     if stage is not None and len(js) == 0:
         raise InputError("stage", f"a stage of the judgments {judgments.stage_names()}", stage, where=where)
+    if stage is not None and not (isinstance(first, str) and isinstance(second, str)):
+        raise InputError("first", "feature names (not arrays) when stage is given", type(first).__name__, where=where)
     f1 = js.feature(first) if isinstance(first, str) else as_float_1d(first, "first", where=where)
     f2 = js.feature(second) if isinstance(second, str) else as_float_1d(second, "second", where=where)
-    if stage is not None and not isinstance(first, str):
-        raise InputError("first", "feature names when stage is given", type(first).__name__, where=where)
     check_same_length(len(js), f1.size, "first", where=where)
     check_same_length(len(js), f2.size, "second", where=where)
     sign = np.sign(f1 - f2)

@@ -267,7 +267,7 @@ def test_human_gap_unpaired_and_scales() -> None:
         covered += e.flagged(0.05)
         assert e.unit.endswith("(0-1 scale)")
     assert covered >= 80
-    with pytest.raises(InputError, match="judge"):
+    with pytest.raises(InputError, match=r"judge_with.*judge_scale"):
         human_judge_gap([11.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], judge_scale=Scale.numeric(1, 10))
     with pytest.raises(InputError, match="human_with"):
         human_judge_gap([1.0, 2.0], [1.0, 2.0], [1], [1, 2])
