@@ -40,12 +40,12 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace, default: str) -> Any:
     if args.data is None:
-        import judgecal
+        from judgecal.datasets import load_hanna, load_pandalm
 
         name = args.dataset or default
         if name == "hanna":
-            return judgecal.load_hanna(args.judge or "ChatGPT_p1")
-        return judgecal.load_pandalm(args.judge or "gpt35", with_texts=False)
+            return load_hanna(args.judge or "ChatGPT_p1")
+        return load_pandalm(args.judge or "gpt35", with_texts=False)
     if args.score_col is None or not args.label_col:
         raise InputError("--score-col/--label-col", "both given when reading a file", args.data)
     from judgecal.cli import _load as load_file
@@ -62,8 +62,8 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def _cmd_agree(args: argparse.Namespace) -> int:
-    import judgecal
     from judgecal.agreement import agreement_report
+    from judgecal.datasets import load_hanna, load_pandalm
 
     js = _load(args, "hanna")
     others = {}
@@ -71,12 +71,16 @@ def _cmd_agree(args: argparse.Namespace) -> int:
         if args.data is not None:
             raise InputError("--also", "only with a bundled dataset", name, where="judgecal agree")
         ds = args.dataset or "hanna"
-        others[name] = judgecal.load_hanna(name) if ds == "hanna" else judgecal.load_pandalm(name, with_texts=False)
+        others[name] = load_hanna(name) if ds == "hanna" else load_pandalm(name, with_texts=False)
     rep = agreement_report(js, judges=others, judge_name=args.judge or ("judge" if args.data else
                            ("ChatGPT_p1" if (args.dataset or "hanna") == "hanna" else "gpt35")),
                            judge_cut=args.judge_cut, n_boot=args.n_boot, level=args.level, seed=args.seed)
-    text = {"markdown": rep.to_markdown, "html": rep.to_html,
-            "json": lambda: rep.model_dump_json(indent=2) + "\n"}[args.format]()
+    if args.format == "html":
+        text = rep.to_html()
+    elif args.format == "json":
+        text = rep.model_dump_json(indent=2) + "\n"
+    else:
+        text = rep.to_markdown()
     _emit(text, args.out)
     return 0
 

@@ -350,8 +350,8 @@ class _BetaLevels:
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: object = None, *, stages: object = None) -> _BetaLevels:
         self.levels_ = np.arange(1.0, 6.0)
-        self.a_ = np.array([1 + y[X == v].sum() for v in self.levels_])
-        self.b_ = np.array([1 + (1 - y[X == v]).sum() for v in self.levels_])
+        self.a_ = np.array([1 + y[v == X].sum() for v in self.levels_])
+        self.b_ = np.array([1 + (1 - y[v == X]).sum() for v in self.levels_])
         return self
 
     def predict_agreement(self, X: np.ndarray, *, stages: object = None) -> np.ndarray:
