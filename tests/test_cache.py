@@ -37,7 +37,7 @@ WORKER = textwrap.dedent(
 
     def judge(item):
         os.write(fd, f"{item}\\n".encode())
-        time.sleep(nap)
+        time.sleep(nap if item < n // 3 else 10 * nap)  # slower after a third: time to kill it mid-run
         return f"Score: {item % 5 + 1}"
 
     runner = JudgeRunner(judge, scale=Scale.likert(5), cache=cache_path, concurrency=conc, name="kill-test", version="1")
