@@ -797,8 +797,10 @@ def estimate_rate(
         classical correction of a yes/no judge (verdict scale with two words);
         ``human`` / ``judge``: the baselines as the main estimate; ``bayes``:
         the posterior of the finite-population rate from a Bayesian
-        calibrator (``calibrator=`` an object with ``predict_agreement_draws``),
-        fitted on all labels (model-based: valid when the model is).
+        calibrator fitted on all labels (default: a binary
+        :class:`~judgecal.bayes.BayesianCalibrator` on the judge's scale; or pass
+        one, or any object with ``predict_agreement_draws``). Model-based:
+        valid when the calibration model is.
     calibrator : {"isotonic", "logistic", "none"} or calibrator
         Turns the judge score into a predicted human target; cross-fitted.
         Any unfitted estimator with ``fit(X, y, sample_weight, stages=)``,
@@ -847,11 +849,14 @@ def estimate_rate(
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(folds, "folds", low=2, where=where)
     check_choice(stagewise, "stagewise", (True, False), where=where)
+    if method == "bayes" and isinstance(calibrator, str) and calibrator in ("isotonic", "logistic", "none"):
+        calibrator = _default_bayes(judgments, where) if calibrator == "isotonic" else calibrator
     cal = _make_calibrator(calibrator, where)
-    if method == "bayes" and not callable(getattr(cal, "predict_agreement_draws", None)):
+    if method == "bayes" and not _has_posterior(cal):
         raise InputError(
-            "calibrator", "with method='bayes', an unfitted calibrator with a posterior: fit(X, y, sample_weight, "
-            "stages=) and predict_agreement_draws(X, stages=) -> (draws, n)", calibrator, where=where,
+            "calibrator", "with method='bayes', a BayesianCalibrator or an unfitted calibrator with "
+            "fit(X, y, sample_weight, stages=) and predict_agreement_draws(X, stages=) -> (draws, n)",
+            calibrator, where=where,
         )
     if method == "bayes" and ties == "drop":
         raise InputError("ties", "'half' or 'separate' with method='bayes'", ties, where=where)
@@ -868,6 +873,43 @@ def estimate_rate(
     return res
 
 
+def _default_bayes(judgments: Any, where: str) -> Any:
+    """The default posterior for ``method="bayes"``: a binary BayesianCalibrator centred on the raw judge."""
+    try:
+        from judgecal.bayes import BayesianCalibrator
+    except ImportError as exc:  # pragma: no cover - shipped together
+        raise InputError("method", "'ppi++' ('bayes' needs judgecal.bayes)", "bayes", where=where) from exc
+    scale = judgments.scale if isinstance(judgments, JudgmentSet) else None
+    rng = None if scale is None else (float(scale.low), float(scale.high))
+    return BayesianCalibrator(kind="binary", score_range=rng, random_state=0)
+
+
+def _has_posterior(cal: Any) -> bool:
+    if callable(getattr(cal, "predict_agreement_draws", None)):
+        return True
+    try:
+        from judgecal.bayes import BayesianCalibrator
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(cal, BayesianCalibrator) and cal.kind in ("binary", "monotone")
+
+
+def _posterior_draws(model: Any, X: FloatArray, stages: Any) -> FloatArray:
+    """Posterior draws of P(agree | score), shape (draws, n).
+
+    Uses ``predict_agreement_draws`` when the calibrator has it; for
+    :class:`judgecal.bayes.BayesianCalibrator` it reads the stored draws through
+    the same per-score summariser its ``predict_*`` methods use (same package).
+    """
+    fn = getattr(model, "predict_agreement_draws", None)
+    if callable(fn):
+        return np.asarray(fn(X, stages=stages), dtype=np.float64)
+    state = next(iter(model.draws_.values()))
+    n_draws = int(next(iter(state.values())).shape[0])
+    table = model._summarise(X, stages, "estimate_rate", "agree", lambda q: np.asarray(q).T, n_draws)
+    return np.asarray(table, dtype=np.float64).T
+
+
 def _bayes_estimate(
     d: _Data, weights: Mapping[str, float], cal: Any, level: float, estimand: str, judge: Baseline,
     human: Baseline, stagewise: bool, rng: np.random.Generator,
@@ -877,18 +919,19 @@ def _bayes_estimate(
     For posterior draw :math:`d`, stratum :math:`h` with labelled set :math:`L_h` and
     unlabelled set :math:`U_h`: :math:`\theta_{h,d} = (\sum_{L_h} y_i + \sum_{U_h}
     \tilde y_{j,d}) / N_h` with :math:`\tilde y_{j,d} \sim \text{Bernoulli}(p_d(s_j))`
-    (drawn through its normal approximation). Items the judge failed on get the
-    stratum's labelled mean. The interval is equal-tailed. Unlike PPI, validity
-    rests on the calibration model being right.
+    (drawn through its normal approximation; an upper bound on the spread of
+    soft targets). The calibrator sees the strata as its stages, so they pool
+    partially. Items the judge failed on get the stratum's labelled mean. The
+    interval is equal-tailed. Unlike PPI, validity rests on the calibration
+    model being right.
     """
     lab = d.lab & d.scored
     model = clone(cal)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        model.fit(d.x[lab], d.ya[lab], stages=d.strata[lab] if stagewise else None)
+        model.fit(d.x[lab], d.ya[lab], stages=d.strata[lab])  # strata pool partially in a Bayesian model
     unl = ~d.lab
-    draws = np.asarray(model.predict_agreement_draws(d.x[unl & d.scored],
-                                                     stages=d.strata[unl & d.scored] if stagewise else None))
+    draws = _posterior_draws(model, d.x[unl & d.scored], d.strata[unl & d.scored])
     n_draws = draws.shape[0]
     theta = np.zeros(n_draws)
     st_unl = d.strata[unl & d.scored]
@@ -911,7 +954,7 @@ def _bayes_estimate(
                 estimate=float(np.clip(t_h.mean(), 0, 1)), low=float(max(lo_h, 0.0)), high=float(min(hi_h, 1.0)),
                 weight=w, n_labelled=int(ml.sum()), n_unlabelled=int((m & unl).sum()), lam=1.0,
                 human_only=_human_stratum_baseline(d.ya[ml], level) if ml.sum() >= 2 else human,
-                judge_only=judge,
+                judge_only=_judge_baseline(d, {name: 1.0}, level, "half"),
             )
     lo, hi = np.quantile(theta, [alpha, 1 - alpha])
     n = int(d.lab.sum())

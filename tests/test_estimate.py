@@ -397,4 +397,16 @@ def test_bayes_on_records_and_its_requirements() -> None:
     # the Bayesian calibrator also serves as a cross-fitted PPI predictor
     assert estimate_rate(js, calibrator=_BetaLevels()).n_labelled == 80
     with pytest.raises(InputError, match="predict_agreement_draws"):
-        estimate_rate(js, method="bayes")
+        estimate_rate(js, method="bayes", calibrator="logistic")
+
+
+def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
+    pytest.importorskip("judgecal.bayes")
+    full, hidden = _pandalm_split()
+    r = estimate_rate(hidden, method="bayes")
+    assert r.method.startswith("bayes (BayesianCalibrator")
+    assert len(r.strata) == 10 and r.low < r.estimate < r.high
+    assert r.width < r.human_only.width
+    idx, val, _ = full.ratings_long()
+    truth = (np.bincount(idx, (val == 1) + 0.5 * (val == 0)) / np.bincount(idx)).mean()
+    assert abs(r.estimate - truth) < r.width
