@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 
 from judgecal import (
@@ -542,3 +544,22 @@ def test_adjusted_calibrator_sklearn_contract_checks() -> None:
     status = {r["check_name"]: r["status"] for r in results if r["check_name"] in applicable}
     assert len(status) >= 12
     assert all(v == "passed" for v in status.values()), status
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=2, max_size=30),
+    st.lists(st.floats(-5, 5, allow_nan=False), min_size=30, max_size=30),
+    st.floats(-3, 3),
+)
+def test_paired_change_symmetry_and_shift(a: list[float], noise: list[float], shift: float) -> None:
+    x = np.asarray(a)
+    y = x + np.asarray(noise[: x.size])
+    fwd = paired_change(x, y, n_resamples=200, n_permutations=199, seed=1)
+    back = paired_change(y, x, n_resamples=200, n_permutations=199, seed=1)
+    assert back["estimate"] == pytest.approx(-fwd["estimate"], abs=1e-12)
+    assert back["p_value"] == pytest.approx(fwd["p_value"])
+    assert back["low"] == pytest.approx(-fwd["high"], abs=1e-9) and back["high"] == pytest.approx(-fwd["low"], abs=1e-9)
+    moved = paired_change(x + shift, y + shift, n_resamples=200, n_permutations=199, seed=1)
+    assert moved["estimate"] == pytest.approx(fwd["estimate"], abs=1e-9)
+    assert fwd["low"] <= fwd["estimate"] <= fwd["high"] and 0 < fwd["p_value"] <= 1
