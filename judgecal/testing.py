@@ -553,6 +553,7 @@ def check_metric(
     max_categories: int = 4,
     rtol: float = 1e-9,
     atol: float = 1e-12,
+    skip: Sequence[str] = (),
     max_examples: int = 100,
     derandomize: bool = True,
 ) -> PropertyReport:
@@ -601,6 +602,9 @@ def check_metric(
         Most categories (levels) for nominal and ordinal metrics.
     rtol, atol : float
         Tolerance for "unchanged".
+    skip : sequence of str
+        Properties not to run (reported as skipped), e.g. ``["label_renaming"]``
+        for a binned metric whose bin edges are not symmetric under ``p -> 1 - p``.
     max_examples : int
         Hypothesis examples per property.
     derandomize : bool
@@ -740,22 +744,33 @@ def check_metric(
         if not _close(v, perfect, rtol, max(atol, 1e-9)):
             _fail(f"{name}(y, y) = {v!r}, expected the perfect value {perfect!r}")
 
+    if isinstance(skip, str):
+        raise InvalidArgument(f"skip={skip!r} must be a sequence of property names")
+
+    def run(prop: str, strategy: SearchStrategy[dict[str, Any]], check: Callable[[dict[str, Any]], None]) -> PropertyResult:
+        if prop in skip:
+            return PropertyResult(prop, "skipped", "skipped by the caller")
+        return _run_property(prop, strategy, check, max_examples=max_examples, derandomize=derandomize)
+
     results = [
-        _run_property("range", inputs, check_range, max_examples=max_examples, derandomize=derandomize),
+        run("range", inputs, check_range),
         (
-            _run_property("symmetry", inputs, check_symmetry, max_examples=max_examples, derandomize=derandomize)
+            run("symmetry", inputs, check_symmetry)
             if sym
             else PropertyResult("symmetry", "skipped", "not applicable (symmetric=False)")
         ),
-        _run_property("permutation", perm_inputs, check_permutation, max_examples=max_examples, derandomize=derandomize),
-        _run_property("label_renaming", rename_inputs, check_renaming, max_examples=max_examples, derandomize=derandomize),
-        _run_property("degenerate", degenerate_inputs(), check_degenerate, max_examples=max_examples, derandomize=derandomize),
+        run("permutation", perm_inputs, check_permutation),
+        run("label_renaming", rename_inputs, check_renaming),
+        run("degenerate", degenerate_inputs(), check_degenerate),
         (
-            _run_property("perfect", perfect_inputs(), check_perfect, max_examples=max_examples, derandomize=derandomize)
+            run("perfect", perfect_inputs(), check_perfect)
             if perfect is not None
             else PropertyResult("perfect", "skipped", "no perfect value given")
         ),
     ]
+    unknown = set(skip) - {r.name for r in results}
+    if unknown:
+        raise InvalidArgument(f"skip={list(skip)!r} names unknown properties {sorted(unknown)}")
     return PropertyReport(f"metric {name}", tuple(results))
 
 
