@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import random
 import sys
 import threading
@@ -376,7 +375,10 @@ class _RunnerBase:
             self.rate_limit = rate_limit
         else:
             per_min = check_float(rate_limit, "rate_limit", low=0.0, low_open=True, where=where)
-            self.rate_limit = RateLimit(max(1, math.floor(per_min)), 60.0)
+            if per_min.is_integer():
+                self.rate_limit = RateLimit(int(per_min), 60.0)
+            else:  # e.g. 0.5 or 90.5 per minute: one call per 60 / rate seconds
+                self.rate_limit = RateLimit(1, 60.0 / per_min)
         self.timeout = None if timeout is None else check_float(timeout, "timeout", low=0.0, low_open=True, where=where)
         self.retries = check_int(retries, "retries", low=0, where=where)
         rt = retry_on if isinstance(retry_on, tuple) else (retry_on,)

@@ -567,3 +567,8 @@ def test_pairwise_retry_keeps_custom_swap_and_runner_closes_its_cache(tmp_path):
             return await r.run([1, 2])
 
     assert asyncio.run(main()).status_counts() == {"ok": 2}
+
+
+def test_fractional_rate_limit_per_minute():
+    assert JudgeRunner(lambda x: "1", scale=Scale.likert(5), rate_limit=0.5).rate_limit == RateLimit(1, 120.0)
+    assert JudgeRunner(lambda x: "1", scale=Scale.likert(5), rate_limit=90.0).rate_limit == RateLimit(90, 60.0)
