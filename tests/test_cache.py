@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from judgecal import InputError, PersistenceError, Scale
 from judgecal import parsers as jp
@@ -255,3 +257,21 @@ def test_cli_stats_and_prune(tmp_path, capsys):
     assert cli_main(["cache", "stats", str(tmp_path / "missing.sqlite")]) == 2
     assert cli_main(["cache", "prune", str(path), "--all", "--vacuum"]) == 0
     assert parse_duration("2w") == 1209600.0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(item=_json, output=_json)
+def test_put_get_roundtrip_property(tmp_path, item, output):
+    with JudgeCache(tmp_path / "prop.sqlite") as cache:
+        fp = cache.register("prop")
+        key = item_key(fp, item)
+        assert key == item_key(fp, json.loads(json.dumps(item)))  # stable across a JSON round trip
+        cache.put(key, fp, output, status="ok", replace=True)
+        assert cache.get(key).output == output
