@@ -128,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _data_args(est)
     est.add_argument("--n-labelled", type=int, default=None,
                      help="keep human labels on this many items only (bundled data: 100)")
-    est.add_argument("--method", choices=("ppi++", "ppi", "rogan-gladen", "human", "judge"), default="ppi++")
+    est.add_argument("--method", choices=("ppi++", "ppi", "rogan-gladen", "human", "judge", "bayes"), default="ppi++")
     est.add_argument("--calibrator", choices=("isotonic", "logistic", "none"), default="isotonic")
     est.add_argument("--strata", default="stage", help="'stage', a meta field, or 'none'")
     est.add_argument("--threshold", type=int, default=None, help="ordinal: lowest positive level (default 4)")

@@ -666,7 +666,6 @@ def _stratified(
     weights: Mapping[str, float],
     lam: float | None,
     where: str,
-    pooled_lam: bool = False,
 ) -> _Strat:
     theta = var = var_h = 0.0
     per: dict[str, tuple[_Core, float]] = {}
@@ -683,8 +682,6 @@ def _stratified(
                 _Raw(str(nl)), where=where,
             )
         masks[name] = (ml, mu)
-    if lam is None and len(weights) > 1 and pooled_lam:
-        lam = _common_lam(y, f, masks, weights)
     for name, w in weights.items():
         ml, mu = masks[name]
         nl = int(ml.sum())
@@ -697,27 +694,6 @@ def _stratified(
         lam_den += nl
         dfs += nl - 1
     return _Strat(theta, var, var_h, dfs, lam_num / lam_den, per)
-
-
-def _common_lam(
-    y: FloatArray, f: FloatArray, masks: Mapping[str, tuple[np.ndarray, np.ndarray]], weights: Mapping[str, float]
-) -> float:
-    """One power-tuning weight for all strata: the minimiser of the total variance.
-
-    With few labels per stratum a per-stratum lambda is noisy; the variance of
-    the stratified estimate, sum_h W_h^2 [lam^2 v(f_u,h)/N_h + v(y - lam f)_h / n_h],
-    is quadratic in a common lambda, minimised at
-    sum_h W_h^2 c_h / n_h  /  sum_h W_h^2 (v(f_u,h)/N_h + v(f_l,h)/n_h).
-    """
-    num = den = 0.0
-    for name, w in weights.items():
-        ml, mu = masks[name]
-        yl, fl, fu = y[ml], f[ml], f[mu]
-        n, N = yl.size, fu.size
-        c = float(np.mean((yl - yl.mean()) * (fl - fl.mean())))
-        num += w**2 * c / n
-        den += w**2 * (float(fl.var()) / n + (float(fu.var()) / N if N else 0.0))
-    return 0.0 if den <= 1e-15 else float(np.clip(num / den, 0.0, 1.0))
 
 
 def _stratum_weights(d: _Data, group_mask: np.ndarray | None = None, sign: float = 1.0) -> dict[str, float]:
@@ -831,13 +807,7 @@ def estimate_rate(
     Examples
     --------
     >>> import judgecal
-    >>> js = judgecal.load_pandalm()
-    >>> import numpy as np
-    >>> keep = np.random.default_rng(0).permutation(len(js))[:150]
-    >>> from judgecal.records import Judgment
-    >>> hidden = judgecal.JudgmentSet(
-    ...     [j if i in set(keep) else j.model_copy(update={"ratings": ()}) for i, j in enumerate(js)],
-    ...     scale=js.scale)
+    >>> hidden = keep_labels(judgecal.load_pandalm(with_texts=False), 150, by=None, seed=0)
     >>> r = estimate_rate(hidden, strata=None)
     >>> r.method, r.n_labelled, r.width < r.human_only.width
     ('ppi++ (isotonic, 5-fold cross-fit)', 150, True)
