@@ -262,6 +262,6 @@ def to_inference_data(cal: Any) -> Any:
         else:
             post[name] = arr[None]
             dims[name] = ["stage"] + ([f"{name}_dim"] if arr.ndim == 3 else [])
-    idata = az.from_dict(posterior=post, dims=dims, coords={"stage": stages},
-                         attrs={**_attrs(), "inference_library": cal.diagnostics_.get("method", "")})
+    idata = az.from_dict(posterior=post, dims=dims, coords={"stage": stages})
+    idata.posterior.attrs.update({**_attrs(), "inference_library": f"judgecal ({cal.diagnostics_['method']})"})
     return idata

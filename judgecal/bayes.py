@@ -46,7 +46,12 @@ with PyMC's NUTS (in :mod:`judgecal._pymc_backend`, imported only then), and
 checks r-hat, effective sample size and divergences.
 
 Prediction never needs PyMC: it uses stored posterior draws with numpy, once
-per distinct score (judge scales are discrete) and in chunks otherwise.
+per distinct score (judge scales are discrete), in blocks of at most 2**21
+draw-score values (16 MiB). Inputs with more than 4096 distinct scores
+(continuous judges) are summarised on a 4096-point grid, plus the model's
+kinks, and interpolated linearly: the posterior mean and quantiles are smooth
+in the score, so this changes them by less than 1e-4 while a million
+continuous scores take a second instead of minutes.
 """
 
 from __future__ import annotations
@@ -91,6 +96,9 @@ NEW_STAGE = "__new_stage__"
 # Elements of one (draws x scores) block in prediction: 2**21 doubles = 16 MiB.
 _BLOCK = 1 << 21
 _MAX_MONOTONE_LEVELS = 40
+# More distinct scores than this are summarised on a grid of this many points and
+# interpolated (the summaries are smooth in the score; error < 1e-4, see the tests).
+_GRID = 4096
 
 State = dict[str, Any]
 
@@ -906,16 +914,32 @@ class BayesianCalibrator(_EstimatorBase):
                 continue
             # Judge scales are discrete: summarise once per distinct score, then index.
             u, inv = _unique_inverse(xs)
-            table = np.empty((u.size, width))
+            grid = u if u.size <= _GRID else self._grid(u)
+            table = np.empty((grid.size, width))
             D = next(iter(state.values())).shape[0]
             step = max(1, _BLOCK // D)
-            for start in range(0, u.size, step):
-                q = self._quantity(state, u[start : start + step], what)
+            for start in range(0, grid.size, step):
+                q = self._quantity(state, grid[start : start + step], what)
                 table[start : start + step] = reducer(q)
+            if grid is not u:  # continuous scores: interpolate the smooth summaries
+                table = np.column_stack([np.interp(u, grid, table[:, c]) for c in range(width)])
             if isinstance(mask, slice):
                 out = table[inv]
             else:
                 out[mask] = table[inv]
+        return out
+
+    def _grid(self, u: FloatArray) -> FloatArray:
+        """Summary grid for many distinct scores: evenly spaced plus every kink of the model."""
+        pts = [np.linspace(u[0], u[-1], _GRID)]
+        fp = self.feature_
+        if fp["type"] == "logit":
+            span = fp["high"] - fp["low"]
+            pts.append(np.array([fp["low"] + fp["eps"] * span, fp["high"] - fp["eps"] * span]))
+        if self.kind == "monotone":
+            pts.append(self.score_levels_)
+        g = np.unique(np.concatenate(pts))
+        out: FloatArray = g[(g >= u[0]) & (g <= u[-1])]
         return out
 
     def predict_agreement(self, X: Any, *, stages: Any = None) -> FloatArray:
@@ -986,13 +1010,22 @@ class BayesianCalibrator(_EstimatorBase):
 
     # ------------------------------------------------------------------ judgments
     def fit_judgments(self, judgments: Any, *, threshold: int | None = None,
-                      ties: str = "half") -> BayesianCalibrator:
+                      ties: str = "half", weight: str = "item") -> BayesianCalibrator:
         """Fit on a :class:`~judgecal.JudgmentSet`, one likelihood term per human rating.
 
         Only scored, labelled judgments are used; stages come from the set, and
-        ``score_range`` defaults to the set's judge scale. ``binary``/``monotone``
-        on ordinal labels need ``threshold`` (a rating >= threshold is positive);
-        on pairwise labels a tie counts ``ties="half"`` (0.5) or ``"negative"``.
+        ``score_range`` defaults to the set's judge scale (it is set on ``self``
+        when it was ``None``). ``binary``/``monotone`` on ordinal labels need
+        ``threshold`` (a rating >= threshold is positive); on pairwise labels a
+        tie counts ``ties="half"`` (0.5) or ``"negative"``.
+
+        ``weight="item"`` gives every item a total weight of 1, shared by its
+        ratings; ``weight="rating"`` gives every rating weight 1, which treats the
+        raters of one item as independent. Raters of one item agree far more
+        than chance (they read the same text), so ``"rating"`` overstates the
+        evidence: on PandaLM (3 raters, 10 pairings as stages, 50 labelled
+        items) it made held-out Brier worse (0.153 vs 0.138) and 90% intervals
+        too narrow. ``"item"`` is the default.
 
         Examples
         --------
@@ -1007,10 +1040,13 @@ class BayesianCalibrator(_EstimatorBase):
         if not isinstance(judgments, JudgmentSet):
             raise InputTypeError("judgments", "a JudgmentSet", type(judgments).__name__, where=where)
         check_choice(ties, "ties", ("half", "negative"), where=where)
+        check_choice(weight, "weight", ("item", "rating"), where=where)
         js = judgments.scored().labelled()
         if len(js) == 0:
             raise InputError("judgments", "at least one scored, labelled judgment", "none", where=where)
         item, val, _ = js.ratings_long()
+        per_item = np.bincount(item, minlength=len(js)).astype(np.float64)
+        sw = 1.0 / per_item[item] if weight == "item" else np.ones(item.size)
         scores = js.scores()[item]
         stages = js.stages()[item]
         if self.score_range is None:
@@ -1026,16 +1062,16 @@ class BayesianCalibrator(_EstimatorBase):
                 y = np.where(val == 1, 1.0, np.where(val == 0, 0.5 if ties == "half" else 0.0, 0.0))
             else:
                 y = val.astype(np.float64)
-            return self.fit(scores, y, stages=stages)
+            return self.fit(scores, y, sw, stages=stages)
         if self.kind == "pairwise":
             if kind != "pairwise":
                 raise InputError("judgments", "pairwise labels for kind='pairwise'", kind, where=where)
-            return self.fit(scores, val, stages=stages)
+            return self.fit(scores, val, sw, stages=stages)
         if kind != "ordinal":
             raise InputError("judgments", "ordinal labels for kind='ordinal'", kind, where=where)
         if self.levels is None:
             self.levels = js.levels
-        return self.fit(scores, val, stages=stages)
+        return self.fit(scores, val, sw, stages=stages)
 
     # ------------------------------------------------------------------ posterior
     @property
