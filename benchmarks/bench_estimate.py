@@ -15,7 +15,9 @@ intervals and mean interval width, for
 * ``human``: the labelled items only (same strata);
 * ``judge``: the raw judge's rate with its naive interval;
 * ``ppi raw``: classical PPI (lambda = 1) on the raw judge score (ppi_py's ``ppi_mean_ci`` with ``lam=1``);
-* ``ppi++ in-sample``: the calibrator fitted on *all* labels and used on them (no cross-fitting).
+* ``ppi++ in-sample``: the calibrator fitted on *all* labels and used on them (no cross-fitting);
+* ``bayes``: the posterior of the finite-population rate from judgecal's BayesianCalibrator
+  (binary, partial pooling over strata, centred on the raw judge).
 
 Run: ``.venv/bin/python benchmarks/bench_estimate.py`` (writes benchmarks/results/estimate.json).
 """
@@ -36,6 +38,7 @@ from judgecal.estimate import (
     _assemble,
     _crossfit,
     _Data,
+    _default_bayes,
     _estimate,
     _judge_baseline,
     _make_calibrator,
@@ -48,7 +51,7 @@ from judgecal.estimate import (
 
 SPLITS = int(os.environ.get("JUDGECAL_BENCH_SPLITS", "200"))
 LEVEL = 0.9
-METHODS = ("ppi++ cv", "human", "judge", "ppi raw", "ppi++ in-sample")
+METHODS = ("ppi++ cv", "human", "judge", "ppi raw", "ppi++ in-sample", "bayes")
 
 
 def _labelled_mask(strata: np.ndarray, per: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,7 +62,7 @@ def _labelled_mask(strata: np.ndarray, per: int, rng: np.random.Generator) -> np
     return mask
 
 
-def _run(d_full: _Data, per: int, seed: int) -> dict[str, Any]:
+def _run(d_full: _Data, per: int, seed: int, bayes_cal: Any) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     names = np.unique(d_full.strata).tolist()
     weights = _stratum_weights(d_full)
@@ -76,6 +79,8 @@ def _run(d_full: _Data, per: int, seed: int) -> dict[str, Any]:
                                   bounded=True),
             "ppi raw": _estimate(d, weights, "ppi", None, "half", LEVEL, 5, False, "t", srng, "bench", "",
                                  bounded=True),
+            "bayes": _estimate(d, weights, "bayes", bayes_cal, "half", LEVEL, 5, False, "t", srng, "bench", "",
+                               bounded=True),
         }
         # in-sample: one calibrator on all labels, applied to the same labels
         model = judgecal.IsotonicCalibrator().fit(d.x[d.lab & d.scored], d.ya[d.lab & d.scored])
@@ -138,7 +143,7 @@ def main() -> None:
         d_full = _prepare(js, "stage", threshold, "half", "bench")
         d_full = replace(d_full, lab=np.ones(d_full.x.size, dtype=bool))
         t = time.time()
-        results[name] = _run(d_full, per, seed=len(results))
+        results[name] = _run(d_full, per, seed=len(results), bayes_cal=_default_bayes(js, "bench"))
         results[name]["labels_per_stratum"] = per
         results[name]["seconds"] = round(time.time() - t, 1)
         print(f"\n{name}: {per} labels per stratum x {len(results[name]['truth']) - 1} strata, "
