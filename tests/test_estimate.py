@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import judgecal
 from judgecal import InputError
@@ -410,3 +412,44 @@ def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
     idx, val, _ = full.ratings_long()
     truth = (np.bincount(idx, (val == 1) + 0.5 * (val == 0)) / np.bincount(idx)).mean()
     assert abs(r.estimate - truth) < r.width
+
+
+def test_difference_of_two_systems_coverage() -> None:
+    """rate(A) - rate(B) for two independently judged systems: 200 seeded splits."""
+    from judgecal.estimate import _estimate, _stratum_weights
+
+    rng = np.random.default_rng(31)
+    hits = 0
+    widths, hwidths = [], []
+    sys_ = np.array(["A"] * 250 + ["B"] * 250)
+    for t in range(200):
+        if t % 50 == 0:
+            y = np.where(sys_ == "A", rng.random(500) < 0.45, rng.random(500) < 0.3).astype(int)
+            s = _judge_scores(rng, y, "biased")
+            truth = y[sys_ == "A"].mean() - y[sys_ == "B"].mean()
+        mask = np.zeros(500, dtype=bool)
+        mask[rng.choice(500, 100, replace=False)] = True
+        d = _data_from_arrays(s, 1, 5, y, mask, sys_)
+        w = {**_stratum_weights(d, sys_ == "A", 1.0), **_stratum_weights(d, sys_ == "B", -1.0)}
+        r = _estimate(d, w, "ppi++", judgecal.LogisticCalibrator(), "half", 0.9, 5, False, "t",
+                      np.random.default_rng(t), "test", "diff", bounded=False)
+        hits += r.low <= truth <= r.high
+        widths.append(r.width)
+        hwidths.append(r.human_only.width)
+    assert hits / 200 >= 0.87
+    assert np.mean(widths) < 0.9 * np.mean(hwidths)
+
+
+@given(
+    st.lists(st.floats(0, 1), min_size=2, max_size=30),
+    st.lists(st.floats(0, 1), min_size=0, max_size=30),
+    st.floats(0, 1) | st.none(),
+)
+@settings(max_examples=80, deadline=None)
+def test_ppi_mean_properties(y: list[float], fu: list[float], lam: float | None) -> None:
+    yy = np.array(y)
+    fl = np.clip(yy[::-1] * 0.7 + 0.1, 0, 1)
+    ci = ppi_mean(yy, fl, fu, lam=lam)
+    assert np.isfinite([ci.estimate, ci.low, ci.high]).all() and ci.low <= ci.estimate <= ci.high
+    if lam == 0.0 or not fu:
+        assert ci.estimate == pytest.approx(yy.mean())
