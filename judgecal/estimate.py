@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -957,7 +957,8 @@ def _estimate_plain(
     lam = 0.0 if method == "human" else None
     s = _stratified(y, ff, d, weights, lam, where)
     return _assemble(d, s, weights, method + (" (judge says tie)" if f is not None else ""), level, interval,
-                     estimand, bounded, judge=_tie_judge_baseline(d, weights, level))
+                     estimand, bounded, judge=_tie_judge_baseline(d, weights, level),
+                     judge_of=lambda name: _tie_judge_baseline(d, {name: 1.0}, level))
 
 
 def _tie_judge_baseline(d: _Data, weights: Mapping[str, float], level: float) -> Baseline:
@@ -987,6 +988,7 @@ def _assemble(
     *,
     human_theta: float | None = None,
     lam_reported: bool = True,
+    judge_of: Callable[[str], Baseline] | None = None,
 ) -> RateEstimate:
     crit = _crit(level, s.df, interval)
     est = s.theta
@@ -1003,12 +1005,7 @@ def _assemble(
             pl, ph = _clip_interval(e, cc * math.sqrt(c.var), bounded)
             hmean = c.human_mean
             hl2, hh2 = _clip_interval(hmean, cc * math.sqrt(c.var_human), bounded)
-            jb = judge  # overall judge baseline is replaced per stratum below
-            jm = (d.strata == name) & d.scored
-            ju = d.unit[jm]
-            if ju.size:
-                jh = _crit(level, math.inf, "normal") * (float(ju.std(ddof=1)) if ju.size > 1 else 0.0) / math.sqrt(ju.size)
-                jb = Baseline(estimate=float(ju.mean()), low=float(ju.mean()) - jh, high=float(ju.mean()) + jh)
+            jb = _judge_baseline(d, {name: 1.0}, level, "half") if judge_of is None else judge_of(name)
             per[name] = StratumEstimate(
                 estimate=e, low=pl, high=ph, weight=w, n_labelled=c.n, n_unlabelled=c.N,
                 lam=c.lam, human_only=Baseline(estimate=hmean, low=hl2, high=hh2), judge_only=jb,
@@ -1063,7 +1060,8 @@ def _estimate(
     if ties != "drop":
         s = _stratified(d.ya, fa, d, weights, lam, where)
         return _assemble(d, s, weights, label, level, interval, estimand, bounded, judge,
-                         human_theta=_weighted_human(s), lam_reported=method != "human")
+                         human_theta=_weighted_human(s), lam_reported=method != "human",
+                         judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties))
     # ratio P(first) / P(not tie), linearised around the human-only ratio
     assert d.yb is not None
     yb = d.yb
@@ -1090,7 +1088,8 @@ def _estimate(
     ratio = _Strat(r0 + sz.theta / bhat, sz.var / bhat**2, sz.var_human / _human_b(d, weights) ** 2,
                    sz.df, sz.lam_mean, per_ratio)
     return _assemble(d, ratio, weights, label, level, interval, estimand, bounded, judge,
-                     human_theta=r0, lam_reported=method != "human")
+                     human_theta=r0, lam_reported=method != "human",
+                     judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties))
 
 
 def _human_b(d: _Data, weights: Mapping[str, float]) -> float:
