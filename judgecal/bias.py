@@ -857,6 +857,7 @@ def feature_regression(
     features: Mapping[str, Any],
     *,
     cov: str = "HC3",
+    groups: Any = None,
     level: float = 0.95,
     alpha: float = 0.05,
     title: str = "Feature regression",
@@ -888,7 +889,12 @@ def feature_regression(
     features : mapping of str to array-like of shape (n,)
         Surface features (mention count, length, markdown count, ...).
     cov : {"HC3", "HC1", "HC0"}
-        Robust covariance estimator.
+        Robust covariance estimator (ignored when ``groups`` is given).
+    groups : array-like of shape (n,), optional
+        Cluster labels (e.g. the story or conversation several rows share).
+        Then the covariance is cluster-robust (CR1: Liang and Zeger, 1986,
+        with the small-sample factor ``G/(G-1) (n-1)/(n-p)``) and the
+        t quantiles use ``G - 1`` degrees of freedom.
     level, alpha : float
         Interval level; significance level for ``flagged``.
     title : str
@@ -950,8 +956,23 @@ def feature_regression(
     else:
         w = e**2
     V = XtX_inv @ (X.T * w) @ X @ XtX_inv
-    se = np.sqrt(np.clip(np.diag(V), 0.0, None))
     df = n - p
+    label = cov
+    if groups is not None:
+        g = np.asarray(groups)
+        if g.ndim != 1 or g.size != n:
+            raise InputError("groups", f"one cluster label per row ({n})", f"shape {g.shape}", where=where)
+        _, inv = np.unique(g, return_inverse=True)
+        G = int(inv.max()) + 1
+        if G < 2:
+            raise InputError("groups", "at least 2 clusters", G, where=where)
+        scores = np.zeros((G, p))
+        np.add.at(scores, inv, X * e[:, None])
+        factor = G / (G - 1) * (n - 1) / (n - p)
+        V = factor * XtX_inv @ (scores.T @ scores) @ XtX_inv
+        df = G - 1
+        label = f"cluster-robust, {G} clusters"
+    se = np.sqrt(np.clip(np.diag(V), 0.0, None))
     tq = float(stats.t.ppf(1 - (1 - level) / 2, df))
     effects = []
     for j, k in enumerate(names, start=2):
@@ -965,7 +986,7 @@ def feature_regression(
             )
         )
     note = (
-        f"OLS of the judge score on the human score and features ({cov} robust SEs, df={df}): "
+        f"OLS of the judge score on the human score and features ({label} SEs, df={df}): "
         f"human coefficient {beta[1]:.3f} [{beta[1] - tq * se[1]:.3f}, {beta[1] + tq * se[1]:.3f}], "
         f"R^2 = {1 - float(e @ e) / max(float(((y - y.mean()) ** 2).sum()), 1e-300):.3f}."
     )

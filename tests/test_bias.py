@@ -563,3 +563,27 @@ def test_paired_change_symmetry_and_shift(a: list[float], noise: list[float], sh
     moved = paired_change(x + shift, y + shift, n_resamples=200, n_permutations=199, seed=1)
     assert moved["estimate"] == pytest.approx(fwd["estimate"], abs=1e-9)
     assert fwd["low"] <= fwd["estimate"] <= fwd["high"] and 0 < fwd["p_value"] <= 1
+
+
+def test_feature_regression_cluster_robust_intervals() -> None:
+    # several rows per item (e.g. criteria of one story) share a feature and a residual:
+    # row-level HC3 intervals under-cover; cluster-robust ones hold.
+    runs, cov_cluster, cov_hc3 = 200, 0, 0
+    for r in range(runs):
+        rng = np.random.default_rng(r)
+        G, k = 60, 6
+        g = np.repeat(np.arange(G), k)
+        length = np.repeat(rng.normal(0, 1, G), k)
+        h = rng.normal(3, 1, G * k) + 0.3 * length
+        s = 1 + 0.5 * h + 0.3 * length + np.repeat(rng.normal(0, 0.8, G), k) + rng.normal(0, 0.5, G * k)
+        c = feature_regression(s, h, {"length": length}, groups=g).effects[0]
+        plain = feature_regression(s, h, {"length": length}).effects[0]
+        assert c.low is not None and c.high is not None and plain.low is not None and plain.high is not None
+        cov_cluster += c.low <= 0.3 <= c.high
+        cov_hc3 += plain.low <= 0.3 <= plain.high
+    assert cov_cluster / runs >= 0.92
+    assert cov_hc3 / runs < 0.8
+    with pytest.raises(InputError, match="groups"):
+        feature_regression(s, h, {"length": length}, groups=np.zeros(len(s)))
+    with pytest.raises(InputError, match="groups"):
+        feature_regression(s, h, {"length": length}, groups=[1, 2])
