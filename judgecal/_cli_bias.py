@@ -40,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--score-col", default=None, help="column with the judge's score (DATA)")
     p.add_argument("--human-col", action="append", default=[], help="human rating column(s); several are averaged (DATA)")
     p.add_argument("--feature-col", action="append", default=[], help="numeric feature column(s) (DATA)")
+    p.add_argument("--group-col", default=None, help="cluster column (rows of one item/story): cluster-robust intervals (DATA)")
     p.add_argument("--text-col", default=None, help="text column: adds length, markdown (and mentions) features (DATA)")
     p.add_argument("--attributes", default=None, help="comma-separated attribute names to count mentions of (with --text-col)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
@@ -149,12 +150,12 @@ def file_report(args: argparse.Namespace) -> Any:
     if not feature_cols and not args.text_col:
         raise InputError("--feature-col/--text-col", "at least one feature column or a text column", "neither")
     rows = _rows(path)
-    needed = [args.score_col, *human_cols, *feature_cols] + ([args.text_col] if args.text_col else [])
+    needed = [args.score_col, *human_cols, *feature_cols] + [c for c in (args.text_col, args.group_col) if c]
     if rows:
         missing = [c for c in needed if c not in rows[0]]
         if missing:
             raise InputError("DATA", f"columns {needed}", f"missing {missing}")
-    scores, humans, feats, texts = [], [], [], []
+    scores, humans, feats, texts, groups = [], [], [], [], []
     skipped = 0
     for k, row in enumerate(rows, start=1):
         s = _number(row[args.score_col])
@@ -171,6 +172,8 @@ def file_report(args: argparse.Namespace) -> Any:
         feats.append(fs)
         if args.text_col:
             texts.append(str(row[args.text_col] or ""))
+        if args.group_col:
+            groups.append(str(row[args.group_col]))
     if len(scores) < 3:
         raise InputError("DATA", "at least 3 rows with a judge score and a human rating", len(scores))
     F = np.asarray(feats, dtype=float).reshape(len(scores), len(feature_cols))
@@ -180,6 +183,6 @@ def file_report(args: argparse.Namespace) -> Any:
         for name, col in surface_features(texts, attrs).items():
             if np.ptp(col) > 0:
                 features[name] = col
-    report = feature_regression(scores, humans, features, level=args.level, alpha=1 - args.level, title=f"Feature regression: {path.name}")
+    report = feature_regression(scores, humans, features, groups=groups or None, level=args.level, alpha=1 - args.level, title=f"Feature regression: {path.name}")
     note = f"{len(scores)} rows used; {skipped} without a judge score or a human rating left out."
     return report.model_copy(update={"notes": (*report.notes, note)})

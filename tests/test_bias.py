@@ -521,6 +521,8 @@ def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| regression | mentions |" in out and "1 without a judge score" in out
+    assert main([*argv, "--group-col", "h1"]) == 0
+    assert "cluster-robust, 5 clusters" in capsys.readouterr().out
     assert main(["bias", str(path), "--score-col", "judge"]) == 2
     assert main(["bias", str(path), "--score-col", "nope", "--human-col", "h1", "--feature-col", "extra"]) == 2
     assert "missing" in capsys.readouterr().err
