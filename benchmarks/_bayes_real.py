@@ -61,7 +61,7 @@ def evaluate(d: dict[str, Any], *, n_labels: int = 50, splits: int = 200, seed: 
                 "isotonic": IsotonicCalibrator(),
                 "logistic": LogisticCalibrator(),
             }
-            for m, est in preds.items():
+            for est in preds.values():
                 # Every item weighs 1 with its soft label (raters of one item are not independent).
                 est.fit(s[tr], y[tr], stages=st[tr])
         for m, est in preds.items():

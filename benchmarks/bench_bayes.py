@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from judgecal import ConvergenceWarning  # noqa: E402
-from judgecal.bayes import BayesianCalibrator, default_prior  # noqa: E402
+from judgecal import ConvergenceWarning
+from judgecal.bayes import BayesianCalibrator, default_prior
 
 RESULTS = Path(__file__).parent / "results" / "bayes.json"
 

@@ -84,7 +84,6 @@ from judgecal._validation import (
     check_stages,
     check_weights,
 )
-from judgecal._version import __version__
 from judgecal.persist import register
 
 __all__ = ["BayesianCalibrator", "prior_predictive"]
@@ -110,8 +109,10 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
     """The default prior hyper-parameters of a model kind (documented in :class:`BayesianCalibrator`)."""
     if kind == "binary":
         if identity:
-            return {"mu_a": 0.0, "sd_a": 1.0, "mu_b": 1.0, "sd_b": 0.75, "tau_a": 0.5, "tau_b": 0.25}
-        return {"mu_a": 0.0, "sd_a": 2.0, "mu_b": 0.0, "sd_b": 2.0, "tau_a": 0.5, "tau_b": 0.25}
+            return {"mu_a": 0.0, "sd_a": 1.0, "mu_b": 1.0, "sd_b": 0.75, "tau_a": 0.5, "tau_b": 0.25,
+                    "p_identity": 0.5}
+        return {"mu_a": 0.0, "sd_a": 2.0, "mu_b": 0.0, "sd_b": 2.0, "tau_a": 0.5, "tau_b": 0.25,
+                "p_identity": 0.0}
     if kind == "monotone":
         return {"mu_c": -1.5, "sd_c": 2.0, "sd_g": 1.0, "tau_c": 0.5, "tau_g": 0.3, "span": 3.0}
     # ordinal / pairwise
@@ -270,9 +271,13 @@ def laplace_binary(
         Q[:, imu, imu] += S * pr
     Q[:, ima, ima] += 1.0 / prior["sd_a"] ** 2
     Q[:, imb, imb] += 1.0 / prior["sd_b"] ** 2
+    # Half-normal densities of the scales (normalised: the evidence below needs it), times the
+    # Jacobian of the log-scale grid.
     log_prior_tau = (
         -0.5 * np.exp(2 * LTA) / prior["tau_a"] ** 2 + LTA
         - 0.5 * np.exp(2 * LTB) / prior["tau_b"] ** 2 + LTB
+        + 2.0 * (math.log(2.0) - 0.5 * math.log(2.0 * math.pi))
+        - math.log(prior["tau_a"]) - math.log(prior["tau_b"])
     )
 
     def objective(theta: FloatArray) -> FloatArray:  # (G, P) -> (G,) negative log posterior
@@ -344,8 +349,15 @@ def laplace_binary(
         - 0.5 * np.einsum("ip,ipq,iq->i", d, Q[comp], d)
         + 0.5 * logdet_q[comp] - 0.5 * P * math.log(2.0 * math.pi) + log_prior_tau[comp]
     )
-    weights, k_hat = psis(log_p - log_q)
+    log_r = log_p - log_q
+    weights, k_hat = psis(log_r)
     ess = float(1.0 / np.sum(weights**2))
+    # Marginal likelihood of the model: the mean raw importance ratio times the grid cell volume.
+    r_max = float(np.max(log_r))
+    log_evidence = r_max + math.log(float(np.mean(np.exp(log_r - r_max)))) + math.log(step_a * step_b)
+    # ... and of the "raw judge is calibrated" model (a = 0, b = 1 in every stage), with no parameter.
+    eta0 = rf
+    log_evidence_identity = float(eta0 @ Y - _softplus(eta0) @ W)
     idx = rng.permutation(_systematic_resample(weights, draws, rng))
     th_s = th[idx]
     jit = rng.uniform(-0.5, 0.5, (draws, 2))
@@ -359,6 +371,8 @@ def laplace_binary(
         "k_hat": k_hat,
         "ess": ess,
         "grid_points": int(np.count_nonzero(pi)),
+        "log_evidence": log_evidence,
+        "log_evidence_identity": log_evidence_identity,
     }
 
 
@@ -627,6 +641,11 @@ class BayesianCalibrator(_EstimatorBase):
             for k, v in self.prior.items():
                 if k not in prior:
                     raise InputError("prior", f"keys among {sorted(prior)}", k, where=where)
+                if k == "p_identity":
+                    hi = 1.0 if self.score_range is not None else 0.0
+                    prior[k] = check_float(v, "prior['p_identity']", low=0.0, high=hi, high_open=hi > 0,
+                                           where=where)
+                    continue
                 low_open = not k.startswith("mu")
                 prior[k] = check_float(v, f"prior[{k!r}]", low=None if not low_open else 0.0,
                                        low_open=low_open, where=where)
@@ -634,7 +653,7 @@ class BayesianCalibrator(_EstimatorBase):
 
     # ------------------------------------------------------------------ features
     def _feature(self, x: FloatArray) -> FloatArray:
-        fp = self.feature_
+        fp: dict[str, Any] = self.feature_
         if fp["type"] == "logit":
             u = (x - fp["low"]) / (fp["high"] - fp["low"])
             u = np.clip(u, fp["eps"], 1.0 - fp["eps"])
@@ -734,11 +753,39 @@ class BayesianCalibrator(_EstimatorBase):
             hyper = res["hyper"]
             diag = dict(res["diagnostics"])
             diag["method"] = "nuts"
+        if self.kind == "binary" and prior.get("p_identity", 0.0) > 0:
+            ev = post if method == "laplace" else laplace_binary(
+                self._feature(x), yy, w, g, len(self.stages_), prior, draws=200,
+                rng=np.random.default_rng(seed),
+            )
+            diag["p_identity"] = self._mix_identity(draws, hyper, prior["p_identity"], ev, rng)
         diag["seconds"] = time.perf_counter() - t0
         self.diagnostics_ = diag
         self.draws_ = self._stage_draws(draws, hyper, rng)
         self._warn_diagnostics()
         return self
+
+    @staticmethod
+    def _mix_identity(
+        draws: dict[str, Any], hyper: dict[str, Any], p0: float, ev: dict[str, Any], rng: np.random.Generator
+    ) -> float:
+        """Bayesian model averaging with "the raw judge is calibrated" (a = 0, b = 1 everywhere).
+
+        Its posterior probability is ``p0 L0 / (p0 L0 + (1 - p0) Z)``, with ``L0``
+        the likelihood of the raw judge and ``Z`` the evidence of the full model;
+        that share of the draws is replaced by the identity mapping (in place).
+        """
+        lo = math.log(p0) + ev["log_evidence_identity"] - math.log1p(-p0) - ev["log_evidence"]
+        post = 1.0 / (1.0 + math.exp(-lo)) if lo > -700 else 0.0
+        D = draws["a"].shape[0]
+        k = int(round(post * D))
+        if k:
+            idx = rng.choice(D, size=k, replace=False)
+            draws["a"][idx] = 0.0
+            draws["b"][idx] = 1.0
+            for name, value in (("mu_a", 0.0), ("mu_b", 1.0), ("tau_a", 0.0), ("tau_b", 0.0)):
+                hyper[name][idx] = value
+        return post
 
     def _classes(self) -> Any:
         if self.kind == "pairwise":
@@ -861,8 +908,8 @@ class BayesianCalibrator(_EstimatorBase):
             return [(self.draws_[key], slice(None))]
         if isinstance(stages, str):
             check_stages(stages, 1, where=where)
-            return [(self.draws_.get(stages, self.draws_[NEW_STAGE]) if stages != NEW_STAGE
-                     else self.draws_[NEW_STAGE], slice(None))]
+            key = stages if stages in self.draws_ else NEW_STAGE
+            return [(self.draws_[key], slice(None))]
         st = check_stages(stages, n, where=where)
         names, inv = np.unique(st, return_inverse=True)
         out = []
@@ -932,7 +979,7 @@ class BayesianCalibrator(_EstimatorBase):
     def _grid(self, u: FloatArray) -> FloatArray:
         """Summary grid for many distinct scores: evenly spaced plus every kink of the model."""
         pts = [np.linspace(u[0], u[-1], _GRID)]
-        fp = self.feature_
+        fp: dict[str, Any] = self.feature_
         if fp["type"] == "logit":
             span = fp["high"] - fp["low"]
             pts.append(np.array([fp["low"] + fp["eps"] * span, fp["high"] - fp["eps"] * span]))
@@ -1174,4 +1221,6 @@ def prior_predictive(
     mu_b = prior["mu_b"] + prior["sd_b"] * rng.standard_normal(n)
     a = mu_a + np.abs(prior["tau_a"] * rng.standard_normal(n)) * rng.standard_normal(n)
     b = mu_b + np.abs(prior["tau_b"] * rng.standard_normal(n)) * rng.standard_normal(n)
+    spike = rng.random(n) < prior["p_identity"]  # "the raw judge is calibrated"
+    a[spike], b[spike] = 0.0, 1.0
     return _sigmoid(a[:, None] + b[:, None] * f[None, :])  # type: ignore[no-any-return]
