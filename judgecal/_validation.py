@@ -209,7 +209,10 @@ def check_float(
     """A finite float in the given interval."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InputTypeError(name, "a real number", value, where=where)
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int too large for a float
+        v = float("inf")
     bad = not np.isfinite(v)
     if low is not None:
         bad = bad or (v <= low if low_open else v < low)
@@ -235,8 +238,8 @@ def check_choice(value: Any, name: str, choices: Sequence[Any], *, where: str | 
     judgecal._exceptions.InputError: The 'method' parameter of fit must be one of ('isotonic', 'logistic'). Got 'platt' instead.
     """
     try:
-        ok = value in choices
-    except TypeError:
+        ok = bool(value in choices)
+    except (TypeError, ValueError):  # unhashable or array-valued input
         ok = False
     if not ok:
         raise InputError(name, f"one of {tuple(choices)!r}", value, where=where)

@@ -213,10 +213,17 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.stage_counts_ = {str(k): int(v) for k, v in state["stage_counts"].items()}
 
     def _decode_state(self, state: State) -> State:
-        return {
+        if not isinstance(state, dict):
+            raise ValueError(f"a fitted state must be a mapping, got {type(state).__name__}")
+        out = {
             k: np.asarray(v, dtype=np.float64) if isinstance(v, list) else v
             for k, v in state.items()
         }
+        self._check_state(out)
+        return out
+
+    def _check_state(self, state: State) -> None:
+        """Raise ``ValueError`` when a loaded state could not have come from ``fit``."""
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -278,6 +285,17 @@ class IsotonicCalibrator(StagewiseCalibrator):
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
         return np.interp(x, state["x"], state["y"])
 
+    def _check_state(self, state: State) -> None:
+        x, y = state.get("x"), state.get("y")
+        if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
+            raise ValueError("an isotonic state needs arrays 'x' and 'y'")
+        if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+            raise ValueError(f"'x' and 'y' must be non-empty 1-D arrays of one length, got {x.shape} and {y.shape}")
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("'x' and 'y' must be finite")
+        if (np.diff(x) < 0).any() or ((y < 0) | (y > 1)).any():
+            raise ValueError("'x' must be sorted and 'y' must be probabilities in [0, 1]")
+
 
 class LogisticCalibrator(StagewiseCalibrator):
     r"""Logistic (Platt) calibration, per stage.
@@ -321,7 +339,7 @@ class LogisticCalibrator(StagewiseCalibrator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if self.prior_scale != float("inf"):
+        if not (isinstance(self.prior_scale, float) and self.prior_scale == float("inf")):
             check_float(
                 self.prior_scale,
                 "prior_scale",
@@ -350,6 +368,14 @@ class LogisticCalibrator(StagewiseCalibrator):
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
         z = (np.clip(x, state["x_min"], state["x_max"]) - state["center"]) / state["spread"]
         return np.asarray(_sigmoid(state["a"] + state["b"] * z), dtype=np.float64)
+
+    def _check_state(self, state: State) -> None:
+        for key in ("center", "spread", "a", "b"):
+            v = state.get(key)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+                raise ValueError(f"a logistic state needs a finite number {key!r}, got {v!r}")
+        if not state["spread"] > 0:
+            raise ValueError(f"'spread' must be positive, got {state['spread']!r}")
 
 
 def _groups(stages: Any) -> list[tuple[str, Any]]:
@@ -390,7 +416,7 @@ def fit_logistic_map(
     Minimises ``sum w * BCE(y, sigma(a + b z)) + (a^2 + b^2) / (2 prior_scale^2)``
     by Newton's method with step halving. Returns ``array([a, b])``.
     """
-    lam = 0.0 if not np.isfinite(prior_scale) else 1.0 / prior_scale**2
+    lam = 0.0 if not np.isfinite(prior_scale) or prior_scale > 1e150 else 1.0 / prior_scale**2
     Z = np.column_stack([np.ones_like(z), z])
     theta = np.zeros(2)
     ybar = float(np.clip(np.dot(w, y) / w.sum(), 1e-6, 1 - 1e-6))

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from judgecal._exceptions import InputError, RecordError
+from judgecal._exceptions import InputError, InputTypeError, RecordError
 from judgecal._validation import check_choice
 from judgecal.records import (
     PAIRWISE_OUTCOMES,
@@ -52,9 +52,12 @@ def _is_missing(v: Any) -> bool:
 def _to_number(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueError
-    if isinstance(v, str):
-        return float(v.strip())
-    return float(v)
+    try:
+        if isinstance(v, str):
+            return float(v.strip())
+        return float(v)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("number too large") from None
 
 
 def _parse_label(
@@ -160,6 +163,23 @@ def from_rows(
     check_choice(on_error, "on_error", ("raise", "report"), where=where)
     if not isinstance(scale, Scale):
         raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where=where)
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise InputTypeError("rows", "an iterable of mappings (one per row)", type(rows).__name__, where=where)
+    for cname, cval in (("item_col", item_col), ("score_col", score_col)):
+        if not isinstance(cval, str):
+            raise InputTypeError(cname, "a column name (str)", cval, where=where)
+    for cname, opt in (("stage_col", stage_col), ("label_col", label_col), ("rater_col", rater_col)):
+        if opt is not None and not isinstance(opt, str):
+            raise InputTypeError(cname, "a column name (str) or None", opt, where=where)
+    if not isinstance(stage, str) or not stage:
+        raise InputTypeError("stage", "a non-empty stage name", stage, where=where)
+    for cname, cols in (
+        ("label_cols", label_cols), ("feature_cols", feature_cols), ("text_cols", text_cols), ("meta_cols", meta_cols)
+    ):
+        if isinstance(cols, str | bytes) or not isinstance(cols, Sequence) or not all(isinstance(c, str) for c in cols):
+            raise InputTypeError(cname, "a sequence of column names (str)", cols, where=where)
+    if pairwise_codes is not None and not isinstance(pairwise_codes, Mapping):
+        raise InputTypeError("pairwise_codes", "a mapping of raw label to first/second/tie", pairwise_codes, where=where)
     if label_cols and label_col:
         raise InputError(
             "label_col",
@@ -354,25 +374,33 @@ def from_dataframe(df: Any, **columns: Any) -> JudgmentSet:
 def read_csv(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
     """Load records from a CSV file with a header row (see :func:`from_rows`)."""
     p = _existing(path, "read_csv")
-    with p.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            raise InputError("path", "a CSV file with a header row", str(p), where="read_csv")
-        return from_rows(reader, **columns)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None:
+                raise InputError("path", "a CSV file with a header row", str(p), where="read_csv")
+            return from_rows(reader, **columns)
+    except UnicodeDecodeError as exc:
+        raise InputError("path", "a UTF-8 text file", f"{p} (undecodable byte at position {exc.start})", where="read_csv") from None
+    except csv.Error as exc:
+        raise InputError("path", "a readable CSV file", f"{p} ({exc})", where="read_csv") from None
 
 
 def read_jsonl(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
     """Load records from a JSON-lines file, one object per line (see :func:`from_rows`)."""
     p = _existing(path, "read_jsonl")
     rows: list[Any] = []
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise RecordError(n, "<line>", "a JSON object", line.strip()[:60]) from exc
+    try:
+        with p.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except (json.JSONDecodeError, ValueError) as exc:  # ValueError: an over-long integer
+                    raise RecordError(n, "<line>", "a JSON object", line.strip()[:60]) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("path", "a UTF-8 text file", f"{p} (undecodable byte at position {exc.start})", where="read_jsonl") from None
     return from_rows(rows, **columns)
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from judgecal._exceptions import InputError, JudgeError
+from judgecal._exceptions import InputError, InputTypeError, JudgeError
 from judgecal._validation import FloatArray, check_stages
 from judgecal.records import Judgment, JudgmentSet, Scale
 
@@ -73,12 +73,17 @@ def parse_score(output: Any, scale: Scale) -> float | None:
     >>> parse_score("Answer: YES", Scale.verdict("no", "yes"))
     1.0
     """
+    if not isinstance(scale, Scale):
+        raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where="parse_score")
     if isinstance(output, bool):
         if scale.kind == "verdict" and len(scale.verdicts) == 2:
             return float(output)
         return None
     if isinstance(output, int | float | np.integer | np.floating):
-        return _on_scale(float(output), scale)
+        try:
+            return _on_scale(float(output), scale)
+        except OverflowError:  # an integer too large for a float is off every scale
+            return None
     if not isinstance(output, str):
         return None
     text = output.strip()
@@ -297,7 +302,7 @@ class CalibratedJudge:
             return None, "unparseable"
         try:
             score = self.scale.check(float(score))
-        except (InputError, TypeError, ValueError):
+        except Exception:  # NaN, off-scale, or an object float() cannot convert: not a score
             return None, "unparseable"
         return score, "ok"
 
@@ -338,7 +343,11 @@ class CalibratedJudge:
         item_ids: Sequence[str] | None = None,
     ) -> JudgeRun:
         """Judge every item (each passed as the single argument) and calibrate in one vectorized step."""
+        if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+            raise InputTypeError("items", "an iterable of items to judge", type(items).__name__, where="judge_many")
         seq = list(items)
+        if item_ids is not None and (isinstance(item_ids, str | bytes) or not isinstance(item_ids, Sequence)):
+            raise InputTypeError("item_ids", "a sequence of ids, one per item", item_ids, where="judge_many")
         sts = check_stages(self.stage if stages is None else stages, len(seq), where="judge_many")
         if item_ids is not None and len(item_ids) != len(seq):
             raise InputError(

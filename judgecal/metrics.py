@@ -16,14 +16,14 @@ value documented on each function.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
 
-from judgecal._exceptions import InputError
+from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import (
     FloatArray,
     _Raw,
@@ -134,7 +134,7 @@ def reliability_curve(
     """
     where = "reliability_curve"
     yy, pp, w = _yp(y, p, sample_weight, where)
-    check_int(n_bins, "n_bins", low=1, where=where)
+    check_int(n_bins, "n_bins", low=1, high=1_000_000, where=where)
     check_choice(strategy, "strategy", ("uniform", "quantile"), where=where)
     if strategy == "uniform":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -253,14 +253,23 @@ def cohen_kappa(
         for v in arr:
             if v is None or (isinstance(v, float) and not np.isfinite(v)):
                 raise InputError(name, "labels without None, NaN or inf", v, where=where)
+    try:
+        seen = set(ra.tolist()) | set(rb.tolist())
+    except TypeError:
+        raise InputTypeError("a", "hashable labels (numbers or strings)", _Raw("an unhashable label"), where=where) from None
     if labels is None:
         try:
-            cats = sorted(set(ra.tolist()) | set(rb.tolist()))
+            cats = sorted(seen)
         except TypeError:
             cats = list(dict.fromkeys([*ra.tolist(), *rb.tolist()]))
     else:
+        if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
+            raise InputTypeError("labels", "a sequence of labels", labels, where=where)
         cats = list(labels)
-        missing = (set(ra.tolist()) | set(rb.tolist())) - set(cats)
+        try:
+            missing = seen - set(cats)
+        except TypeError:
+            raise InputTypeError("labels", "a sequence of hashable labels", labels, where=where) from None
         if missing:
             raise InputError(
                 "labels",
@@ -289,6 +298,12 @@ def cohen_kappa(
                 ) from None
         else:
             pos = np.arange(k, dtype=np.float64)
+        if not np.isfinite(pos).all():
+            raise InputError("a", "finite numeric labels for weighted kappa", cats, where=where)
+        # weighted kappa is a ratio of weighted sums: rescaling positions leaves it unchanged and
+        # keeps (j - k)^2 from overflowing for huge labels
+        top = float(np.max(np.abs(pos)))
+        pos = pos / top if top > 0 else pos
         d = np.abs(pos[:, None] - pos[None, :])
         v = d if weights == "linear" else d**2
     denom = float((v * exp).sum())
@@ -333,9 +348,16 @@ def bootstrap_ci(
         raise InputError("metric", "a callable metric(*arrays) -> float", metric, where=where)
     if not arrays:
         raise InputError("arrays", "at least one array", "none", where=where)
-    check_int(n_resamples, "n_resamples", low=10, where=where)
+    check_int(n_resamples, "n_resamples", low=10, high=10_000_000, where=where)
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
-    arrs = [np.asarray(a) for a in arrays]
+    if seed is not None:
+        check_int(seed, "seed", low=0, where=where)
+    arrs = []
+    for i, a in enumerate(arrays):
+        try:
+            arrs.append(np.asarray(a))
+        except (TypeError, ValueError):
+            raise InputTypeError(f"arrays[{i}]", "an array-like", a, where=where) from None
     n = arrs[0].shape[0] if arrs[0].ndim else 0
     for i, a in enumerate(arrs):
         if a.ndim == 0 or a.shape[0] != n:
@@ -345,6 +367,8 @@ def bootstrap_ci(
     if n < 2:
         raise InputError("arrays", "at least 2 rows to resample", _Raw(str(n)), where=where)
     est = float(metric(*arrs))
+    if not np.isfinite(est):
+        raise InputError("metric", "a metric that returns a finite value", est, where=where)
     rng = np.random.default_rng(seed)
     reps = np.empty(n_resamples)
     for r in range(n_resamples):

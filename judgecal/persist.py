@@ -160,13 +160,15 @@ def loads(text: str | bytes) -> Any:
         raise PersistenceError(
             "Calibrator file failed its integrity check (sha256 mismatch): it was edited or corrupted."
         )
-    cls = _registry().get(name)
+    cls = _registry().get(name) if isinstance(name, str) else None
     if cls is None:
         raise PersistenceError(f"Unknown calibrator class {name!r}; known: {sorted(_REGISTRY)}.")
     try:
         est = cls(**_unjson(params))
         est._set_state(_unjson(state))
-    except (TypeError, KeyError, ValueError) as exc:
+        if hasattr(est, "_check_params"):
+            est._check_params()
+    except (TypeError, KeyError, ValueError, AttributeError, OverflowError) as exc:
         raise PersistenceError(
             f"Corrupt calibrator file: cannot rebuild {name} ({exc!r})."
         ) from exc

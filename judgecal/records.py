@@ -27,7 +27,7 @@ from typing import Any, Literal, overload
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from judgecal._exceptions import InputError
+from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import FloatArray, IntArray, StrArray, check_choice
 
 __all__ = [
@@ -102,8 +102,10 @@ class Scale(BaseModel):
     @classmethod
     def likert(cls, levels: int = 5, low: int = 1) -> Scale:
         """A Likert scale ``low..low+levels-1`` (means of several judge samples allowed)."""
-        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
-            raise InputError("levels", "an integer >= 2", levels, where="Scale.likert")
+        if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 10**6:
+            raise InputError("levels", "an integer in [2, 1000000]", levels, where="Scale.likert")
+        if isinstance(low, bool) or not isinstance(low, int) or abs(low) > 10**15:
+            raise InputError("low", "an integer (the lowest level)", low, where="Scale.likert")
         return cls(kind="likert", low=low, high=low + levels - 1)
 
     @classmethod
@@ -126,21 +128,35 @@ class Scale(BaseModel):
             if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
                 value, bool
             ):
-                f = float(value)
+                f = _as_float(value)
                 if f.is_integer() and self.low <= f <= self.high:
                     return f
             raise InputError("score", f"one of the verdicts {self.verdicts} or its index", value)
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
             raise InputError("score", f"a number in [{self.low:g}, {self.high:g}]", value)
-        f = float(value)
+        f = _as_float(value)
         if not math.isfinite(f) or f < self.low or f > self.high:
             raise InputError("score", f"a finite number in [{self.low:g}, {self.high:g}]", value)
         return f
 
     def to_unit(self, scores: Any) -> FloatArray:
         """Rescale scores linearly to [0, 1] (the raw judge read as a probability)."""
-        arr = np.asarray(scores, dtype=np.float64)
+        if isinstance(scores, str | bytes) or scores is None:
+            raise InputTypeError("scores", "numbers", scores, where="Scale.to_unit")
+        try:
+            arr = np.asarray(scores, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise InputTypeError("scores", "numbers", scores, where="Scale.to_unit") from None
+        if not np.isfinite(arr).all():
+            raise InputError("scores", "finite numbers (no NaN or inf)", scores, where="Scale.to_unit")
         return np.clip((arr - self.low) / (self.high - self.low), 0.0, 1.0)
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return math.inf
 
 
 class Rating(BaseModel):
@@ -274,6 +290,12 @@ class JudgmentSet(Sequence[Judgment]):
         scale: Scale,
         problems: Sequence[RecordProblem] = (),
     ) -> None:
+        if not isinstance(scale, Scale):
+            raise InputTypeError("scale", "a judgecal.Scale", type(scale).__name__, where="JudgmentSet")
+        if isinstance(judgments, str | bytes | Mapping) or not isinstance(judgments, Iterable):
+            raise InputTypeError(
+                "judgments", "an iterable of Judgment objects", type(judgments).__name__, where="JudgmentSet"
+            )
         items = tuple(judgments)
         for i, j in enumerate(items):
             if not isinstance(j, Judgment):
@@ -330,7 +352,12 @@ class JudgmentSet(Sequence[Judgment]):
     # Selections ---------------------------------------------------------------
     def take(self, indices: Any) -> JudgmentSet:
         """The judgments at the given integer positions (or a boolean mask)."""
-        idx = np.asarray(indices)
+        try:
+            idx = np.asarray(indices)
+        except (TypeError, ValueError):
+            raise InputTypeError("indices", "integer positions or a boolean mask", indices) from None
+        if idx.ndim != 1:
+            raise InputError("indices", "a 1-D sequence of positions or a boolean mask", indices)
         if idx.dtype == bool:
             if idx.shape != (len(self),):
                 raise InputError("indices", f"a boolean mask of length {len(self)}", idx.shape)
@@ -355,6 +382,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def stage(self, name: str) -> JudgmentSet:
         """Only the judgments of one stage."""
+        _check_name(name, "stage")
         return self._subset(j for j in self._items if j.stage == name)
 
     # Arrays --------------------------------------------------------------------
@@ -383,6 +411,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def feature(self, name: str) -> FloatArray:
         """One surface feature for every judgment (raises when an item lacks it)."""
+        _check_name(name, "feature")
         out = np.empty(len(self))
         for i, j in enumerate(self._items):
             if name not in j.features:
@@ -396,6 +425,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def meta(self, name: str) -> StrArray:
         """One meta field for every judgment (raises when an item lacks it)."""
+        _check_name(name, "meta")
         vals = []
         for j in self._items:
             if name not in j.meta:
@@ -539,6 +569,11 @@ class JudgmentSet(Sequence[Judgment]):
                 y[i] = 1.0 if share > 0.5 else 0.0 if share < 0.5 else 0.5
                 w[i] = 1.0
         return y, w
+
+
+def _check_name(name: Any, where: str) -> None:
+    if not isinstance(name, str):
+        raise InputTypeError("name", "a string", name, where=f"JudgmentSet.{where}")
 
 
 NDArrayAny = np.ndarray  # type: ignore[type-arg]

@@ -153,7 +153,7 @@ def test_calibrator_properties(make: Any) -> None:
     def prop(ds: jst.CalibrationDataset, seed: int) -> None:
         cal = make().fit(ds.scores, ds.labels, ds.weights, stages=ds.stages)
         grid = _grid(ds.scale)
-        names = sorted(set(ds.stages.tolist())) + ["never-seen"]
+        names = [*sorted(set(ds.stages.tolist())), "never-seen"]
         xs = np.tile(grid, len(names))
         ss = np.repeat(names, grid.size)
         proba = cal.predict_proba(xs, stages=ss)
