@@ -778,7 +778,7 @@ class BayesianCalibrator(_EstimatorBase):
         lo = math.log(p0) + ev["log_evidence_identity"] - math.log1p(-p0) - ev["log_evidence"]
         post = 1.0 / (1.0 + math.exp(-lo)) if lo > -700 else 0.0
         D = draws["a"].shape[0]
-        k = int(round(post * D))
+        k = round(post * D)
         if k:
             idx = rng.choice(D, size=k, replace=False)
             draws["a"][idx] = 0.0
@@ -1079,7 +1079,8 @@ class BayesianCalibrator(_EstimatorBase):
         >>> from judgecal import load_pandalm
         >>> js = load_pandalm()
         >>> cal = BayesianCalibrator(random_state=0).fit_judgments(js)
-        >>> cal.predict_agreement([0, 1, 2], stages=js.stages()[0]).round(2).tolist()  # doctest: +SKIP
+        >>> cal.predict_agreement([0, 1, 2], stages=js.stages()[0]).round(2).tolist()
+        [0.15, 0.38, 0.67]
         """
         from judgecal.records import JudgmentSet
 
@@ -1195,8 +1196,8 @@ def prior_predictive(
     --------
     >>> cal = BayesianCalibrator(score_range=(1, 5))
     >>> draws = prior_predictive(cal, [1, 3, 5], random_state=0)
-    >>> np.round(np.median(draws, axis=0), 1)  # the raw judge, rescaled
-    array([0.1, 0.5, 0.9])
+    >>> np.round(np.median(draws, axis=0), 2)  # the raw judge, rescaled to [0.05, 0.95]
+    array([0.05, 0.5 , 0.95])
     """
     where = "prior_predictive"
     if not isinstance(calibrator, BayesianCalibrator):
