@@ -24,6 +24,8 @@ simulations
     with more runs.
 pandalm
     How much more often each judge than the humans picks the longer response.
+hanna
+    Each HANNA judge's reward for story length beyond the human rating (cluster-robust).
 """
 
 from __future__ import annotations
@@ -228,6 +230,20 @@ def pandalm() -> list[dict[str, Any]]:
     return rows
 
 
+def hanna() -> list[dict[str, Any]]:
+    from judgecal import load_hanna
+
+    rows = []
+    for judge in ("ChatGPT_p1", "Beluga-13B_p1", "Mistral-7B_p1", "Llama-13B_p1"):
+        js = load_hanna(judge).scored()
+        idx, ratings, _ = js.ratings_long()
+        human = np.bincount(idx, weights=ratings) / np.bincount(idx)
+        rep = feature_regression(js.scores(), human, {"log length": np.log(js.feature("text_length"))}, groups=js.meta("story_id"))
+        e = rep.effects[0]
+        rows.append({"judge": judge, "coef_log_length": round(e.estimate or 0, 4), "low": round(e.low or 0, 4), "high": round(e.high or 0, 4), "p": float(f"{e.p_value:.3g}"), "rows": e.n})
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     keys = list(rows[0])
     widths = [max(len(str(k)), *(len(str(r[k])) for r in rows)) for k in keys]
@@ -250,6 +266,8 @@ def main() -> None:
     print("## Simulations\n" + json.dumps(out["simulations"], indent=2) + "\n")
     out["pandalm_picks_longer"] = pandalm()
     print("## PandaLM: judge rate minus human rate of picking the longer response\n" + table(out["pandalm_picks_longer"]))
+    out["hanna_length_regression"] = hanna()
+    print("\n## HANNA: judge rating on mean human rating + log story length (clustered by story)\n" + table(out["hanna_length_regression"]))
     path = Path(__file__).parent / "results" / "bias.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
