@@ -97,7 +97,9 @@ def bench_ablations(texts: list[str]) -> list[dict[str, Any]]:
     det = MentionDetector(ATTRS)
     word = re.compile(r"(?<!\w)movie(?!\w)", re.IGNORECASE)
     rows: list[dict[str, Any]] = []
-    floor_re = chunked_min(lambda ts: [sum(1 for _ in word.finditer(t)) for t in ts], texts) / N * 1e6
+    floor_re = (
+        chunked_min(lambda ts: [sum(1 for _ in word.finditer(t)) for t in ts], texts) / N * 1e6
+    )
     floor_in = chunked_min(lambda ts: ["movie" in t.lower() for t in ts], texts) / N * 1e6
     cases = {
         "floor: one regex finditer": None,
@@ -117,7 +119,14 @@ def bench_ablations(texts: list[str]) -> list[dict[str, Any]]:
             per = floor_re if "regex" in name else floor_in
         else:
             per = chunked_min(fn, texts) / N * 1e6
-        rows.append({"case": name, "n": N, "us_per_text": round(per, 2), "ratio_vs_regex_floor": round(per / floor_re, 1)})
+        rows.append(
+            {
+                "case": name,
+                "n": N,
+                "us_per_text": round(per, 2),
+                "ratio_vs_regex_floor": round(per / floor_re, 1),
+            }
+        )
     return rows
 
 
@@ -142,8 +151,21 @@ def bench_judge_calls() -> list[dict[str, Any]]:
     bare = chunked_min(cases["bare loop"], items) / N * 1e6
     parse = chunked_min(cases["bare loop + parse_score"], items) / N * 1e6
     for name, fn in cases.items():
-        per = chunked_min(fn, items) / N * 1e6 if name not in ("bare loop", "bare loop + parse_score") else (bare if name == "bare loop" else parse)
-        rows.append({"case": name, "n": N, "us_per_item": round(per, 2), "overhead_vs_bare_us": round(per - bare, 2), "overhead_vs_parse_us": round(per - parse, 2), "ratio_vs_bare": round(per / bare, 1)})
+        per = (
+            chunked_min(fn, items) / N * 1e6
+            if name not in ("bare loop", "bare loop + parse_score")
+            else (bare if name == "bare loop" else parse)
+        )
+        rows.append(
+            {
+                "case": name,
+                "n": N,
+                "us_per_item": round(per, 2),
+                "overhead_vs_bare_us": round(per - bare, 2),
+                "overhead_vs_parse_us": round(per - parse, 2),
+                "ratio_vs_bare": round(per / bare, 1),
+            }
+        )
     return rows
 
 
@@ -160,10 +182,21 @@ def bench_probe(texts: list[str]) -> list[dict[str, Any]]:
         ("strip_markdown", strip_markdown, None),
     ):
         t0 = time.perf_counter()
-        rep = probe_bias(judge, texts, abl, attributes=attrs, scale=scale, n_resamples=1000, n_permutations=999)
+        rep = probe_bias(
+            judge, texts, abl, attributes=attrs, scale=scale, n_resamples=1000, n_permutations=999
+        )
         sec = time.perf_counter() - t0
         judged = sum(rep.status_counts.get("variant", {}).values()) + N
-        rows.append({"case": f"probe_bias: {name}", "n_texts": N, "judge_calls": judged, "seconds": round(sec, 2), "us_per_text": round(sec / N * 1e6, 1), "rows": len(rep.effects)})
+        rows.append(
+            {
+                "case": f"probe_bias: {name}",
+                "n_texts": N,
+                "judge_calls": judged,
+                "seconds": round(sec, 2),
+                "us_per_text": round(sec / N * 1e6, 1),
+                "rows": len(rep.effects),
+            }
+        )
     return rows
 
 
@@ -185,14 +218,33 @@ def _sim_probe(runs: int, delta: float, n: int, fail: float) -> dict[str, float]
                 return "no score"
             m = _Q.search(text)
             assert m is not None
-            return f"Score: {float(m.group(1)) + delta * ('vegan' in text.lower()) + rng.normal():.4f}"
+            return (
+                f"Score: {float(m.group(1)) + delta * ('vegan' in text.lower()) + rng.normal():.4f}"
+            )
 
-        e = probe_bias(judge, texts, insert_mention, attributes="vegan", scale=Scale.numeric(-100, 100), n_resamples=1000, n_permutations=999, seed=r).effects[0]
+        e = probe_bias(
+            judge,
+            texts,
+            insert_mention,
+            attributes="vegan",
+            scale=Scale.numeric(-100, 100),
+            n_resamples=1000,
+            n_permutations=999,
+            seed=r,
+        ).effects[0]
         assert e.low is not None and e.high is not None
         covered += e.low <= delta <= e.high
         flagged += e.flagged(0.05)
         failed += e.n_failed
-    return {"runs": runs, "delta": delta, "n_items": n, "fail_rate": fail, "coverage_95": covered / runs, "flagged_at_0.05": flagged / runs, "failed_pairs_per_run": failed / runs}
+    return {
+        "runs": runs,
+        "delta": delta,
+        "n_items": n,
+        "fail_rate": fail,
+        "coverage_95": covered / runs,
+        "flagged_at_0.05": flagged / runs,
+        "failed_pairs_per_run": failed / runs,
+    }
 
 
 def _sim_regression(runs: int) -> dict[str, float]:
@@ -208,7 +260,11 @@ def _sim_regression(runs: int) -> dict[str, float]:
         assert m.low is not None and m.high is not None
         covered += m.low <= 0.4 <= m.high
         fp += ln.flagged(0.05)
-    return {"runs": runs, "coverage_95_of_mention_coef": covered / runs, "false_positive_rate_null_feature": fp / runs}
+    return {
+        "runs": runs,
+        "coverage_95_of_mention_coef": covered / runs,
+        "false_positive_rate_null_feature": fp / runs,
+    }
 
 
 def simulations(quick: bool) -> dict[str, Any]:
@@ -226,7 +282,19 @@ def pandalm() -> list[dict[str, Any]]:
         js = load_pandalm(judge)
         for ties in ("half", "drop"):
             e = preference_gap(js, ties=ties, n_resamples=2000)
-            rows.append({"judge": judge, "ties": ties, "judge_rate": round(e.judge_value or 0, 4), "human_rate": round(e.human_value or 0, 4), "difference": round(e.estimate or 0, 4), "low": round(e.low or 0, 4), "high": round(e.high or 0, 4), "n": e.n, "n_failed": e.n_failed})
+            rows.append(
+                {
+                    "judge": judge,
+                    "ties": ties,
+                    "judge_rate": round(e.judge_value or 0, 4),
+                    "human_rate": round(e.human_value or 0, 4),
+                    "difference": round(e.estimate or 0, 4),
+                    "low": round(e.low or 0, 4),
+                    "high": round(e.high or 0, 4),
+                    "n": e.n,
+                    "n_failed": e.n_failed,
+                }
+            )
     return rows
 
 
@@ -238,9 +306,23 @@ def hanna() -> list[dict[str, Any]]:
         js = load_hanna(judge).scored()
         idx, ratings, _ = js.ratings_long()
         human = np.bincount(idx, weights=ratings) / np.bincount(idx)
-        rep = feature_regression(js.scores(), human, {"log length": np.log(js.feature("text_length"))}, groups=js.meta("story_id"))
+        rep = feature_regression(
+            js.scores(),
+            human,
+            {"log length": np.log(js.feature("text_length"))},
+            groups=js.meta("story_id"),
+        )
         e = rep.effects[0]
-        rows.append({"judge": judge, "coef_log_length": round(e.estimate or 0, 4), "low": round(e.low or 0, 4), "high": round(e.high or 0, 4), "p": float(f"{e.p_value:.3g}"), "rows": e.n})
+        rows.append(
+            {
+                "judge": judge,
+                "coef_log_length": round(e.estimate or 0, 4),
+                "low": round(e.low or 0, 4),
+                "high": round(e.high or 0, 4),
+                "p": float(f"{e.p_value:.3g}"),
+                "rows": e.n,
+            }
+        )
     return rows
 
 
@@ -248,16 +330,25 @@ def table(rows: list[dict[str, Any]]) -> str:
     keys = list(rows[0])
     widths = [max(len(str(k)), *(len(str(r[k])) for r in rows)) for k in keys]
     lines = ["  ".join(str(k).ljust(w) for k, w in zip(keys, widths, strict=True))]
-    lines += ["  ".join(str(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True)) for r in rows]
+    lines += [
+        "  ".join(str(r[k]).ljust(w) for k, w in zip(keys, widths, strict=True)) for r in rows
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     texts = texts_10k()
-    out: dict[str, Any] = {"n_texts": N, "mean_text_chars": round(float(np.mean([len(t) for t in texts])), 1)}
+    out: dict[str, Any] = {
+        "n_texts": N,
+        "mean_text_chars": round(float(np.mean([len(t) for t in texts])), 1),
+    }
     out["ablations"] = bench_ablations(texts)
-    print(f"## Ablations over {N} PandaLM responses (mean {out['mean_text_chars']} chars)\n" + table(out["ablations"]) + "\n")
+    print(
+        f"## Ablations over {N} PandaLM responses (mean {out['mean_text_chars']} chars)\n"
+        + table(out["ablations"])
+        + "\n"
+    )
     out["judge_calls"] = bench_judge_calls()
     print(f"## Judge calls ({N} items)\n" + table(out["judge_calls"]) + "\n")
     out["probe"] = bench_probe(texts)
@@ -265,9 +356,15 @@ def main() -> None:
     out["simulations"] = simulations(quick)
     print("## Simulations\n" + json.dumps(out["simulations"], indent=2) + "\n")
     out["pandalm_picks_longer"] = pandalm()
-    print("## PandaLM: judge rate minus human rate of picking the longer response\n" + table(out["pandalm_picks_longer"]))
+    print(
+        "## PandaLM: judge rate minus human rate of picking the longer response\n"
+        + table(out["pandalm_picks_longer"])
+    )
     out["hanna_length_regression"] = hanna()
-    print("\n## HANNA: judge rating on mean human rating + log story length (clustered by story)\n" + table(out["hanna_length_regression"]))
+    print(
+        "\n## HANNA: judge rating on mean human rating + log story length (clustered by story)\n"
+        + table(out["hanna_length_regression"])
+    )
     path = Path(__file__).parent / "results" / "bias.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")

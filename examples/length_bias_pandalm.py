@@ -32,11 +32,15 @@ JUDGES = ("gpt35", "pandalm7b")
 
 
 def main() -> None:
-    report = BiasReport(title="PandaLM: does the judge pick the longer response more often than humans?")
+    report = BiasReport(
+        title="PandaLM: does the judge pick the longer response more often than humans?"
+    )
     for judge in JUDGES:
         js = load_pandalm(judge)
         half = preference_gap(js, name=f"{judge}: picks longer", n_resamples=2000, seed=0)
-        decisive = preference_gap(js, ties="drop", name=f"{judge}: picks longer (decisive)", n_resamples=2000, seed=0)
+        decisive = preference_gap(
+            js, ties="drop", name=f"{judge}: picks longer (decisive)", n_resamples=2000, seed=0
+        )
         report = report + BiasReport(effects=(half, decisive))
     print(report.to_markdown())
     for e in report.effects:
@@ -53,8 +57,19 @@ def main() -> None:
         human = np.bincount(idx, weights=vals) / np.bincount(idx)  # -1 second .. +1 first
         verdict = js.scores() - 1.0
         llr = np.log((js.feature("len_response1") + 1) / (js.feature("len_response2") + 1))
-        md = np.array([markdown_count(j.texts["response1"]) - markdown_count(j.texts["response2"]) for j in js], dtype=float)
-        reg = feature_regression(verdict, human, {"log length ratio": llr, "markdown difference": md}, title=f"Regression ({judge})")
+        md = np.array(
+            [
+                markdown_count(j.texts["response1"]) - markdown_count(j.texts["response2"])
+                for j in js
+            ],
+            dtype=float,
+        )
+        reg = feature_regression(
+            verdict,
+            human,
+            {"log length ratio": llr, "markdown difference": md},
+            title=f"Regression ({judge})",
+        )
         print(reg.to_markdown())
         print()
 

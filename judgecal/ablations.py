@@ -164,7 +164,13 @@ def _inflect(word: str) -> str:
         alts.append(re.escape(word[:-1]) + r"(?:ies|ied)")
     if len(w) > 2 and w.endswith("e"):
         alts.append(re.escape(word[:-1]) + r"(?:ing|ed)")
-    if len(w) > 2 and w[-1].isalpha() and w[-1] not in _VOWELS and w[-2] in _VOWELS and w[-1] not in "wxy":
+    if (
+        len(w) > 2
+        and w[-1].isalpha()
+        and w[-1] not in _VOWELS
+        and w[-2] in _VOWELS
+        and w[-1] not in "wxy"
+    ):
         alts.append(esc + re.escape(word[-1]) + r"(?:ing|ed)")
     return "(?:" + "|".join(alts) + ")"
 
@@ -489,7 +495,9 @@ def insert_mention(
     _check_text(text, where)
     check_choice(position, "position", ("start", "end"), where=where)
     if not isinstance(template, str) or "{attribute}" not in template:
-        raise InputError("template", "a str with an '{attribute}' placeholder", template, where=where)
+        raise InputError(
+            "template", "a str with an '{attribute}' placeholder", template, where=where
+        )
     det = _as_detector(attributes, where)
     if not det.names:
         raise InputError("attributes", "at least one attribute", attributes, where=where)
@@ -543,7 +551,9 @@ def shorten(
     where = "shorten"
     _check_text(text, where)
     if isinstance(target, bool) or not isinstance(target, int | float):
-        raise InputTypeError("target", "an int of characters or a float share in (0, 1]", target, where=where)
+        raise InputTypeError(
+            "target", "an int of characters or a float share in (0, 1]", target, where=where
+        )
     if isinstance(target, int):
         if target < 1:
             raise InputError("target", "an int >= 1 (characters)", target, where=where)
@@ -587,7 +597,14 @@ def shorten(
 _MD_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("code_fences", re.compile(r"^[ \t]*(?:```|~~~)[^\n]*\n?", re.MULTILINE), ""),
     ("rules", re.compile(r"^[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*$\n?", re.MULTILINE), ""),
-    ("table_separators", re.compile(r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$\n?", re.MULTILINE), ""),
+    (
+        "table_separators",
+        re.compile(
+            r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$\n?",
+            re.MULTILINE,
+        ),
+        "",
+    ),
     ("headers", re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE), ""),
     ("quotes", re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE), ""),
     ("list_items", re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+", re.MULTILINE), ""),
@@ -595,7 +612,13 @@ _MD_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("links", re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)"), r"\1"),
     ("bold", re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
     ("strikethrough", re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-    ("italic", re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"), r"\1\2"),
+    (
+        "italic",
+        re.compile(
+            r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"
+        ),
+        r"\1\2",
+    ),
     ("inline_code", re.compile(r"`([^`\n]+)`"), r"\1"),
     ("table_rows", re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE), r"\1"),
 )
@@ -676,7 +699,9 @@ def swap_answers(pair: Any, attributes: Any = (), /) -> tuple[tuple[Any, Any], A
         raise InputError("pair", "a pair (first, second) of answers", pair, where="swap_answers")
     a, b = pair
     n = sum(len(x) for x in (a, b) if isinstance(x, str))
-    return (b, a), AblationRecord("swap_answers", a != b, length_before=n, length_after=n, mirrored=True)
+    return (b, a), AblationRecord(
+        "swap_answers", a != b, length_before=n, length_after=n, mirrored=True
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -701,7 +726,9 @@ def surface_features(
         raise InputTypeError("texts", "a sequence of str", texts, where=where)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise InputTypeError("texts", "a sequence of str", f"{type(t).__name__} at index {i}", where=where)
+            raise InputTypeError(
+                "texts", "a sequence of str", f"{type(t).__name__} at index {i}", where=where
+            )
     n = len(texts)
     out = {
         "length": np.fromiter((len(t) for t in texts), dtype=np.float64, count=n),
@@ -731,7 +758,12 @@ def per_item_attributes(attributes: Any, n: int, where: str) -> list[Any]:
             return [attributes] * n
         if len(attributes) != n:
             raise InputError(
-                "attributes", f"one attribute spec per item ({n})", f"{len(attributes)} specs", where=where
+                "attributes",
+                f"one attribute spec per item ({n})",
+                f"{len(attributes)} specs",
+                where=where,
             )
         return list(attributes)
-    raise InputTypeError("attributes", "an attribute spec or one spec per item", attributes, where=where)
+    raise InputTypeError(
+        "attributes", "an attribute spec or one spec per item", attributes, where=where
+    )

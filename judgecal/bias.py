@@ -218,6 +218,7 @@ class BiasReport(BaseModel):
             ("flagged", lambda e: "yes" if e.flagged(self.alpha) else "no"),
         ]
         cells = [[f(e) for _, f in cols] for e in self.effects]
+
         def shown(j: int) -> bool:
             name = cols[j][0]
             if name in ("effect", "estimate"):
@@ -237,7 +238,9 @@ class BiasReport(BaseModel):
             lines.append("| " + " | ".join(row[j] for j in keep) + " |")
         for run, counts in self.status_counts.items():
             lines.append("")
-            lines.append(f"Judge statuses ({run}): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            lines.append(
+                f"Judge statuses ({run}): " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
         for note in self.notes:
             lines.append("")
             lines.append(note)
@@ -265,7 +268,9 @@ class BiasReport(BaseModel):
             ax.plot([lo, hi], [y, y], color=color, lw=2)
             ax.plot([e.estimate], [y], "o", color=color)
         labels = [
-            f"{e.name}" + (f" [{e.stage}]" if e.stage != "all" else "") + (f" ({e.attribute})" if e.attribute else "")
+            f"{e.name}"
+            + (f" [{e.stage}]" if e.stage != "all" else "")
+            + (f" ({e.attribute})" if e.attribute else "")
             for e in rows
         ]
         ax.set_yticks(ys, labels)
@@ -361,7 +366,13 @@ def _paired(
     alpha = 1.0 - level
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     p = _sign_flip_p(d, n_permutations, rng)
-    return {"estimate": est, "low": float(min(lo, est)), "high": float(max(hi, est)), "p_value": p, "n": float(n)}
+    return {
+        "estimate": est,
+        "low": float(min(lo, est)),
+        "high": float(max(hi, est)),
+        "p_value": p,
+        "n": float(n),
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +388,9 @@ def _as_calibrated_judge(judge: Any, scale: Scale | None, where: str) -> Calibra
     return CalibratedJudge(judge, scale=scale)
 
 
-def _stat_common(where: str, level: float, alpha: float, n_resamples: int, n_permutations: int) -> None:
+def _stat_common(
+    where: str, level: float, alpha: float, n_resamples: int, n_permutations: int
+) -> None:
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_float(alpha, "alpha", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(n_resamples, "n_resamples", low=10, where=where)
@@ -475,9 +488,16 @@ def probe_bias(
     if n == 0:
         raise InputError("texts", "at least one text", "an empty sequence", where=where)
     if not callable(ablation):
-        raise InputTypeError("ablation", "a callable (text, attributes) -> (text, AblationRecord)", ablation, where=where)
+        raise InputTypeError(
+            "ablation",
+            "a callable (text, attributes) -> (text, AblationRecord)",
+            ablation,
+            where=where,
+        )
     if build_item is not None and not callable(build_item):
-        raise InputTypeError("build_item", "a callable (text, index) -> item", build_item, where=where)
+        raise InputTypeError(
+            "build_item", "a callable (text, index) -> item", build_item, where=where
+        )
     check_choice(on, "on", ("score", "probability"), where=where)
     if on == "probability" and cj.calibrator is None:
         raise InputError("on", "'score' when the judge has no calibrator", on, where=where)
@@ -488,7 +508,9 @@ def probe_bias(
     build = build_item or (lambda t, i: t)
 
     # which attribute sets to ablate: key None = all of an item's attributes
-    specs: list[Any] = [None] * n if attributes is None else per_item_attributes(attributes, n, where)
+    specs: list[Any] = (
+        [None] * n if attributes is None else per_item_attributes(attributes, n, where)
+    )
     norm = [() if s is None else _normalize_attributes(s, where) for s in specs]
     names = list(dict.fromkeys(name for spec in norm for name, _ in spec))
     keys: list[str | None] = [None]
@@ -510,9 +532,14 @@ def probe_bias(
                     continue
                 attrs = {key: list(syn)}
             out = ablation(texts[i], attrs)
-            if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], AblationRecord)):
+            if not (
+                isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], AblationRecord)
+            ):
                 raise InputTypeError(
-                    "ablation", "a callable returning (new_text, AblationRecord)", type(out).__name__, where=where
+                    "ablation",
+                    "a callable returning (new_text, AblationRecord)",
+                    type(out).__name__,
+                    where=where,
                 )
             new, rec = out
             if rec.changed:
@@ -521,15 +548,27 @@ def probe_bias(
                 unchanged[key].append(i)
 
     orig_run = cj.judge_many([build(t, i) for i, t in enumerate(texts)], stages=st.tolist())
-    var_run = cj.judge_many([build(new, i) for _, i, new, _ in jobs], stages=[str(st[i]) for _, i, _, _ in jobs]) if jobs else None
+    var_run = (
+        cj.judge_many(
+            [build(new, i) for _, i, new, _ in jobs], stages=[str(st[i]) for _, i, _, _ in jobs]
+        )
+        if jobs
+        else None
+    )
     orig_val = _values(cj, orig_run.results, on, mirror=[False] * n)
     var_val = (
-        _values(cj, var_run.results, on, mirror=[rec.mirrored for *_, rec in jobs]) if var_run is not None else np.empty(0)
+        _values(cj, var_run.results, on, mirror=[rec.mirrored for *_, rec in jobs])
+        if var_run is not None
+        else np.empty(0)
     )
     verdict = _verdict_fn(cj.scale, on, flip_threshold)
 
     stage_keys = ["all"] + (sorted(set(st.tolist())) if len(set(st.tolist())) > 1 else [])
-    name = getattr(ablation, "__name__", None) or getattr(getattr(ablation, "func", None), "__name__", None) or type(ablation).__name__
+    name = (
+        getattr(ablation, "__name__", None)
+        or getattr(getattr(ablation, "func", None), "__name__", None)
+        or type(ablation).__name__
+    )
     if jobs:
         name = jobs[0][3].ablation or name
     effects = []
@@ -551,17 +590,38 @@ def probe_bias(
             child = np.random.default_rng(rng_seq.spawn(1)[0])
             if d.size == 0:
                 effects.append(
-                    BiasEffect(kind="ablation", name=name, stage=sk, attribute=attr_label, estimate=None,
-                               level=level, n=0, n_failed=int((~ok).sum()), n_unchanged=n_unch, unit=on)
+                    BiasEffect(
+                        kind="ablation",
+                        name=name,
+                        stage=sk,
+                        attribute=attr_label,
+                        estimate=None,
+                        level=level,
+                        n=0,
+                        n_failed=int((~ok).sum()),
+                        n_unchanged=n_unch,
+                        unit=on,
+                    )
                 )
                 continue
             r = _paired(d, level, n_resamples, n_permutations, child)
             flips = float(np.mean(verdict(a[ok]) != verdict(b[ok])))
             effects.append(
                 BiasEffect(
-                    kind="ablation", name=name, stage=sk, attribute=attr_label, estimate=r["estimate"],
-                    low=r["low"], high=r["high"], level=level, p_value=r["p_value"], n=int(d.size),
-                    n_failed=int((~ok).sum()), n_unchanged=n_unch, flip_share=flips, unit=on,
+                    kind="ablation",
+                    name=name,
+                    stage=sk,
+                    attribute=attr_label,
+                    estimate=r["estimate"],
+                    low=r["low"],
+                    high=r["high"],
+                    level=level,
+                    p_value=r["p_value"],
+                    n=int(d.size),
+                    n_failed=int((~ok).sum()),
+                    n_unchanged=n_unch,
+                    flip_share=flips,
+                    unit=on,
                 )
             )
     counts = {"original": orig_run.status_counts()}
@@ -571,12 +631,18 @@ def probe_bias(
     if any(rec.mirrored for *_, rec in jobs):
         note += "; variant verdicts are mirrored (first <-> second), so a negative change means the judge favours the answer shown first"
     return BiasReport(
-        effects=tuple(effects), title=f"Ablation probe: {name}", judge=repr(cj), alpha=alpha,
-        status_counts=counts, notes=(note + ".",),
+        effects=tuple(effects),
+        title=f"Ablation probe: {name}",
+        judge=repr(cj),
+        alpha=alpha,
+        status_counts=counts,
+        notes=(note + ".",),
     )
 
 
-def _values(cj: CalibratedJudge, results: list[JudgeResult], on: str, mirror: list[bool]) -> FloatArray:
+def _values(
+    cj: CalibratedJudge, results: list[JudgeResult], on: str, mirror: list[bool]
+) -> FloatArray:
     out = np.full(len(results), np.nan)
     lo, hi = cj.scale.low, cj.scale.high
     ok = [i for i, r in enumerate(results) if r.ok]
@@ -608,14 +674,19 @@ def _verdict_fn(scale: Scale, on: str, threshold: float | None) -> Callable[[Flo
 # ---------------------------------------------------------------------------
 # against humans
 # ---------------------------------------------------------------------------
-def _to_unit(x: FloatArray, scale: Scale | None, scale_name: str, name: str, where: str) -> FloatArray:
+def _to_unit(
+    x: FloatArray, scale: Scale | None, scale_name: str, name: str, where: str
+) -> FloatArray:
     if scale is None:
         return x
     if not isinstance(scale, Scale):
         raise InputTypeError(scale_name, "a judgecal.Scale or None", scale, where=where)
     if (x < scale.low).any() or (x > scale.high).any():
         raise InputError(
-            name, f"values on {scale_name} [{scale.low:g}, {scale.high:g}]", f"range [{x.min():g}, {x.max():g}]", where=where
+            name,
+            f"values on {scale_name} [{scale.low:g}, {scale.high:g}]",
+            f"range [{x.min():g}, {x.max():g}]",
+            where=where,
         )
     return scale.to_unit(x)
 
@@ -684,10 +755,34 @@ def human_judge_gap(
     check_int(n_resamples, "n_resamples", low=10, where=where)
     check_int(n_permutations, "n_permutations", low=10, where=where)
     check_choice(paired, "paired", (True, False), where=where)
-    jw = _to_unit(as_float_1d(judge_with, "judge_with", where=where), judge_scale, "judge_scale", "judge_with", where)
-    jo = _to_unit(as_float_1d(judge_without, "judge_without", where=where), judge_scale, "judge_scale", "judge_without", where)
-    hw = _to_unit(as_float_1d(human_with, "human_with", where=where), human_scale, "human_scale", "human_with", where)
-    ho = _to_unit(as_float_1d(human_without, "human_without", where=where), human_scale, "human_scale", "human_without", where)
+    jw = _to_unit(
+        as_float_1d(judge_with, "judge_with", where=where),
+        judge_scale,
+        "judge_scale",
+        "judge_with",
+        where,
+    )
+    jo = _to_unit(
+        as_float_1d(judge_without, "judge_without", where=where),
+        judge_scale,
+        "judge_scale",
+        "judge_without",
+        where,
+    )
+    hw = _to_unit(
+        as_float_1d(human_with, "human_with", where=where),
+        human_scale,
+        "human_scale",
+        "human_with",
+        where,
+    )
+    ho = _to_unit(
+        as_float_1d(human_without, "human_without", where=where),
+        human_scale,
+        "human_scale",
+        "human_without",
+        where,
+    )
     check_same_length(jw.size, hw.size, "human_with", where=where)
     check_same_length(jo.size, ho.size, "human_without", where=where)
     rng = np.random.default_rng(seed)
@@ -704,7 +799,9 @@ def human_judge_gap(
         n = int(e.size)
     else:
         if jw.size < 2 or jo.size < 2:
-            raise InputError("judge_with", "at least 2 items in each group", (jw.size, jo.size), where=where)
+            raise InputError(
+                "judge_with", "at least 2 items in each group", (jw.size, jo.size), where=where
+            )
         dw, do = jw - hw, jo - ho
         means = _boot_means(dw, n_resamples, rng) - _boot_means(do, n_resamples, rng)
         pooled = np.concatenate([dw, do])
@@ -718,9 +815,18 @@ def human_judge_gap(
     est = judge_gap - human_gap
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return BiasEffect(
-        kind="human_gap", name=name, stage=stage, estimate=est, low=float(min(lo, est)),
-        high=float(max(hi, est)), level=level, p_value=float(p), n=n, judge_value=judge_gap,
-        human_value=human_gap, unit="judge gap minus human gap" + (" (0-1 scale)" if judge_scale or human_scale else ""),
+        kind="human_gap",
+        name=name,
+        stage=stage,
+        estimate=est,
+        low=float(min(lo, est)),
+        high=float(max(hi, est)),
+        level=level,
+        p_value=float(p),
+        n=n,
+        judge_value=judge_gap,
+        human_value=human_gap,
+        unit="judge gap minus human gap" + (" (0-1 scale)" if judge_scale or human_scale else ""),
     )
 
 
@@ -777,19 +883,34 @@ def preference_gap(
     """
     where = "preference_gap"
     if not isinstance(judgments, JudgmentSet):
-        raise InputTypeError("judgments", "a judgecal.JudgmentSet", type(judgments).__name__, where=where)
+        raise InputTypeError(
+            "judgments", "a judgecal.JudgmentSet", type(judgments).__name__, where=where
+        )
     if judgments.label_kind != "pairwise":
-        raise InputError("judgments", "pairwise-labelled judgments", judgments.label_kind, where=where)
+        raise InputError(
+            "judgments", "pairwise-labelled judgments", judgments.label_kind, where=where
+        )
     check_choice(ties, "ties", ("half", "drop"), where=where)
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(n_resamples, "n_resamples", low=10, where=where)
     js = judgments if stage is None else judgments.stage(stage)
     if stage is not None and len(js) == 0:
-        raise InputError("stage", f"a stage of the judgments {judgments.stage_names()}", stage, where=where)
+        raise InputError(
+            "stage", f"a stage of the judgments {judgments.stage_names()}", stage, where=where
+        )
     if stage is not None and not (isinstance(first, str) and isinstance(second, str)):
-        raise InputError("first", "feature names (not arrays) when stage is given", type(first).__name__, where=where)
+        raise InputError(
+            "first",
+            "feature names (not arrays) when stage is given",
+            type(first).__name__,
+            where=where,
+        )
     f1 = js.feature(first) if isinstance(first, str) else as_float_1d(first, "first", where=where)
-    f2 = js.feature(second) if isinstance(second, str) else as_float_1d(second, "second", where=where)
+    f2 = (
+        js.feature(second)
+        if isinstance(second, str)
+        else as_float_1d(second, "second", where=where)
+    )
     check_same_length(len(js), f1.size, "first", where=where)
     check_same_length(len(js), f2.size, "second", where=where)
     sign = np.sign(f1 - f2)
@@ -822,11 +943,22 @@ def preference_gap(
             hw[i] += 1.0
     idx = np.flatnonzero(keep)
     if idx.size < 2 or jw[idx].sum() == 0 or hw[idx].sum() == 0:
-        return BiasEffect(kind="preference", name=name, stage=stage or "all", estimate=None, level=level, n=int(idx.size), n_failed=n_failed)
+        return BiasEffect(
+            kind="preference",
+            name=name,
+            stage=stage or "all",
+            estimate=None,
+            level=level,
+            n=int(idx.size),
+            n_failed=n_failed,
+        )
     jv, jw, hv, hw = jv[idx], jw[idx], hv[idx], hw[idx]
 
     def rates(sel: Any) -> tuple[Any, Any]:
-        return (jv[sel].sum(-1) / np.maximum(jw[sel].sum(-1), 1e-300), hv[sel].sum(-1) / np.maximum(hw[sel].sum(-1), 1e-300))
+        return (
+            jv[sel].sum(-1) / np.maximum(jw[sel].sum(-1), 1e-300),
+            hv[sel].sum(-1) / np.maximum(hw[sel].sum(-1), 1e-300),
+        )
 
     j_rate, h_rate = (float(v) for v in rates(slice(None)))
     rng = np.random.default_rng(seed)
@@ -842,9 +974,19 @@ def preference_gap(
     alpha = 1.0 - level
     lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
     return BiasEffect(
-        kind="preference", name=name, stage=stage or "all", estimate=est, low=float(min(lo, est)),
-        high=float(max(hi, est)), level=level, n=int(m), n_failed=n_failed, judge_value=j_rate,
-        human_value=h_rate, unit="judge rate minus human rate" + (" (decisive only)" if ties == "drop" else " (tie = half)"),
+        kind="preference",
+        name=name,
+        stage=stage or "all",
+        estimate=est,
+        low=float(min(lo, est)),
+        high=float(max(hi, est)),
+        level=level,
+        n=int(m),
+        n_failed=n_failed,
+        judge_value=j_rate,
+        human_value=h_rate,
+        unit="judge rate minus human rate"
+        + (" (decisive only)" if ties == "drop" else " (tie = half)"),
     )
 
 
@@ -936,13 +1078,17 @@ def feature_regression(
     X = np.column_stack(cols)
     n, p = X.shape
     if n <= p + 1:
-        raise InputError("judge_scores", f"more than {p + 1} rows for {p} coefficients", n, where=where)
+        raise InputError(
+            "judge_scores", f"more than {p + 1} rows for {p} coefficients", n, where=where
+        )
     if np.linalg.matrix_rank(X) < p:
         for j in reversed(range(2, p)):
             if np.linalg.matrix_rank(np.delete(X, j, axis=1)) == np.linalg.matrix_rank(X):
                 raise InputError(
-                    "features", "features that vary and are not collinear with the others or the human score",
-                    f"{names[j - 2]!r} (constant or collinear)", where=where,
+                    "features",
+                    "features that vary and are not collinear with the others or the human score",
+                    f"{names[j - 2]!r} (constant or collinear)",
+                    where=where,
                 )
         raise InputError("human_scores", "a human score that varies", "a constant", where=where)
     XtX_inv = np.linalg.inv(X.T @ X)
@@ -961,7 +1107,9 @@ def feature_regression(
     if groups is not None:
         g = np.asarray(groups)
         if g.ndim != 1 or g.size != n:
-            raise InputError("groups", f"one cluster label per row ({n})", f"shape {g.shape}", where=where)
+            raise InputError(
+                "groups", f"one cluster label per row ({n})", f"shape {g.shape}", where=where
+            )
         _, inv = np.unique(g, return_inverse=True)
         G = int(inv.max()) + 1
         if G < 2:
@@ -980,8 +1128,14 @@ def feature_regression(
         pval = float(2 * stats.t.sf(abs(tval), df)) if math.isfinite(tval) else 0.0
         effects.append(
             BiasEffect(
-                kind="regression", name=k, estimate=float(beta[j]), low=float(beta[j] - tq * se[j]),
-                high=float(beta[j] + tq * se[j]), level=level, p_value=pval, n=n,
+                kind="regression",
+                name=k,
+                estimate=float(beta[j]),
+                low=float(beta[j] - tq * se[j]),
+                high=float(beta[j] + tq * se[j]),
+                level=level,
+                p_value=pval,
+                n=n,
                 unit="judge score per unit of feature, at fixed human score",
             )
         )
@@ -1000,7 +1154,9 @@ def _sigmoid(t: Any) -> Any:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t)))
 
 
-def _fit_logistic(Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, max_iter: int = 100) -> FloatArray:
+def _fit_logistic(
+    Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, max_iter: int = 100
+) -> FloatArray:
     """MAP logistic regression (intercept column included in ``Z``), Newton with step halving."""
     lam = 0.0 if not np.isfinite(prior_scale) else 1.0 / prior_scale**2
     k = Z.shape[1]
@@ -1123,7 +1279,9 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
     def _names(self, where: str) -> list[str]:
         feats = self.features
         if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
-            raise InputError("features", "a non-empty sequence of feature names", feats, where=where)
+            raise InputError(
+                "features", "a non-empty sequence of feature names", feats, where=where
+            )
         if not all(isinstance(f, str) and f for f in feats) or len(set(feats)) != len(feats):
             raise InputError("features", "distinct, non-empty feature names", feats, where=where)
         return list(feats)
@@ -1136,7 +1294,10 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             missing = [c for c in cols if c not in have]
             if missing:
                 raise InputError("X", f"columns {cols}", f"missing {missing}", where=where)
-            arrs = [as_float_1d(np.asarray(X[c]), f"X[{c!r}]", where=where, allow_empty=allow_empty) for c in cols]
+            arrs = [
+                as_float_1d(np.asarray(X[c]), f"X[{c!r}]", where=where, allow_empty=allow_empty)
+                for c in cols
+            ]
             for c, a in zip(cols[1:], arrs[1:], strict=True):
                 check_same_length(arrs[0].size, a.size, f"X[{c!r}]", where=where)
             return np.column_stack(arrs) if arrs[0].size else np.empty((0, len(cols)))
@@ -1145,34 +1306,50 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         try:
             arr = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise InputTypeError("X", "a 2-D numeric array [score, features...]", X, where=where) from exc
+            raise InputTypeError(
+                "X", "a 2-D numeric array [score, features...]", X, where=where
+            ) from exc
         if arr.ndim != 2 or arr.shape[1] != 1 + len(names):
             raise InputError(
-                "X", f"a 2-D array of shape (n, {1 + len(names)}): the score, then {names}", f"shape {arr.shape}", where=where
+                "X",
+                f"a 2-D array of shape (n, {1 + len(names)}): the score, then {names}",
+                f"shape {arr.shape}",
+                where=where,
             )
         if not allow_empty and arr.shape[0] == 0:
             raise InputError("X", "a non-empty array", "an empty array", where=where)
         if not np.isfinite(arr).all():
-            raise InputError("X", "finite numbers (no NaN or inf)", "non-finite values", where=where)
+            raise InputError(
+                "X", "finite numbers (no NaN or inf)", "non-finite values", where=where
+            )
         return arr
 
-    def _check_params(self, where: str) -> None:
+    def _check_params(self, where: str = "FeatureAdjustedCalibrator") -> None:
         self._names(where)
         check_int(self.min_stage_labels, "min_stage_labels", low=1, where=where)
         check_choice(self.unknown_stage, "unknown_stage", ("pooled", "raise"), where=where)
         if self.prior_scale != float("inf"):
             check_float(self.prior_scale, "prior_scale", low=0.0, low_open=True, where=where)
         if not isinstance(self.score_column, str) or not self.score_column:
-            raise InputError("score_column", "a non-empty column name", self.score_column, where=where)
+            raise InputError(
+                "score_column", "a non-empty column name", self.score_column, where=where
+            )
         if isinstance(self.reference, str):
             check_choice(self.reference, "reference", ("mean",), where=where)
         elif isinstance(self.reference, Mapping):
             for k in self._names(where):
                 if k not in self.reference:
-                    raise InputError("reference", f"a value for every feature {self._names(where)}", dict(self.reference), where=where)
+                    raise InputError(
+                        "reference",
+                        f"a value for every feature {self._names(where)}",
+                        dict(self.reference),
+                        where=where,
+                    )
                 check_float(self.reference[k], f"reference[{k!r}]", where=where)
         else:
-            raise InputTypeError("reference", "'mean' or a mapping feature -> value", self.reference, where=where)
+            raise InputTypeError(
+                "reference", "'mean' or a mapping feature -> value", self.reference, where=where
+            )
 
     # -- fit --------------------------------------------------------------------
     def _fit_one(self, M: FloatArray, y: FloatArray, w: FloatArray) -> dict[str, Any]:
@@ -1184,7 +1361,9 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         coef = _fit_logistic(Z, y, w, float(self.prior_scale))
         return {"center": center, "spread": spread, "coef": coef}
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, *, stages: Any = None) -> FeatureAdjustedCalibrator:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, *, stages: Any = None
+    ) -> FeatureAdjustedCalibrator:
         """Fit on ``X = [score, features...]`` and human targets ``y`` (0/1 or soft).
 
         Parameters
@@ -1244,9 +1423,17 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
     # -- predict ------------------------------------------------------------------
     def _check_fitted(self, where: str) -> None:
         if not hasattr(self, "pooled_"):
-            raise NotFittedError(f"This FeatureAdjustedCalibrator is not fitted yet: call fit(X, y) before {where}.")
+            raise NotFittedError(
+                f"This FeatureAdjustedCalibrator is not fitted yet: call fit(X, y) before {where}."
+            )
 
-    def _route(self, M: FloatArray, stages: Any, where: str, fn: Callable[[dict[str, Any], FloatArray], FloatArray]) -> FloatArray:
+    def _route(
+        self,
+        M: FloatArray,
+        stages: Any,
+        where: str,
+        fn: Callable[[dict[str, Any], FloatArray], FloatArray],
+    ) -> FloatArray:
         if stages is None or not self.stage_states_:
             if stages is not None:
                 check_stages(stages, M.shape[0], where=where)
@@ -1259,7 +1446,12 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             state = self.stage_states_.get(name)
             if state is None:
                 if name not in self.stage_counts_ and self.unknown_stage == "raise":
-                    raise InputError("stages", f"stages seen in fit {sorted(self.stage_counts_)}", name, where=where)
+                    raise InputError(
+                        "stages",
+                        f"stages seen in fit {sorted(self.stage_counts_)}",
+                        name,
+                        where=where,
+                    )
                 state = self.pooled_
             out[m] = fn(state, M[m])
         return out
@@ -1308,7 +1500,9 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
     def feature_bonus_(self) -> dict[str, float]:
         """Judge-score reward per unit of each feature that humans do not give (pooled fit)."""
         self._check_fitted("feature_bonus_")
-        return {k: float(v) for k, v in zip(self.feature_names_, self._bonus(self.pooled_), strict=True)}
+        return {
+            k: float(v) for k, v in zip(self.feature_names_, self._bonus(self.pooled_), strict=True)
+        }
 
     # -- persistence -------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:

@@ -148,11 +148,28 @@ def test_insert_mention() -> None:
 
 
 words = st.lists(
-    st.sampled_from(["tofu", "is", "cheap", "dog", "dogs", "Vegan", "vegans", "eat", "well", "and", "run", "ran"]),
+    st.sampled_from(
+        [
+            "tofu",
+            "is",
+            "cheap",
+            "dog",
+            "dogs",
+            "Vegan",
+            "vegans",
+            "eat",
+            "well",
+            "and",
+            "run",
+            "ran",
+        ]
+    ),
     min_size=1,
     max_size=8,
 )
-sentences = st.builds(lambda ws, p: " ".join(ws) + p, words, st.sampled_from([".", "!", "?", ",", ""]))
+sentences = st.builds(
+    lambda ws, p: " ".join(ws) + p, words, st.sampled_from([".", "!", "?", ",", ""])
+)
 texts = st.builds(
     lambda ss, seps: "".join(s + sep for s, sep in zip(ss, seps, strict=False)),
     st.lists(sentences, min_size=1, max_size=6),
@@ -161,7 +178,11 @@ texts = st.builds(
 
 
 @settings(max_examples=150, deadline=None)
-@given(texts, st.sampled_from(["vegan", "dog", ["dog", "vegan"], {"run": ["ran"]}]), st.sampled_from(["sentence", "clause"]))
+@given(
+    texts,
+    st.sampled_from(["vegan", "dog", ["dog", "vegan"], {"run": ["ran"]}]),
+    st.sampled_from(["sentence", "clause"]),
+)
 def test_remove_then_no_mentions_insert_then_mentions(text: str, attrs: object, unit: str) -> None:
     removed, rec = remove_mentions(text, attrs, unit=unit)
     assert find_mentions(removed, attrs).total == 0
@@ -216,7 +237,15 @@ def test_strip_markdown_everything() -> None:
     new, rec = strip_markdown(md)
     for token in ("#", "> ", "**", "__", "```", "|---", "~~", "](", "`"):
         assert token not in new
-    for word in ("Title", "quoted note", "one", "two", "star item with strong", "print(1)", "Use x, old, pic and link."):
+    for word in (
+        "Title",
+        "quoted note",
+        "one",
+        "two",
+        "star item with strong",
+        "print(1)",
+        "Use x, old, pic and link.",
+    ):
         assert word in new
     assert rec.detail["list_items"] == 3 and rec.detail["headers"] == 1
     assert markdown_count(md) == sum(rec.detail.values()) > 10
@@ -249,15 +278,29 @@ def test_swap_errors() -> None:
 
 
 def test_every_builtin_is_an_ablation() -> None:
-    for fn in (remove_mentions, insert_mention, shorten, strip_markdown, swap_answers, partial(shorten, target=5)):
+    for fn in (
+        remove_mentions,
+        insert_mention,
+        shorten,
+        strip_markdown,
+        swap_answers,
+        partial(shorten, target=5),
+    ):
         assert isinstance(fn, Ablation)
-    for fn, arg in ((remove_mentions, "a dog."), (insert_mention, "x"), (partial(shorten, target=2), "abc def"), (strip_markdown, "**x**")):
+    for fn, arg in (
+        (remove_mentions, "a dog."),
+        (insert_mention, "x"),
+        (partial(shorten, target=2), "abc def"),
+        (strip_markdown, "**x**"),
+    ):
         out, rec = fn(arg, "dog")
         assert isinstance(out, str) and isinstance(rec, AblationRecord) and rec.changed
 
 
 def test_surface_features_and_per_item_attributes() -> None:
-    f = surface_features(["a **dog**", "a cat", "dogs, cats"], [["dog"], ["cat"], {"dog": [], "cat": []}])
+    f = surface_features(
+        ["a **dog**", "a cat", "dogs, cats"], [["dog"], ["cat"], {"dog": [], "cat": []}]
+    )
     assert f["mentions"].tolist() == [1.0, 1.0, 2.0]
     assert f["length"].tolist() == [9.0, 5.0, 10.0]
     assert f["markdown"].tolist() == [1.0, 0.0, 0.0]
@@ -273,7 +316,9 @@ def test_surface_features_and_per_item_attributes() -> None:
 
 def test_ablation_speed_smoke() -> None:
     det = MentionDetector({"vegan": ["plant-based"], "dog": ["puppy"]})
-    texts = [f"Answer {i}. As a vegan with a puppy, try this. **Bold** tip {i}." for i in range(2000)]
+    texts = [
+        f"Answer {i}. As a vegan with a puppy, try this. **Bold** tip {i}." for i in range(2000)
+    ]
     counts = det.count_many(texts)
     assert np.all(counts == 2)
     out = [remove_mentions(t, det)[0] for t in texts]

@@ -51,7 +51,9 @@ SCALE = Scale.numeric(-100, 100)
 _Q = re.compile(r"q=(-?\d+\.\d+)")
 
 
-def make_judge(delta: float, rng: np.random.Generator, *, noise: float = 1.0, fail: float = 0.0) -> Any:
+def make_judge(
+    delta: float, rng: np.random.Generator, *, noise: float = 1.0, fail: float = 0.0
+) -> Any:
     """A stochastic judge: quality written in the text + delta when 'vegan' is mentioned + noise.
 
     A share ``fail`` of calls raises or answers with no score.
@@ -82,16 +84,25 @@ def make_texts(rng: np.random.Generator, n: int, *, mention: bool = False) -> li
 
 
 @pytest.mark.parametrize(
-    ("ablation", "delta", "sign", "runs"), [(insert_mention, 0.7, 1.0, 200), (remove_mentions, 0.7, -1.0, 100)]
+    ("ablation", "delta", "sign", "runs"),
+    [(insert_mention, 0.7, 1.0, 200), (remove_mentions, 0.7, -1.0, 100)],
 )
-def test_probe_interval_covers_known_mention_bonus(ablation: Any, delta: float, sign: float, runs: int) -> None:
+def test_probe_interval_covers_known_mention_bonus(
+    ablation: Any, delta: float, sign: float, runs: int
+) -> None:
     covered, flagged, failed = 0, 0, 0
     for r in range(runs):
         rng = np.random.default_rng(r)
         texts = make_texts(rng, 60, mention=sign < 0)
         rep = probe_bias(
-            make_judge(delta, rng, fail=0.06), texts, ablation, attributes="vegan", scale=SCALE,
-            n_resamples=1000, n_permutations=999, seed=r,
+            make_judge(delta, rng, fail=0.06),
+            texts,
+            ablation,
+            attributes="vegan",
+            scale=SCALE,
+            n_resamples=1000,
+            n_permutations=999,
+            seed=r,
         )
         e = rep.effects[0]
         assert e.n + e.n_failed == 60 and e.n_unchanged == 0
@@ -109,8 +120,15 @@ def test_probe_false_positive_rate_of_unbiased_judge() -> None:
     for r in range(runs):
         rng = np.random.default_rng(10_000 + r)
         rep = probe_bias(
-            make_judge(0.0, rng, fail=0.05), make_texts(rng, 40), insert_mention, attributes="vegan",
-            scale=SCALE, alpha=alpha, n_resamples=200, n_permutations=999, seed=r,
+            make_judge(0.0, rng, fail=0.05),
+            make_texts(rng, 40),
+            insert_mention,
+            attributes="vegan",
+            scale=SCALE,
+            alpha=alpha,
+            n_resamples=200,
+            n_permutations=999,
+            seed=r,
         )
         flagged += rep.effects[0].flagged(alpha)
     assert flagged / runs <= alpha + 0.03
@@ -148,7 +166,11 @@ def test_probe_per_attribute_per_stage_and_unchanged() -> None:
         return q + 1.0 * ("vegan" in text) + 0.2 * ("dog" in text) + rng.normal(0, 0.01)
 
     rep = probe_bias(
-        judge, texts, remove_mentions, attributes=["vegan", "dog"], stages=["s1", "s2"] * 20,
+        judge,
+        texts,
+        remove_mentions,
+        attributes=["vegan", "dog"],
+        stages=["s1", "s2"] * 20,
         scale=Scale.numeric(-10, 10),
     )
     rows = {(e.attribute, e.stage): e for e in rep.effects}
@@ -158,7 +180,13 @@ def test_probe_per_attribute_per_stage_and_unchanged() -> None:
     assert rows[("vegan", "all")].n == 20 and rows[("vegan", "all")].n_unchanged == 20
     assert rows[(None, "s1")].n + rows[(None, "s2")].n == rows[(None, "all")].n == 30
     # a single attribute per item, given per item
-    rep2 = probe_bias(judge, texts[:4], remove_mentions, attributes=[["vegan"], ["dog"], ["vegan"], ["dog"]], scale=Scale.numeric(-10, 10))
+    rep2 = probe_bias(
+        judge,
+        texts[:4],
+        remove_mentions,
+        attributes=[["vegan"], ["dog"], ["vegan"], ["dog"]],
+        scale=Scale.numeric(-10, 10),
+    )
     assert [e.attribute for e in rep2.effects] == [None, "vegan", "dog"]
 
 
@@ -185,11 +213,19 @@ def test_swap_probe_measures_position_bias() -> None:
 
 
 def test_probe_on_probabilities_and_build_item() -> None:
-    cal = LogisticCalibrator().fit(np.r_[np.zeros(50), np.ones(50) * 10], np.r_[np.zeros(50), np.ones(50)])
-    cj = CalibratedJudge(lambda item: item["bonus"] + len(item["text"]) % 3, cal, scale=Scale.numeric(0, 20))
+    cal = LogisticCalibrator().fit(
+        np.r_[np.zeros(50), np.ones(50) * 10], np.r_[np.zeros(50), np.ones(50)]
+    )
+    cj = CalibratedJudge(
+        lambda item: item["bonus"] + len(item["text"]) % 3, cal, scale=Scale.numeric(0, 20)
+    )
     texts = [f"text {i}" for i in range(30)]
     rep = probe_bias(
-        cj, texts, insert_mention, attributes="vegan", on="probability",
+        cj,
+        texts,
+        insert_mention,
+        attributes="vegan",
+        on="probability",
         build_item=lambda t, i: {"text": t, "bonus": 8 if "vegan" in t else 2},
     )
     e = rep.effects[0]
@@ -223,7 +259,12 @@ def test_user_defined_ablation_and_errors() -> None:
     assert none.estimate is None and none.n_unchanged == 1 and not none.flagged()
     assert "n/a" in probe_bias(judge, ["AB"], shout, scale=SCALE).to_markdown()
     # shorten through partial
-    rep2 = probe_bias(lambda t: float(len(t)), ["One. Two. Three."] * 3, partial(shorten, target=5), scale=Scale.numeric(0, 100))
+    rep2 = probe_bias(
+        lambda t: float(len(t)),
+        ["One. Two. Three."] * 3,
+        partial(shorten, target=5),
+        scale=Scale.numeric(0, 100),
+    )
     assert rep2.effects[0].estimate == -12.0
 
 
@@ -249,7 +290,15 @@ def test_human_gap_paired_coverage() -> None:
         e = human_judge_gap(j_w, j_wo, h_w, h_wo, n_resamples=500, n_permutations=499, seed=r)
         assert e.low is not None and e.high is not None
         covered += e.low <= 0.37 <= e.high
-        null = human_judge_gap(j_wo + 0.03 + rng.normal(0, 0.4, 80), j_wo, h_w, h_wo, n_resamples=100, n_permutations=499, seed=r)
+        null = human_judge_gap(
+            j_wo + 0.03 + rng.normal(0, 0.4, 80),
+            j_wo,
+            h_w,
+            h_wo,
+            n_resamples=100,
+            n_permutations=499,
+            seed=r,
+        )
         flagged0 += null.flagged(0.05)
     assert covered / runs >= 0.90
     assert flagged0 / runs <= 0.08
@@ -263,8 +312,16 @@ def test_human_gap_unpaired_and_scales() -> None:
         hw, ho = rng.normal(3.1, 1, 120), rng.normal(3.0, 1, 100)
         jw, jo = hw + 1.5 + rng.normal(0, 1, 120), ho + rng.normal(0, 1, 100)  # judge on 1-10
         e = human_judge_gap(
-            np.clip(jw, 1, 10), np.clip(jo, 1, 10), np.clip(hw, 1, 5), np.clip(ho, 1, 5), paired=False,
-            judge_scale=Scale.numeric(1, 10), human_scale=Scale.likert(5), n_resamples=300, n_permutations=199, seed=r,
+            np.clip(jw, 1, 10),
+            np.clip(jo, 1, 10),
+            np.clip(hw, 1, 5),
+            np.clip(ho, 1, 5),
+            paired=False,
+            judge_scale=Scale.numeric(1, 10),
+            human_scale=Scale.likert(5),
+            n_resamples=300,
+            n_permutations=199,
+            seed=r,
         )
         covered += e.flagged(0.05)
         assert e.unit.endswith("(0-1 scale)")
@@ -291,7 +348,10 @@ def _pairwise_set(rng: np.random.Generator, n: int, p_judge: float, p_human: flo
             ratings.append(Rating(value="first" if hl == longer_first else "second", rater=f"r{k}"))
         out.append(
             Judgment(
-                item_id=str(i), score=2.0 if judge_first else 0.0, label_kind="pairwise", ratings=tuple(ratings),
+                item_id=str(i),
+                score=2.0 if judge_first else 0.0,
+                label_kind="pairwise",
+                ratings=tuple(ratings),
                 features={"len_response1": float(l1), "len_response2": float(l2)},
             )
         )
@@ -351,7 +411,7 @@ def test_feature_regression_errors() -> None:
     with pytest.raises(InputError, match="'const'"):
         feature_regression(h, h, {"const": np.ones(10)})
     with pytest.raises(InputError, match="'twice'"):
-        feature_regression(h, h ** 0.5, {"x": h, "twice": 2 * h})
+        feature_regression(h, h**0.5, {"x": h, "twice": 2 * h})
     with pytest.raises(InputTypeError, match="features"):
         feature_regression(h, h, {})
     with pytest.raises(InputError, match="rows"):
@@ -398,12 +458,16 @@ def test_adjusted_calibrator_stops_rewarding_mentions() -> None:
 
 def test_adjusted_score_and_reference() -> None:
     q, m, y, s = _simulate(np.random.default_rng(5), 3000, 1.0)
-    cal = FeatureAdjustedCalibrator(["mentions"], reference={"mentions": 0.0}).fit(np.column_stack([s, m]), y)
+    cal = FeatureAdjustedCalibrator(["mentions"], reference={"mentions": 0.0}).fit(
+        np.column_stack([s, m]), y
+    )
     adj = cal.adjusted_score(np.column_stack([s, m]))
     assert np.corrcoef(adj, q)[0, 1] > np.corrcoef(s, q)[0, 1]
     assert abs(np.mean(adj[m == 1]) - np.mean(s[m == 0])) < 0.2  # moved to "no mention"
     cal_mean = FeatureAdjustedCalibrator(["mentions"]).fit(np.column_stack([s, m]), y)
-    np.testing.assert_allclose(cal_mean.predict_proba(np.column_stack([s, m])), cal.predict_proba(np.column_stack([s, m])))
+    np.testing.assert_allclose(
+        cal_mean.predict_proba(np.column_stack([s, m])), cal.predict_proba(np.column_stack([s, m]))
+    )
 
 
 def test_adjusted_calibrator_inputs_stages_and_persistence(tmp_path: Any) -> None:
@@ -415,18 +479,28 @@ def test_adjusted_calibrator_inputs_stages_and_persistence(tmp_path: Any) -> Non
     stages = np.where(np.arange(400) % 2 == 0, "a", "b")
     cal = FeatureAdjustedCalibrator(("mentions", "length")).fit(df, y, stages=stages)
     X = np.column_stack([s, m, length])
-    np.testing.assert_allclose(cal.predict_proba(df, stages=stages), cal.predict_proba(X, stages=stages))
+    np.testing.assert_allclose(
+        cal.predict_proba(df, stages=stages), cal.predict_proba(X, stages=stages)
+    )
     assert cal.predict(X).shape == (400,) and set(cal.stage_states_) == {"a", "b"}
     assert cal.predict_agreement({"score": s, "mentions": m, "length": length}).shape == (400,)
     again = loads(dumps(cal))
     assert type(again) is FeatureAdjustedCalibrator
-    np.testing.assert_array_equal(again.predict_proba(X, stages=stages), cal.predict_proba(X, stages=stages))
+    np.testing.assert_array_equal(
+        again.predict_proba(X, stages=stages), cal.predict_proba(X, stages=stages)
+    )
     np.testing.assert_array_equal(again.adjusted_score(X), cal.adjusted_score(X))
     c2 = clone(cal)
-    assert tuple(c2.get_params()["features"]) == ("mentions", "length") and not hasattr(c2, "pooled_")
+    assert tuple(c2.get_params()["features"]) == ("mentions", "length") and not hasattr(
+        c2, "pooled_"
+    )
     with pytest.warns(SmallSampleWarning):
-        FeatureAdjustedCalibrator(["mentions", "length"], min_stage_labels=300).fit(X, y, stages=stages)
-    strict = FeatureAdjustedCalibrator(["mentions", "length"], unknown_stage="raise").fit(X, y, stages=stages)
+        FeatureAdjustedCalibrator(["mentions", "length"], min_stage_labels=300).fit(
+            X, y, stages=stages
+        )
+    strict = FeatureAdjustedCalibrator(["mentions", "length"], unknown_stage="raise").fit(
+        X, y, stages=stages
+    )
     with pytest.raises(InputError, match="stages"):
         strict.predict_proba(X[:2], stages=["a", "zzz"])
     assert cal.predict_proba(np.empty((0, 3))).shape == (0, 2)
@@ -461,8 +535,37 @@ def test_adjusted_calibrator_not_fitted() -> None:
 
 
 def test_report_markdown_add_and_plot(tmp_path: Any) -> None:
-    a = BiasReport(title="A", effects=(BiasEffect(kind="ablation", name="x", estimate=0.1, low=-0.1, high=0.3, p_value=0.4, n=5, flip_share=0.2),))
-    b = BiasReport(title="B", effects=(BiasEffect(kind="preference", name="y", estimate=-0.2, low=-0.3, high=-0.1, n=9, judge_value=0.5, human_value=0.7),), notes=("note b",))
+    a = BiasReport(
+        title="A",
+        effects=(
+            BiasEffect(
+                kind="ablation",
+                name="x",
+                estimate=0.1,
+                low=-0.1,
+                high=0.3,
+                p_value=0.4,
+                n=5,
+                flip_share=0.2,
+            ),
+        ),
+    )
+    b = BiasReport(
+        title="B",
+        effects=(
+            BiasEffect(
+                kind="preference",
+                name="y",
+                estimate=-0.2,
+                low=-0.3,
+                high=-0.1,
+                n=9,
+                judge_value=0.5,
+                human_value=0.7,
+            ),
+        ),
+        notes=("note b",),
+    )
     both = a + b
     assert len(both.effects) == 2 and both.notes == ("note b",)
     assert [e.name for e in both.flagged()] == ["y"]
@@ -483,7 +586,9 @@ def test_importing_bias_does_not_import_matplotlib() -> None:
 def test_isotonic_judge_on_probability_probe_is_finite() -> None:
     cal = IsotonicCalibrator().fit([0, 1, 2, 3, 4, 5], [0, 0, 0, 1, 1, 1])
     cj = CalibratedJudge(lambda t: 4 if "vegan" in t else 1, cal, scale=Scale.numeric(0, 5))
-    e = probe_bias(cj, [f"t{i}" for i in range(10)], insert_mention, attributes="vegan", on="probability").effects[0]
+    e = probe_bias(
+        cj, [f"t{i}" for i in range(10)], insert_mention, attributes="vegan", on="probability"
+    ).effects[0]
     assert e.estimate is not None and np.isfinite([e.estimate, e.low, e.high]).all()
 
 
@@ -511,20 +616,50 @@ def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
     for i in range(120):
         h = rng.integers(1, 6)
         vegan = i % 2 == 0
-        text = ("As a vegan, " if vegan else "") + "try this **dish**." + " more" * int(rng.integers(0, 20))
+        text = (
+            ("As a vegan, " if vegan else "")
+            + "try this **dish**."
+            + " more" * int(rng.integers(0, 20))
+        )
         s = h + 1.0 * vegan + rng.normal(0, 0.3)
-        lines.append(f"{s:.3f},{h},{h},{rng.normal():.3f},\"{text}\"")
+        lines.append(f'{s:.3f},{h},{h},{rng.normal():.3f},"{text}"')
     lines.append(",3,3,0.1,failed call")  # no judge score: counted, not used
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    argv = ["bias", str(path), "--score-col", "judge", "--human-col", "h1,h2", "--feature-col", "extra",
-            "--text-col", "response", "--attributes", "vegan"]
+    argv = [
+        "bias",
+        str(path),
+        "--score-col",
+        "judge",
+        "--human-col",
+        "h1,h2",
+        "--feature-col",
+        "extra",
+        "--text-col",
+        "response",
+        "--attributes",
+        "vegan",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "| regression | mentions |" in out and "1 without a judge score" in out
     assert main([*argv, "--group-col", "h1"]) == 0
     assert "cluster-robust, 5 clusters" in capsys.readouterr().out
     assert main(["bias", str(path), "--score-col", "judge"]) == 2
-    assert main(["bias", str(path), "--score-col", "nope", "--human-col", "h1", "--feature-col", "extra"]) == 2
+    assert (
+        main(
+            [
+                "bias",
+                str(path),
+                "--score-col",
+                "nope",
+                "--human-col",
+                "h1",
+                "--feature-col",
+                "extra",
+            ]
+        )
+        == 2
+    )
     assert "missing" in capsys.readouterr().err
 
 
@@ -533,12 +668,22 @@ def test_adjusted_calibrator_sklearn_contract_checks() -> None:
     from sklearn.utils.estimator_checks import check_estimator
 
     applicable = {
-        "check_decision_proba_consistency", "check_do_not_raise_errors_in_init_or_set_params",
-        "check_estimator_cloneable", "check_estimator_repr", "check_estimator_tags_renamed",
-        "check_fit_check_is_fitted", "check_fit_idempotent", "check_get_params_invariance",
-        "check_mixin_order", "check_n_features_in", "check_no_attributes_set_in_init",
-        "check_non_transformer_estimators_n_iter", "check_parameters_default_constructible",
-        "check_set_params", "check_supervised_y_no_nan", "check_valid_tag_types",
+        "check_decision_proba_consistency",
+        "check_do_not_raise_errors_in_init_or_set_params",
+        "check_estimator_cloneable",
+        "check_estimator_repr",
+        "check_estimator_tags_renamed",
+        "check_fit_check_is_fitted",
+        "check_fit_idempotent",
+        "check_get_params_invariance",
+        "check_mixin_order",
+        "check_n_features_in",
+        "check_no_attributes_set_in_init",
+        "check_non_transformer_estimators_n_iter",
+        "check_parameters_default_constructible",
+        "check_set_params",
+        "check_supervised_y_no_nan",
+        "check_valid_tag_types",
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -561,7 +706,9 @@ def test_paired_change_symmetry_and_shift(a: list[float], noise: list[float], sh
     back = paired_change(y, x, n_resamples=200, n_permutations=199, seed=1)
     assert back["estimate"] == pytest.approx(-fwd["estimate"], abs=1e-12)
     assert back["p_value"] == pytest.approx(fwd["p_value"])
-    assert back["low"] == pytest.approx(-fwd["high"], abs=1e-9) and back["high"] == pytest.approx(-fwd["low"], abs=1e-9)
+    assert back["low"] == pytest.approx(-fwd["high"], abs=1e-9) and back["high"] == pytest.approx(
+        -fwd["low"], abs=1e-9
+    )
     moved = paired_change(x + shift, y + shift, n_resamples=200, n_permutations=199, seed=1)
     assert moved["estimate"] == pytest.approx(fwd["estimate"], abs=1e-9)
     assert fwd["low"] <= fwd["estimate"] <= fwd["high"] and 0 < fwd["p_value"] <= 1
@@ -577,10 +724,21 @@ def test_feature_regression_cluster_robust_intervals() -> None:
         g = np.repeat(np.arange(G), k)
         length = np.repeat(rng.normal(0, 1, G), k)
         h = rng.normal(3, 1, G * k) + 0.3 * length
-        s = 1 + 0.5 * h + 0.3 * length + np.repeat(rng.normal(0, 0.8, G), k) + rng.normal(0, 0.5, G * k)
+        s = (
+            1
+            + 0.5 * h
+            + 0.3 * length
+            + np.repeat(rng.normal(0, 0.8, G), k)
+            + rng.normal(0, 0.5, G * k)
+        )
         c = feature_regression(s, h, {"length": length}, groups=g).effects[0]
         plain = feature_regression(s, h, {"length": length}).effects[0]
-        assert c.low is not None and c.high is not None and plain.low is not None and plain.high is not None
+        assert (
+            c.low is not None
+            and c.high is not None
+            and plain.low is not None
+            and plain.high is not None
+        )
         cov_cluster += c.low <= 0.3 <= c.high
         cov_hc3 += plain.low <= 0.3 <= plain.high
     assert cov_cluster / runs >= 0.92
