@@ -110,7 +110,7 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
     if kind == "binary":
         if identity:
             return {"mu_a": 0.0, "sd_a": 1.0, "mu_b": 1.0, "sd_b": 0.75, "tau_a": 0.5, "tau_b": 0.25,
-                    "p_identity": 0.5}
+                    "p_identity": 0.0}
         return {"mu_a": 0.0, "sd_a": 2.0, "mu_b": 0.0, "sd_b": 2.0, "tau_a": 0.5, "tau_b": 0.25,
                 "p_identity": 0.0}
     if kind == "monotone":

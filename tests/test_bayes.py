@@ -204,7 +204,8 @@ def test_do_no_harm_on_an_already_calibrated_judge() -> None:
         u = rng.beta(2, 2, 1050)
         y = (rng.random(1050) < u).astype(float)
         raw = np.mean((u[50:] - y[50:]) ** 2)
-        cal = BayesianCalibrator(score_range=(0, 1), random_state=k, draws=300).fit(u[:50], y[:50])
+        cal = BayesianCalibrator(score_range=(0, 1), random_state=k, draws=300,
+                                 prior={"p_identity": 0.5}).fit(u[:50], y[:50])
         platt = LogisticCalibrator().fit(u[:50], y[:50])
         excess_bayes.append(np.mean((cal.predict_agreement(u[50:]) - y[50:]) ** 2) - raw)
         excess_platt.append(np.mean((platt.predict_proba(u[50:])[:, 1] - y[50:]) ** 2) - raw)
@@ -213,7 +214,7 @@ def test_do_no_harm_on_an_already_calibrated_judge() -> None:
     assert np.mean(excess_bayes) < 0.35 * np.mean(excess_platt)
     # ... and a judge that is far off is not pulled back to raw: the data overrule the spike.
     s, stages, y = _simulate(rng, 50, [-1.5], [0.3])
-    cal = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(s, y)
+    cal = BayesianCalibrator(score_range=(1, 5), random_state=0, prior={"p_identity": 0.5}).fit(s, y)
     assert cal.diagnostics_["p_identity"] < 0.01
 
 
