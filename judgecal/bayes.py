@@ -511,6 +511,13 @@ class BayesianCalibrator(_EstimatorBase):
       the hierarchy's funnel hard to sample (divergences) while leaving a
       factor-of-2 change in odds between stages well inside the prior. Stages
       enter non-centred: :math:`a_j = \mu_a + \tau_a z_j`.
+    * ``p_identity`` (``binary`` with ``score_range``; default 0): prior
+      probability of a spike at the raw judge (``a = 0, b = 1`` in every stage),
+      averaged with the hierarchical model by their evidence; the posterior
+      weight is ``diagnostics_["p_identity"]``. It limits the harm of
+      calibrating a judge that is already calibrated, but 50 labels often
+      cannot tell a mediocre judge from a calibrated one, so it is off unless
+      asked for (measured numbers in ``docs/bayesian.md``).
     * ``monotone``: base logit :math:`c \sim N(-1.5, 2^2)`; log increments
       centred so the total rise over the scale is about 3 logits (from ~20% to
       ~80%), sd 1.
