@@ -702,6 +702,7 @@ def human_judge_gap(
     human_scale: Scale | None = None,
     name: str = "mention",
     stage: str = "all",
+    groups: Any = None,
     level: float = 0.95,
     n_resamples: int = 2000,
     n_permutations: int = 4999,
@@ -731,6 +732,11 @@ def human_judge_gap(
         Map each side to [0, 1] first.
     name, stage : str
         Labels of the row.
+    groups : array-like of shape (n,), optional
+        Paired design only: cluster labels (e.g. the conversation several
+        items come from). The bootstrap then resamples clusters and the
+        sign flips act on whole clusters, so items of one cluster are not
+        treated as independent.
     level, n_resamples, n_permutations, seed
         Interval level and resampling.
 
@@ -794,10 +800,33 @@ def human_judge_gap(
         if jw.size < 2:
             raise InputError("judge_with", "at least 2 paired items", jw.size, where=where)
         e = (jw - jo) - (hw - ho)
-        means = _boot_means(e, n_resamples, rng)
-        p = _sign_flip_p(e, n_permutations, rng)
         n = int(e.size)
+        if groups is None:
+            means = _boot_means(e, n_resamples, rng)
+            p = _sign_flip_p(e, n_permutations, rng)
+        else:
+            g = np.asarray(groups)
+            if g.ndim != 1 or g.size != n:
+                raise InputError(
+                    "groups", f"one cluster label per item ({n})", f"shape {g.shape}", where=where
+                )
+            _, inv = np.unique(g, return_inverse=True)
+            sums = np.asarray(np.bincount(inv, weights=e), dtype=np.float64)
+            sizes = np.bincount(inv).astype(np.float64)
+            G = sums.size
+            if G < 2:
+                raise InputError("groups", "at least 2 clusters", G, where=where)
+            means = np.empty(n_resamples)
+            rows = max(1, _CHUNK // G)
+            for s0 in range(0, n_resamples, rows):
+                r = min(rows, n_resamples - s0)
+                pick = rng.integers(0, G, (r, G))
+                means[s0 : s0 + r] = sums[pick].sum(axis=1) / sizes[pick].sum(axis=1)
+            # sign flips of whole clusters: the mean is sum(cluster sums) / n
+            p = _sign_flip_p(sums * (G / n), n_permutations, rng)
     else:
+        if groups is not None:
+            raise InputError("groups", "None unless paired=True", "cluster labels", where=where)
         if jw.size < 2 or jo.size < 2:
             raise InputError(
                 "judge_with", "at least 2 items in each group", (jw.size, jo.size), where=where

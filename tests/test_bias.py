@@ -747,3 +747,40 @@ def test_feature_regression_cluster_robust_intervals() -> None:
         feature_regression(s, h, {"length": length}, groups=np.zeros(len(s)))
     with pytest.raises(InputError, match="groups"):
         feature_regression(s, h, {"length": length}, groups=[1, 2])
+
+
+def test_human_gap_clustered_items() -> None:
+    # 30 conversations x 8 items; the judge's extra gap varies by conversation.
+    runs, cov_c, cov_iid, fp = 200, 0, 0, 0
+    for r in range(runs):
+        rng = np.random.default_rng(r)
+        G, k = 30, 8
+        g = np.repeat(np.arange(G), k)
+        q = rng.normal(3, 0.7, G * k)
+        conv = np.repeat(rng.normal(0, 0.5, G), k)
+        h_wo, h_w = q + rng.normal(0, 0.3, G * k), q + rng.normal(0, 0.3, G * k)
+        j_wo = q + rng.normal(0, 0.3, G * k)
+        j_w = q + 0.3 + conv + rng.normal(0, 0.3, G * k)
+        c = human_judge_gap(
+            j_w, j_wo, h_w, h_wo, groups=g, n_resamples=400, n_permutations=199, seed=r
+        )
+        iid = human_judge_gap(j_w, j_wo, h_w, h_wo, n_resamples=400, n_permutations=199, seed=r)
+        assert (
+            c.low is not None
+            and c.high is not None
+            and iid.low is not None
+            and iid.high is not None
+        )
+        cov_c += c.low <= 0.3 <= c.high
+        cov_iid += iid.low <= 0.3 <= iid.high
+        null = human_judge_gap(
+            j_w - 0.3, j_wo, h_w, h_wo, groups=g, n_resamples=100, n_permutations=199, seed=r
+        )
+        fp += null.flagged(0.05)
+    assert cov_c / runs >= 0.90
+    assert cov_iid / runs < 0.75
+    assert fp / runs <= 0.08
+    with pytest.raises(InputError, match="groups"):
+        human_judge_gap([1.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], groups=[0, 0])
+    with pytest.raises(InputError, match="groups"):
+        human_judge_gap([1.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], paired=False, groups=[0, 1])
