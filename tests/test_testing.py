@@ -199,7 +199,7 @@ BROKEN_METRICS = [
 
 @pytest.mark.parametrize(("metric", "kwargs", "expected"), BROKEN_METRICS, ids=[m[0].__name__ for m in BROKEN_METRICS])
 def test_broken_metrics_are_flagged(metric: Any, kwargs: dict[str, Any], expected: set[str]) -> None:
-    report = check_metric(metric, max_examples=40, max_size=10, **kwargs)
+    report = check_metric(metric, max_examples=25, max_size=10, **kwargs)
     assert expected <= set(report.failed), str(report)
     with pytest.raises(PropertyViolationError, match=f"metric {metric.__name__}"):
         report.raise_if_failed()
@@ -222,14 +222,13 @@ CORRECT_METRICS = [
     (metrics.brier_score, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0}),
     (metrics.log_loss, {"kind": "probability", "perfect": 0.0, "soft_labels": True}),
     (accuracy, {"kind": "nominal", "bounds": (0, 1), "perfect": 1.0}),
-    (metrics.cohen_kappa, {"kind": "nominal", "perfect": 1.0}),
     (metrics.spearman_rho, {"kind": "ordinal", "min_size": 2, "perfect": 1.0}),
-]
+]  # every other judgecal metric runs the battery in test_properties.py
 
 
 @pytest.mark.parametrize(("metric", "kwargs"), CORRECT_METRICS, ids=[m[0].__name__ for m in CORRECT_METRICS])
 def test_correct_metrics_pass(metric: Any, kwargs: dict[str, Any]) -> None:
-    check_metric(metric, max_examples=40, **kwargs).raise_if_failed()
+    check_metric(metric, max_examples=25, max_size=12, **kwargs).raise_if_failed()
 
 
 @pytest.mark.parametrize(
@@ -338,13 +337,13 @@ BROKEN_CALIBRATORS = [
 
 @pytest.mark.parametrize(("cls", "expected"), BROKEN_CALIBRATORS, ids=[c[0].__name__ for c in BROKEN_CALIBRATORS])
 def test_broken_calibrators_are_flagged(cls: Any, expected: set[str]) -> None:
-    report = check_calibrator(cls, max_examples=8, min_size=200, max_size=400)
+    report = check_calibrator(cls, max_examples=5, min_size=200, max_size=400)
     assert expected <= set(report.failed), str(report)
 
 
 @pytest.mark.parametrize("cls", [IsotonicCalibrator, LogisticCalibrator])
 def test_correct_calibrators_pass(cls: Any) -> None:
-    check_calibrator(cls, max_examples=8, min_size=200, max_size=400).raise_if_failed()
+    check_calibrator(cls, max_examples=5, min_size=200, max_size=400).raise_if_failed()
 
 
 def test_calibrator_without_stages_and_unregistered() -> None:
@@ -391,12 +390,12 @@ PAIR = Scale.verdict("second", "tie", "first")
 
 
 def test_fair_judge_passes_every_change() -> None:
-    check_judge(fair_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=40).raise_if_failed()
-    check_judge(fair_pair_judge, scale=PAIR, changes=["order"], max_examples=40).raise_if_failed()
+    check_judge(fair_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30).raise_if_failed()
+    check_judge(fair_pair_judge, scale=PAIR, changes=["order"], max_examples=30).raise_if_failed()
 
 
 def test_mention_bias_is_caught_with_counterexample() -> None:
-    report = check_judge(flattered_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=40)
+    report = check_judge(flattered_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30)
     assert report.failed == ["mention"]
     ex = report["mention"].example
     assert ex is not None and ex["changed_score"] == ex["score"] + 1
@@ -405,8 +404,8 @@ def test_mention_bias_is_caught_with_counterexample() -> None:
 
 
 def test_formatting_and_order_bias_are_caught() -> None:
-    assert check_judge(length_judge, changes=["formatting"], max_examples=40).failed == ["formatting"]
-    report = check_judge(first_pick_judge, scale=PAIR, changes=["order"], max_examples=40)
+    assert check_judge(length_judge, changes=["formatting"], max_examples=30).failed == ["formatting"]
+    report = check_judge(first_pick_judge, scale=PAIR, changes=["order"], max_examples=30)
     assert report.failed == ["order"] and "swapped" in report["order"].message
 
 
