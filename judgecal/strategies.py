@@ -622,7 +622,7 @@ _GRID = (np.arange(4000) + 0.5) / 4000.0
 _MIN_SMOOTH = 2e-3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CalibrationDataset:
     """Judge scores and human labels drawn from a known truth (see the module docstring).
 
@@ -656,6 +656,17 @@ class CalibrationDataset:
 
     def __len__(self) -> int:
         return int(self.scores.size)
+
+    def __repr__(self) -> str:
+        sc = self.scale
+        curves = ", ".join(f"{k}: a={c.intercept:.3g} b={c.slope:.3g}" for k, c in self.curves.items())
+        d = self.distortion
+        return (
+            f"CalibrationDataset(n={len(self)}, scale={sc.kind}[{sc.low:g}, {sc.high:g}], "
+            f"raters={int(self.weights[0]) if self.weights.size else 0}, curves={{{curves}}}, "
+            f"distortion=(compression={d.compression:.3g}, shift={d.shift:.3g}, noise={d.noise:.3g}, "
+            f"mention_bonus={d.mention_bonus:.3g}), mention_rate={self.mention_rate:g})"
+        )
 
     def agreement_given_score(self, scores: Any, stages: Any = None, *, mention: Any = None) -> FloatArray:
         """True P(a human agrees | judge score [, mention]): the target a calibrator should hit.

@@ -233,3 +233,25 @@ def test_logistic_is_increasing_in_the_score() -> None:
     x = np.array([0.0, 1.0])
     for name in ("extraction", "selection"):
         assert_monotone(x, cal.predict_agreement(x, stages=name))
+
+
+def _bayes() -> Any:
+    from judgecal import BayesianCalibrator
+
+    return BayesianCalibrator(score_range=(1, 5), random_state=0)
+
+
+def test_bayesian_calibrator_battery() -> None:
+    """BayesianCalibrator (judgecal.bayes): probabilities, monotone, permutation, calibrated, round trip."""
+    report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
+    assert set(report.failed) <= {"stage_renaming"}, str(report)  # see the xfail below
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BayesianCalibrator's predictions move (~0.002 at score 5) when stages are renamed; "
+    "likely its random draws follow the stages' sorted order, so renaming reshuffles Monte Carlo noise",
+)
+def test_bayesian_calibrator_stage_renaming() -> None:
+    report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
+    assert "stage_renaming" not in report.failed, str(report)
