@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale, metrics, persist
+from judgecal import IsotonicCalibrator, JudgmentSet, LogisticCalibrator, Scale, metrics, persist
 from judgecal import strategies as jst
 from judgecal.testing import (
     assert_monotone,
@@ -255,3 +255,48 @@ def test_bayesian_calibrator_battery() -> None:
 def test_bayesian_calibrator_stage_renaming() -> None:
     report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
     assert "stage_renaming" not in report.failed, str(report)
+
+
+# ----------------------------------------------------------------------------------------
+# Estimators (judgecal.estimate), from known-truth datasets
+# ----------------------------------------------------------------------------------------
+
+
+@PROPS
+@given(jst.calibration_datasets(min_size=40, max_size=300), st.integers(10, 35), st.integers(0, 2**16))
+def test_ppi_mean_properties(ds: jst.CalibrationDataset, n_lab: int, seed: int) -> None:
+    from judgecal import ppi_mean
+
+    y, p = ds.labels[:n_lab], ds.scale.to_unit(ds.scores)
+    pl, pu = p[:n_lab], p[n_lab:]
+    ci = ppi_mean(y, pl, pu, level=0.9)
+    assert ci.low <= ci.estimate <= ci.high and np.isfinite([ci.low, ci.high]).all()
+    wide = ppi_mean(y, pl, pu, level=0.99)
+    assert wide.low <= ci.low + 1e-12 and ci.high <= wide.high + 1e-12
+    rng = np.random.default_rng(seed)
+    pm, pu_m = rng.permutation(n_lab), rng.permutation(pu.size)
+    again = ppi_mean(y[pm], pl[pm], pu[pu_m], level=0.9)
+    assert again.estimate == pytest.approx(ci.estimate, abs=1e-12)
+    assert again.low == pytest.approx(ci.low, abs=1e-12) and again.high == pytest.approx(ci.high, abs=1e-12)
+
+
+def _hide_labels(ds: jst.CalibrationDataset, keep: int) -> JudgmentSet:
+    js = ds.to_judgments()
+    items = [j if i < keep else j.model_copy(update={"ratings": (), "label_kind": None}) for i, j in enumerate(js)]
+    return JudgmentSet(items, scale=js.scale)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(jst.calibration_datasets(stages=("a", "b"), min_size=150, max_size=300), st.integers(0, 2**16))
+def test_estimate_rate_properties(ds: jst.CalibrationDataset, seed: int) -> None:
+    from judgecal import estimate_rate
+
+    js = _hide_labels(ds, 60)
+    r = estimate_rate(js)
+    assert 0 <= r.low <= r.estimate <= r.high <= 1
+    renamed = JudgmentSet([j.model_copy(update={"stage": {"a": "zz", "b": "aa"}[j.stage]}) for j in js], scale=js.scale)
+    r2 = estimate_rate(renamed)
+    assert (r2.estimate, r2.low, r2.high) == pytest.approx((r.estimate, r.low, r.high), abs=1e-12)
+    # cross-fitting folds follow row order, so shuffling rows moves the estimate by fold noise only
+    r3 = estimate_rate(js.take(np.random.default_rng(seed).permutation(len(js))))
+    assert abs(r3.estimate - r.estimate) < 0.25 * (r.high - r.low) + 1e-9
