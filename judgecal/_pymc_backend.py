@@ -237,7 +237,7 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
     diag = _diagnostics(az, idata, free)
     arrs = _posterior_arrays(idata, stage_names + hyper_names)
     D = next(iter(arrs.values())).shape[0]
-    if D > draws:  # keep an evenly spread subset (thinning)
+    if draws < D:  # keep an evenly spread subset (thinning)
         idx = np.linspace(0, D - 1, draws).round().astype(np.int64)
         arrs = {key: v[idx] for key, v in arrs.items()}
     return {
