@@ -122,7 +122,9 @@ def _set_data(pm: Any, model: Any, kind: str, data: dict[str, Any]) -> None:
     pm.set_data(new, model=model)
 
 
-def _cached(kind: str, data: dict[str, Any], prior: dict[str, float], target_accept: float) -> tuple[Any, Any]:
+def _cached(
+    kind: str, data: dict[str, Any], prior: dict[str, float], target_accept: float
+) -> tuple[Any, Any, Any]:
     pm, _, _ = _import()
     key = (*_key(kind, data, prior), target_accept)
     hit = _CACHE.get(key)
@@ -142,7 +144,29 @@ def _cached(kind: str, data: dict[str, Any], prior: dict[str, float], target_acc
         if len(_CACHE) > 16:
             _CACHE.clear()
         _CACHE[key] = hit
-    return hit[0], hit[1]
+    return hit
+
+
+def _jittered_initvals(ip: dict[str, Any], chains: int, seed: int | None) -> list[dict[str, Any]]:
+    """Per-chain starting points: U(-1, 1) jitter in the unconstrained space, as PyMC's default init.
+
+    Returned on the constrained scale keyed by variable name (what ``pm.sample(initvals=)`` takes);
+    the models here only use log and ordered transforms.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(chains):
+        vals: dict[str, Any] = {}
+        for name, v in ip.items():
+            z = np.asarray(v, dtype=np.float64) + rng.uniform(-1.0, 1.0, np.shape(v))
+            if name.endswith("_log__"):
+                vals[name[: -len("_log__")]] = np.exp(z)
+            elif name.endswith("_ordered__"):
+                vals[name[: -len("_ordered__")]] = np.concatenate([z[:1], z[0] + np.cumsum(np.exp(z[1:]))])
+            else:
+                vals[name] = z
+        out.append(vals)
+    return out
 
 
 def _posterior_arrays(idata: Any, names: list[str]) -> dict[str, np.ndarray]:
@@ -193,14 +217,14 @@ def sample(
     k = "ordinal" if kind == "pairwise" else kind
     per_chain = max(1, math.ceil(draws / chains))
     with _LOCK:
-        model, step = _cached(k, data, prior, target_accept)
+        model, step, ip = _cached(k, data, prior, target_accept)
         _set_data(pm, model, k, data)
         step.step_adapt.reset()
         step.reset()
         idata = pm.sample(
             draws=per_chain, tune=tune, chains=chains, cores=1, step=step, model=model,
             random_seed=seed, progressbar=False, compute_convergence_checks=False,
-            return_inferencedata=True,
+            return_inferencedata=True, initvals=_jittered_initvals(ip, chains, seed),
         )
     return _package(az, idata, k, draws)
 

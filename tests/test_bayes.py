@@ -521,7 +521,7 @@ def test_nuts_pairwise_real_fit_with_ties_and_several_raters() -> None:
     js = js.take(np.arange(150))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
-        cal = BayesianCalibrator(kind="pairwise", random_state=0, draws=200, tune=200).fit_judgments(js)
+        cal = BayesianCalibrator(kind="pairwise", random_state=0, draws=200, tune=400).fit_judgments(js)
     Q = cal.predict_proba([0, 1, 2], stages=NEW_STAGE)
     np.testing.assert_allclose(Q.sum(1), 1.0)
     assert Q[2, 2] > Q[0, 2]  # the judge saying "first" raises P(human prefers first)
