@@ -123,6 +123,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.ablations import find_mentions
     from judgecal.agreement import AgreementReport, agreement_report, fleiss_kappa, krippendorff_alpha
+    from judgecal.bayes import BayesianCalibrator, prior_predictive
     from judgecal.bias import (
         BiasReport,
         FeatureAdjustedCalibrator,
@@ -132,7 +133,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         probe_bias,
     )
     from judgecal.cache import JudgeCache
-    from judgecal.bayes import BayesianCalibrator, prior_predictive
     from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
     from judgecal.datasets import load_hanna, load_pandalm
     from judgecal.estimate import (
