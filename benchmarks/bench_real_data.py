@@ -9,7 +9,10 @@ Datasets
 --------
 HANNA (target: P(human rating >= 4), soft labels from 3 raters), one judge per
 row, all six criteria pooled (a criterion is a stage where the method pools);
-PandaLM (target: P(human prefers the first response), ties half, 3 raters).
+PandaLM (target: P(human prefers the first response), ties half, 3 raters; the
+ten model pairings are the stages). Each method gets the stages: isotonic and
+logistic fit per stage when a stage has >= 30 labels (rarely, with 50 labels in
+all) and fall back to their pooled fit; the Bayesian calibrator pools partially.
 
 Run: ``.venv/bin/python benchmarks/bench_real_data.py [--splits 200]``.
 """
@@ -30,30 +33,30 @@ import judgecal
 from judgecal import IsotonicCalibrator, LogisticCalibrator, brier_score
 
 
-def datasets() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def datasets() -> dict[str, tuple[Any, ...]]:
     out = {}
     for judge in ("ChatGPT_p1", "Beluga-13B_p2", "Mistral-7B_p4", "Llama-13B_p1"):
         js = judgecal.load_hanna(judge).scored()
         y, w = js.targets(how="soft", threshold=4)
         s = js.scores()
-        out[f"HANNA/{judge}"] = (s, y, w, js.stages(), js.scale.to_unit(s))
+        out[f"HANNA/{judge}"] = (s, y, w, js.stages(), js.scale.to_unit(s), (js.scale.low, js.scale.high))
     for judge in ("gpt35", "pandalm7b"):
         js = judgecal.load_pandalm(judge, with_texts=False).scored()
         y, w = js.targets(how="soft", ties="half")
         s = js.scores()
-        out[f"PandaLM/{judge}"] = (s, y, w, np.full(len(js), "pairwise"), js.scale.to_unit(s))
+        out[f"PandaLM/{judge}"] = (s, y, w, js.stages(), js.scale.to_unit(s), (js.scale.low, js.scale.high))
     return out
 
 
-def methods() -> dict[str, Callable[[], Any]]:
-    m: dict[str, Callable[[], Any]] = {
-        "isotonic": lambda: IsotonicCalibrator(),
-        "logistic": lambda: LogisticCalibrator(),
+def methods() -> dict[str, Callable[[tuple[float, float]], Any]]:
+    m: dict[str, Callable[[tuple[float, float]], Any]] = {
+        "isotonic": lambda rng: IsotonicCalibrator(),
+        "logistic": lambda rng: LogisticCalibrator(),
     }
     try:
         from judgecal.bayes import BayesianCalibrator
 
-        m["bayes (default)"] = lambda: BayesianCalibrator()
+        m["bayes (default)"] = lambda rng: BayesianCalibrator(score_range=rng, random_state=0)
     except ImportError:
         pass
     return m
@@ -66,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     results: dict[str, Any] = {}
     meths = methods()
-    for name, (s, y, w, stages, raw) in datasets().items():
+    for name, (s, y, w, stages, raw, score_range) in datasets().items():
         row: dict[str, Any] = {}
         wins = {k: 0 for k in meths}
         worse = {k: 0 for k in meths}
@@ -80,8 +83,8 @@ def main() -> None:
             for k, make in meths.items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    cal = make().fit(s[tr], y[tr], w[tr])
-                    p = cal.predict_proba(s[te])[:, 1]
+                    cal = make(score_range).fit(s[tr], y[tr], w[tr], stages=stages[tr])
+                    p = cal.predict_proba(s[te], stages=stages[te])[:, 1]
                 b = brier_score(y[te], p, sample_weight=w[te])
                 wins[k] += b < b_raw
                 worse[k] += b > b_raw
@@ -96,7 +99,7 @@ def main() -> None:
         results[name] = row
         print(name, json.dumps(row))
     print()
-    print(f"| dataset | " + " | ".join(f"{k}: beats raw / worse" for k in meths) + " |")
+    print("| dataset | " + " | ".join(f"{k}: beats raw / worse" for k in meths) + " |")
     print("|---|" + "---|" * len(meths))
     for name, row in results.items():
         print(f"| {name} | " + " | ".join(f"{row[k]['beats_raw']:.0%} / {row[k]['worse_than_raw']:.0%}" for k in meths) + " |")

@@ -122,7 +122,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.ablations import find_mentions
-    from judgecal.agreement import AgreementReport, agreement_report, fleiss_kappa, krippendorff_alpha
+    from judgecal.agreement import (
+        AgreementReport,
+        agreement_report,
+        fleiss_kappa,
+        krippendorff_alpha,
+    )
     from judgecal.bayes import BayesianCalibrator, prior_predictive
     from judgecal.bias import (
         BiasReport,

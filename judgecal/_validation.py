@@ -244,3 +244,24 @@ def check_choice(value: Any, name: str, choices: Sequence[Any], *, where: str | 
     if not ok:
         raise InputError(name, f"one of {tuple(choices)!r}", value, where=where)
     return value
+
+
+def make_rng(seed: Any, name: str = "seed", *, where: str | None = None) -> np.random.Generator:
+    """A numpy Generator from ``None``, a non-negative integer, or a Generator.
+
+    Examples
+    --------
+    >>> make_rng(0).integers(0, 10, 3).tolist()
+    [8, 6, 5]
+    >>> make_rng("x")
+    Traceback (most recent call last):
+    ...
+    judgecal._exceptions.InputTypeError: The 'seed' parameter must be None, a non-negative integer or a numpy Generator. Got 'x' instead.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputTypeError(name, "None, a non-negative integer or a numpy Generator", seed, where=where)
+    if int(seed) < 0:
+        raise InputError(name, "None, a non-negative integer or a numpy Generator", seed, where=where)
+    return np.random.default_rng(int(seed))

@@ -198,7 +198,7 @@ def krippendorff_alpha(
     (0.743, 0.849)
     """
     where = "krippendorff_alpha"
-    if level not in ("nominal", "ordinal", "interval"):
+    if not isinstance(level, str) or level not in ("nominal", "ordinal", "interval"):
         raise InputError("level", "one of ('nominal', 'ordinal', 'interval')", level, where=where)
     C, _ = _reliability_counts(reliability_data, "reliability_data", where)
     return _alpha_counts(C, np.ones(C.shape[0]), level)
@@ -225,7 +225,7 @@ def fleiss_kappa(counts: Any) -> float | None:
     where = "fleiss_kappa"
     try:
         C = np.asarray(counts, dtype=float)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InputTypeError("counts", "a units x categories table of counts", counts, where=where) from exc
     if C.ndim != 2 or C.size == 0:
         raise InputError("counts", "a non-empty 2-D units x categories table", f"shape {C.shape}", where=where)

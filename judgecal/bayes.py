@@ -83,6 +83,7 @@ from judgecal._validation import (
     check_same_length,
     check_stages,
     check_weights,
+    make_rng,
 )
 from judgecal.persist import register
 
@@ -1212,12 +1213,12 @@ def prior_predictive(
     if calibrator.kind != "binary":
         raise InputError("calibrator", "a calibrator of kind='binary'", calibrator.kind, where=where)
     if isinstance(n, numbers.Integral):
-        check_int(n, "n", low=1, where=where)
+        check_int(n, "n", low=1, high=10_000_000, where=where)
     else:
         raise InputTypeError("n", "an integer", n, where=where)
     x = as_float_1d(scores, "scores", where=where)
     _, prior = calibrator._check_params()
-    rng = np.random.default_rng(random_state)
+    rng = make_rng(random_state, "random_state", where="prior_predictive")
     est = BayesianCalibrator(score_range=calibrator.score_range)
     if calibrator.score_range is None:
         est.feature_ = {"type": "standardized", "center": float(x.mean()),

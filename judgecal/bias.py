@@ -61,6 +61,7 @@ from judgecal._validation import (
     check_same_length,
     check_stages,
     check_weights,
+    make_rng,
 )
 from judgecal.ablations import AblationRecord, _normalize_attributes, per_item_attributes
 from judgecal.judge import CalibratedJudge, JudgeResult
@@ -352,7 +353,7 @@ def paired_change(
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(n_resamples, "n_resamples", low=10, where=where)
     check_int(n_permutations, "n_permutations", low=10, where=where)
-    return _paired(b - a, level, n_resamples, n_permutations, np.random.default_rng(seed))
+    return _paired(b - a, level, n_resamples, n_permutations, make_rng(seed))
 
 
 def _paired(
@@ -791,7 +792,7 @@ def human_judge_gap(
     )
     check_same_length(jw.size, hw.size, "human_with", where=where)
     check_same_length(jo.size, ho.size, "human_without", where=where)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     alpha = 1.0 - level
     judge_gap = float(jw.mean() - jo.mean())
     human_gap = float(hw.mean() - ho.mean())
@@ -990,7 +991,7 @@ def preference_gap(
         )
 
     j_rate, h_rate = (float(v) for v in rates(slice(None)))
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     m = idx.size
     reps = np.empty(n_resamples)
     rows = max(1, _CHUNK // m)
@@ -1334,7 +1335,7 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             raise InputTypeError("X", "a 2-D array [score, features...]", X, where=where)
         try:
             arr = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputTypeError(
                 "X", "a 2-D numeric array [score, features...]", X, where=where
             ) from exc

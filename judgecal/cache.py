@@ -184,10 +184,12 @@ class JudgeCache:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise InputTypeError("path", "a file path (str or os.PathLike)", path, where="JudgeCache")
         if str(path) == ":memory:" or not str(path):
             raise InputError("path", "a file path (a cache must outlive the process)", str(path), where="JudgeCache")
         self.path = Path(path)
-        self.timeout = check_float(timeout, "timeout", low=0.0, low_open=True, where="JudgeCache")
+        self.timeout = check_float(timeout, "timeout", low=0.0, high=86_400.0, low_open=True, where="JudgeCache")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -22,7 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from judgecal._exceptions import InputError
+from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_choice
 from judgecal.records import Judgment, JudgmentSet, Rating, Scale
 
@@ -66,6 +66,8 @@ def load_hanna(
     (6336, ['Relevance', 'Coherence'], {'ok': 6333, 'unparseable': 3})
     """
     check_choice(judge, "judge", HANNA_JUDGES, where="load_hanna")
+    if isinstance(criteria, str) or not isinstance(criteria, tuple | list):
+        raise InputTypeError("criteria", f"a tuple of criteria from {HANNA_CRITERIA}", criteria, where="load_hanna")
     for c in criteria:
         check_choice(c, "criteria", HANNA_CRITERIA, where="load_hanna")
     scale = Scale.likert(5)
@@ -128,6 +130,7 @@ def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSe
     (999, {'ok': 974, 'unparseable': 25}, ('second', 'tie', 'first'))
     """
     check_choice(judge, "judge", tuple(PANDALM_JUDGES), where="load_pandalm")
+    check_choice(with_texts, "with_texts", (True, False), where="load_pandalm")
     compact, full = _pandalm_rows()
     code = {1: "first", 2: "second", 0: "tie"}
     score_of = {1: 2.0, 0: 1.0, 2: 0.0}

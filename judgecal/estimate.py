@@ -88,6 +88,7 @@ from judgecal._validation import (
     check_int,
     check_same_length,
     check_stages,
+    make_rng,
 )
 from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator, StagewiseCalibrator
 from judgecal.metrics import Interval
@@ -386,6 +387,10 @@ def ppi_mean(
         lam = check_float(lam, "lam", low=0.0, high=1.0, where=where)
     if yy.size < 2:
         raise InputError("y", "at least 2 labelled items", _Raw(str(yy.size)), where=where)
+    for name, arr in (("y", yy), ("pred_labelled", fl), ("pred_unlabelled", fu)):
+        if arr.size and float(np.max(np.abs(arr))) > 1e150:
+            raise InputError(name, "values of magnitude below 1e150 (their squares must stay finite)",
+                             _Raw(f"maximum magnitude {float(np.max(np.abs(arr))):g}"), where=where)
     c = _ppi_core(yy, fl, fu, lam)
     half = _crit(level, yy.size - 1, interval) * math.sqrt(c.var)
     return Interval(c.theta, c.theta - half, c.theta + half, level)
@@ -575,7 +580,7 @@ def _rate_from_data(d: _Data, *, calibrator: str = "isotonic", strata: bool = Fa
     """Run :func:`estimate_rate`'s PPI++ path on prepared data (private, for simulations)."""
     weights = _stratum_weights(d)
     return _estimate(d, weights, "ppi++", _make_calibrator(calibrator, "estimate_rate"), "half", level, folds,
-                     False, "t", np.random.default_rng(seed), "estimate_rate", "rate", bounded=True)
+                     False, "t", make_rng(seed), "estimate_rate", "rate", bounded=True)
 
 
 def _make_calibrator(calibrator: Any, where: str) -> Any:
@@ -832,7 +837,7 @@ def estimate_rate(
         raise InputError("ties", "'half' or 'separate' with method='bayes'", ties, where=where)
     d = _prepare(judgments, strata, threshold, ties, where)
     weights = _stratum_weights(d)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     res = _estimate(d, weights, method, cal, ties, level, folds, stagewise, interval, rng, where,
                     _estimand(judgments, threshold, ties), bounded=True)
     if ties == "separate":
@@ -1245,7 +1250,7 @@ def estimate_difference(
               strata=np.char.add(np.char.add(sys_of[idx], " | "), d.strata[idx]))
     grp = sys_of[idx]
     weights = {**_stratum_weights(d, grp == first, 1.0), **_stratum_weights(d, grp == second, -1.0)}
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     res = _estimate(d, weights, method, cal, "half", level, folds, False, interval, rng, where,
                     f"{_estimand(judgments, threshold, 'half')}: {first} - {second}", bounded=False)
     lo, hi = max(res.low, -1.0), min(res.high, 1.0)
@@ -1314,7 +1319,7 @@ def plan_labels(
         d = _prepare(pilot, None, threshold, "half", where)
         if d.lab.sum() < 10:
             raise InputError("pilot", "at least 10 labelled items", _Raw(str(int(d.lab.sum()))), where=where)
-        f = _crossfit(d, d.ya, _make_calibrator(calibrator, where), 5, np.random.default_rng(seed), False)
+        f = _crossfit(d, d.ya, _make_calibrator(calibrator, where), 5, make_rng(seed), False)
         y, fl = d.ya[d.lab], f[d.lab]
         sd = float(y.std(ddof=1))
         if correlation is None:
@@ -1322,7 +1327,7 @@ def plan_labels(
     if correlation is None:
         raise InputError("correlation", "a number in [-1, 1] (or a labelled pilot)", None, where=where)
     rho = check_float(correlation, "correlation", low=-1.0, high=1.0, where=where)
-    sd = check_float(sd, "sd", low=0.0, low_open=True, where=where)
+    sd = check_float(sd, "sd", low=0.0, high=1.0, low_open=True, where=where)
     z = _crit(level, math.inf, "normal")
     n_h = max(2, math.ceil((z * sd / half_width) ** 2))
 
@@ -1382,7 +1387,9 @@ def keep_labels(
         raise InputTypeError("judgments", "a JudgmentSet", judgments, where=where)
     lab = np.flatnonzero([j.n_ratings > 0 for j in judgments])
     check_int(n, "n", low=1, high=max(int(lab.size), 1), where=where)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
+    if by is not None and not isinstance(by, str):
+        raise InputTypeError("by", "None, 'stage' or the name of a meta field", by, where="keep_labels")
     if by is None:
         chosen = rng.choice(lab, n, replace=False)
     else:

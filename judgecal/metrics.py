@@ -34,6 +34,7 @@ from judgecal._validation import (
     check_probability_targets,
     check_same_length,
     check_weights,
+    make_rng,
 )
 
 __all__ = [
@@ -369,7 +370,7 @@ def bootstrap_ci(
     est = float(metric(*arrs))
     if not np.isfinite(est):
         raise InputError("metric", "a metric that returns a finite value", est, where=where)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     reps = np.empty(n_resamples)
     for r in range(n_resamples):
         idx = rng.integers(0, n, n)

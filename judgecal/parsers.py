@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from judgecal._exceptions import InputError
+from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_int
 from judgecal.judge import parse_score
 from judgecal.records import Scale
@@ -411,6 +411,8 @@ def regex(
     >>> p.parse("... <grade>HIGH</grade>").score, p.parse("<grade>low</grade><grade>high</grade>").status
     (3.0, 'unparseable')
     """
+    if not isinstance(pattern, str | re.Pattern):
+        raise InputTypeError("pattern", "a regular expression (str or compiled)", pattern, where="regex")
     try:
         rx = re.compile(pattern, re.IGNORECASE) if isinstance(pattern, str) else pattern
     except re.error as exc:

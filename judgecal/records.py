@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judgecal._exceptions import InputError, InputTypeError
-from judgecal._validation import FloatArray, IntArray, StrArray, check_choice
+from judgecal._validation import FloatArray, IntArray, StrArray, check_choice, check_float
 
 __all__ = [
     "PAIRWISE_OUTCOMES",
@@ -97,7 +97,11 @@ class Scale(BaseModel):
     @classmethod
     def numeric(cls, low: float, high: float) -> Scale:
         """A continuous score between ``low`` and ``high``."""
-        return cls(kind="numeric", low=low, high=high)
+        lo = check_float(low, "low", where="Scale.numeric")
+        hi = check_float(high, "high", where="Scale.numeric")
+        if not lo < hi:
+            raise InputError("high", f"a number above low={lo:g}", high, where="Scale.numeric")
+        return cls(kind="numeric", low=lo, high=hi)
 
     @classmethod
     def likert(cls, levels: int = 5, low: int = 1) -> Scale:

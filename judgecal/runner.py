@@ -50,7 +50,7 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from judgecal._exceptions import InputError, JudgeError
+from judgecal._exceptions import InputError, InputTypeError, JudgeError
 from judgecal._validation import check_choice, check_float, check_int, check_stages
 from judgecal.cache import JudgeCache, item_key
 from judgecal.judge import CalibratedJudge, JudgeResult, JudgeRun
@@ -691,15 +691,15 @@ class _RunnerBase:
         self, items: Iterable[Any], ids: Sequence[Any] | None, stages: Any, repeats: int, aggregate: str | None
     ) -> tuple[list[Any], list[str], list[str], int, str]:
         where = f"{type(self).__name__}.run"
-        seq = list(items)
+        seq = _as_list(items, "items", where)
         if ids is None:
             id_list = [str(i) for i in range(len(seq))]
         else:
-            id_list = [str(x) for x in ids]
+            id_list = [str(x) for x in _as_list(ids, "ids", where)]
             if len(id_list) != len(seq):
                 raise InputError("ids", f"one id per item ({len(seq)})", f"{len(id_list)} ids", where=where)
         st = check_stages(self.stage if stages is None else stages, len(seq), where=where).tolist()
-        repeats = check_int(repeats, "repeats", low=1, where=where)
+        repeats = check_int(repeats, "repeats", low=1, high=10_000, where=where)
         default = "majority" if self.scale.kind == "verdict" else "mean"
         agg = check_choice(default if aggregate is None else aggregate, "aggregate", ("mean", "majority", "distribution"), where=where)
         if agg == "mean" and self.scale.kind == "verdict":
@@ -1111,3 +1111,10 @@ def _run_sync(coro: Awaitable[RunReport]) -> RunReport:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def _as_list(values: Any, name: str, where: str) -> list[Any]:
+    """``list(values)`` for an iterable that is not a string; an InputError otherwise."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InputTypeError(name, "an iterable of items (a list, a generator, ...)", values, where=where)
+    return list(values)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from simjudges import simulate
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
@@ -20,7 +21,6 @@ from judgecal import (
     brier_score,
     expected_calibration_error,
 )
-from simjudges import simulate
 
 CALIBRATORS = [IsotonicCalibrator, LogisticCalibrator]
 
@@ -183,7 +183,7 @@ def test_bad_input_is_named(cls: type, X: object, y: object, match: str) -> None
 
 
 def test_bad_params_are_named() -> None:
-    with pytest.raises(InputError, match="'min_stage_labels' parameter of IsotonicCalibrator.fit"):
+    with pytest.raises(InputError, match=r"'min_stage_labels' parameter of IsotonicCalibrator\.fit"):
         IsotonicCalibrator(min_stage_labels=0).fit([1, 2], [0, 1])
     with pytest.raises(InputError, match="unknown_stage"):
         LogisticCalibrator(unknown_stage="nope").fit([1, 2], [0, 1])

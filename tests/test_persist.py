@@ -5,7 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from judgecal import InputError, IsotonicCalibrator, LogisticCalibrator, PersistenceError, load, save
+from judgecal import (
+    InputError,
+    IsotonicCalibrator,
+    LogisticCalibrator,
+    PersistenceError,
+    load,
+    save,
+)
 from judgecal.persist import dumps, loads
 
 

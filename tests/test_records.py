@@ -99,7 +99,7 @@ def test_set_selection_and_errors() -> None:
         ],
         scale=Scale.likert(5),
     )
-    with pytest.raises(InputError, match="call .scored"):
+    with pytest.raises(InputError, match=r"call \.scored"):
         js.scores()
     assert js.scored().scores().tolist() == [2.0]
     assert js.status_counts() == {"ok": 1, "error": 1}
