@@ -315,6 +315,12 @@ class LogisticCalibrator(StagewiseCalibrator):
     prior_scale : float
         Standard deviation of the normal prior on both coefficients; ``inf``
         gives plain maximum likelihood.
+    increasing : bool or None
+        ``True`` (default) constrains the slope to ``b >= 0``: agreement never
+        falls as the judge score rises, as in :class:`IsotonicCalibrator`. On a
+        small noisy stage the unconstrained fit can invert the judge; when the
+        constrained optimum is at ``b = 0`` the map is flat (the stage's base
+        rate). ``False`` constrains ``b <= 0``; ``None`` leaves it free.
     min_stage_labels : int
         Stages with fewer labelled items use the pooled fit (with a warning).
     unknown_stage : {"pooled", "raise"}
@@ -332,10 +338,16 @@ class LogisticCalibrator(StagewiseCalibrator):
     """
 
     def __init__(
-        self, *, prior_scale: float = 2.5, min_stage_labels: int = 30, unknown_stage: str = "pooled"
+        self,
+        *,
+        prior_scale: float = 2.5,
+        increasing: bool | None = True,
+        min_stage_labels: int = 30,
+        unknown_stage: str = "pooled",
     ) -> None:
         super().__init__(min_stage_labels=min_stage_labels, unknown_stage=unknown_stage)
         self.prior_scale = prior_scale
+        self.increasing = increasing
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -347,6 +359,7 @@ class LogisticCalibrator(StagewiseCalibrator):
                 low_open=True,
                 where="LogisticCalibrator.fit",
             )
+        check_choice(self.increasing, "increasing", (True, False, None), where="LogisticCalibrator.fit")
 
     def _fit_one(self, x: FloatArray, y: FloatArray, w: FloatArray) -> State:
         wsum = float(w.sum())
@@ -356,6 +369,10 @@ class LogisticCalibrator(StagewiseCalibrator):
             spread = 1.0
         z = (x - center) / spread
         coef = fit_logistic_map(z, y, w, float(self.prior_scale))
+        if (self.increasing is True and coef[1] < 0) or (self.increasing is False and coef[1] > 0):
+            # convex objective: the constrained optimum lies on b = 0, the intercept-only fit
+            coef = fit_logistic_map(np.zeros_like(z), y, w, float(self.prior_scale))
+            coef[1] = 0.0
         return {
             "center": center,
             "spread": spread,

@@ -237,3 +237,15 @@ def test_stage_grouping_covers_every_row_once(k: int) -> None:
     assert [n for n, _ in groups] == sorted(set(st_.tolist()))
     assert sum(int(m.sum()) for _, m in groups) == st_.size
     assert all((st_[m] == n).all() for n, m in groups)
+
+
+def test_logistic_slope_direction_is_a_parameter() -> None:
+    rng = np.random.default_rng(0)
+    s = rng.uniform(1, 5, 300)
+    y = (rng.random(300) < 1 / (1 + np.exp(s - 3))).astype(float)  # humans disagree more as the score rises
+    grid = np.linspace(1, 5, 9)
+    up = LogisticCalibrator().fit(s, y).predict_agreement(grid)
+    assert np.ptp(up) < 1e-12 and abs(up[0] - y.mean()) < 0.02  # constrained: flat at the base rate
+    down = LogisticCalibrator(increasing=None).fit(s, y).predict_agreement(grid)
+    assert (np.diff(down) < 0).all()
+    np.testing.assert_allclose(LogisticCalibrator(increasing=False).fit(s, y).predict_agreement(grid), down)
