@@ -43,21 +43,29 @@ def register(cls: type[Any]) -> type[Any]:
     return cls
 
 
-def _registry() -> dict[str, type[Any]]:
-    # Built-in calibrators register on import of their modules.
-    import judgecal.calibration as cal
+#: Built-in calibrator classes and the modules that define them. Only the module a
+#: file needs is imported, so loading a BayesianCalibrator does not import
+#: scikit-learn (~2 s) and loading nothing imports PyMC.
+_BUILTIN = {
+    "IsotonicCalibrator": "judgecal.calibration",
+    "LogisticCalibrator": "judgecal.calibration",
+    "BayesianCalibrator": "judgecal.bayes",
+    "FeatureAdjustedCalibrator": "judgecal.bias",
+}
 
-    for c in (cal.IsotonicCalibrator, cal.LogisticCalibrator):
-        _REGISTRY.setdefault(c.__name__, c)
-    try:  # Bayesian and feature-adjusted calibrators, when present
-        import judgecal.bayes
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import judgecal.bias  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
-    return _REGISTRY
+
+def _lookup(name: str) -> type[Any] | None:
+    """The registered class called ``name``, importing its built-in module on demand."""
+    if name not in _REGISTRY and name in _BUILTIN:
+        import importlib
+
+        mod = importlib.import_module(_BUILTIN[name])
+        _REGISTRY.setdefault(name, getattr(mod, name))
+    return _REGISTRY.get(name)
+
+
+def _known() -> list[str]:
+    return sorted(set(_REGISTRY) | set(_BUILTIN))
 
 
 def _jsonable(obj: Any) -> Any:
@@ -103,9 +111,9 @@ def dumps(estimator: Any) -> str:
     True
     """
     name = type(estimator).__name__
-    if name not in _registry() or not hasattr(estimator, "_get_state"):
+    if _lookup(name) is not type(estimator) or not hasattr(estimator, "_get_state"):
         raise InputError(
-            "estimator", f"a judgecal calibrator {sorted(_REGISTRY)}", name, where="save"
+            "estimator", f"a judgecal calibrator {_known()}", name, where="save"
         )
     params = _jsonable(estimator.get_params(deep=False))
     state = _jsonable(estimator._get_state())
@@ -160,9 +168,9 @@ def loads(text: str | bytes) -> Any:
         raise PersistenceError(
             "Calibrator file failed its integrity check (sha256 mismatch): it was edited or corrupted."
         )
-    cls = _registry().get(name) if isinstance(name, str) else None
+    cls = _lookup(name) if isinstance(name, str) else None
     if cls is None:
-        raise PersistenceError(f"Unknown calibrator class {name!r}; known: {sorted(_REGISTRY)}.")
+        raise PersistenceError(f"Unknown calibrator class {name!r}; known: {_known()}.")
     try:
         est = cls(**_unjson(params))
         est._set_state(_unjson(state))

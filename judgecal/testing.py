@@ -971,9 +971,9 @@ def check_calibrator(
         # a simulated dataset shrinks slowly (every step refits) and rarely gets clearer: report it as drawn
         return _run_property(name, strategy, check, max_examples=max_examples, derandomize=derandomize, shrink=False)
 
-    from judgecal.persist import _registry
+    from judgecal.persist import _lookup
 
-    registered = type(probe).__name__ in _registry() and hasattr(probe, "_get_state")
+    registered = _lookup(type(probe).__name__) is type(probe) and hasattr(probe, "_get_state")
     results = [
         run("probabilities", data, check_probs),
         run("monotone", data, check_mono) if monotone else PropertyResult("monotone", "skipped", "monotone=False"),
