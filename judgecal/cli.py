@@ -3,6 +3,10 @@
 ``judgecal fit DATA ...``     fit a calibrator on a CSV/JSONL file and save it as JSON
 ``judgecal apply CAL DATA``   add calibrated probabilities to a CSV/JSONL file
 ``judgecal demo``             calibrate a real judge on the bundled HANNA data
+``judgecal bias``             surface-feature bias of a judge (default: bundled PandaLM)
+``judgecal agree``            agreement report per stage (default: bundled HANNA)
+``judgecal estimate``         human rate with a valid interval (default: bundled PandaLM)
+``judgecal cache``            inspect and prune a judge-call cache
 
 Errors are one line on stderr and exit code 2, never a traceback.
 """
@@ -232,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-labelled", type=int, default=200, help="stories with human labels used for fitting"
     )
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--method", choices=("isotonic", "logistic"), default="isotonic")
+    demo.add_argument("--method", choices=("isotonic", "logistic", "bayes"), default="isotonic")
     demo.add_argument(
         "--plot", default="judgecal-demo.png", help="where to write the reliability diagram"
     )

@@ -11,6 +11,7 @@ judge (its score rescaled to [0, 1]) with the calibrated probability.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,14 @@ def run_demo(
     (s_tr, y_tr, w_tr, st_tr), (s_te, y_te, w_te, st_te), counts = hanna_split(
         judge, n_labelled=n_labelled, seed=seed
     )
-    cal = (IsotonicCalibrator() if method == "isotonic" else LogisticCalibrator()).fit(
+    cal: Any
+    if method == "bayes":
+        from judgecal.bayes import BayesianCalibrator
+
+        cal = BayesianCalibrator(score_range=(1.0, 5.0), random_state=seed)
+    else:
+        cal = IsotonicCalibrator() if method == "isotonic" else LogisticCalibrator()
+    cal = cal.fit(
         s_tr, y_tr, w_tr, stages=st_tr
     )
     raw = Scale.likert(5).to_unit(s_te)
