@@ -1187,40 +1187,10 @@ def _sigmoid(t: Any) -> Any:
 def _fit_logistic(
     Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, max_iter: int = 100
 ) -> FloatArray:
-    """MAP logistic regression (intercept column included in ``Z``), Newton with step halving."""
-    lam = 0.0 if not np.isfinite(prior_scale) else 1.0 / prior_scale**2
-    k = Z.shape[1]
-    theta = np.zeros(k)
-    ybar = float(np.clip(np.dot(w, y) / w.sum(), 1e-6, 1 - 1e-6))
-    theta[0] = np.log(ybar / (1 - ybar)) / (1.0 + lam)
+    """MAP logistic regression (intercept column included in ``Z``): the spine's Newton solver."""
+    from judgecal.calibration import fit_logistic_design
 
-    def objective(t: FloatArray) -> float:
-        eta = Z @ t
-        return float(np.dot(w, np.logaddexp(0.0, eta) - y * eta) + 0.5 * lam * np.dot(t, t))
-
-    f = objective(theta)
-    for _ in range(max_iter):
-        pr = _sigmoid(Z @ theta)
-        g = Z.T @ (w * (pr - y)) + lam * theta
-        H = (Z * (w * pr * (1 - pr))[:, None]).T @ Z + (lam + 1e-10) * np.eye(k)
-        try:
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:  # pragma: no cover - H is regularised
-            step = g
-        t = 1.0
-        while t > 1e-8:
-            cand = theta - t * step
-            fc = objective(cand)
-            if fc <= f + 1e-12:
-                break
-            t *= 0.5
-        else:
-            break
-        done = abs(f - fc) < 1e-12 * (1 + abs(f)) or float(np.max(np.abs(t * step))) < 1e-10
-        theta, f = cand, fc
-        if done:
-            break
-    return theta
+    return fit_logistic_design(Z, y, w, prior_scale, max_iter=max_iter)
 
 
 @register

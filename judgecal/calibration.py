@@ -433,9 +433,22 @@ def fit_logistic_map(
     Minimises ``sum w * BCE(y, sigma(a + b z)) + (a^2 + b^2) / (2 prior_scale^2)``
     by Newton's method with step halving. Returns ``array([a, b])``.
     """
+    return fit_logistic_design(np.column_stack([np.ones_like(z), z]), y, w, prior_scale, max_iter=max_iter)
+
+
+def fit_logistic_design(
+    Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, *, max_iter: int = 100
+) -> FloatArray:
+    """MAP coefficients of a weighted logistic regression on a design matrix ``Z``.
+
+    Column 0 of ``Z`` is the intercept. Every coefficient has an independent
+    normal prior of scale ``prior_scale`` (``inf``: maximum likelihood). The
+    objective is convex; Newton's method with step halving converges in a few
+    steps. Soft labels ``y`` in [0, 1] enter the likelihood directly.
+    """
     lam = 0.0 if not np.isfinite(prior_scale) or prior_scale > 1e150 else 1.0 / prior_scale**2
-    Z = np.column_stack([np.ones_like(z), z])
-    theta = np.zeros(2)
+    k = Z.shape[1]
+    theta = np.zeros(k)
     ybar = float(np.clip(np.dot(w, y) / w.sum(), 1e-6, 1 - 1e-6))
     theta[0] = np.log(ybar / (1 - ybar)) / (1.0 + lam)
 
@@ -448,7 +461,7 @@ def fit_logistic_map(
     for _ in range(max_iter):
         p = _sigmoid(Z @ theta)
         g = Z.T @ (w * (p - y)) + lam * theta
-        H = (Z * (w * p * (1 - p))[:, None]).T @ Z + (lam + 1e-10) * np.eye(2)
+        H = (Z * (w * p * (1 - p))[:, None]).T @ Z + (lam + 1e-10) * np.eye(k)
         try:
             step = np.linalg.solve(H, g)
         except np.linalg.LinAlgError:  # pragma: no cover - H is regularised
