@@ -208,6 +208,30 @@ def _systematic_resample(w: FloatArray, n: int, rng: np.random.Generator) -> Int
 # --------------------------------------------------------------------------------------
 # Fast path: grid over the group scales x Laplace on the rest x PSIS
 # --------------------------------------------------------------------------------------
+def _data_order(g: Any, w: Any, y: Any, x: Any, n_stages: int) -> Any:
+    """Rank of each stage when stages are ordered by their data rather than their names.
+
+    The random draws of the fast path follow the order of the stages. Ordering
+    them by a summary of their data (count, weights, agreement, score moments;
+    names only break exact ties) makes the posterior draws, and so every
+    prediction, unchanged when stages are renamed or rows are permuted.
+    """
+    summary = np.stack(
+        [
+            np.bincount(g, minlength=n_stages).astype(np.float64),
+            np.bincount(g, weights=w, minlength=n_stages),
+            np.bincount(g, weights=w * y, minlength=n_stages),
+            np.bincount(g, weights=w * x, minlength=n_stages),
+            np.bincount(g, weights=w * x * y, minlength=n_stages),
+        ],
+        axis=1,
+    )
+    order = sorted(range(n_stages), key=lambda k: (*np.round(summary[k], 9).tolist(), k))
+    rank = np.empty(n_stages, dtype=np.int64)
+    rank[order] = np.arange(n_stages)
+    return rank
+
+
 def laplace_binary(
     f: FloatArray,
     y: FloatArray,
@@ -742,8 +766,10 @@ class BayesianCalibrator(_EstimatorBase):
             self.score_levels_ = lv
         if method == "laplace":
             f = self._feature(x)
-            post = laplace_binary(f, yy, w, g, len(self.stages_), prior, draws=int(self.draws), rng=rng)
-            draws = {"a": post["a"], "b": post["b"]}
+            rank = _data_order(g, w, yy, x, len(self.stages_))
+            post = laplace_binary(f, yy, w, rank[g], len(self.stages_), prior, draws=int(self.draws), rng=rng)
+            # back from the data order to the stages_ order (see _data_order)
+            draws = {"a": post["a"][:, rank], "b": post["b"][:, rank]}
             hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b")}
             diag: dict[str, Any] = {"method": "laplace", "k_hat": post["k_hat"], "ess": post["ess"],
                                     "grid_points": post["grid_points"]}
@@ -1088,7 +1114,7 @@ class BayesianCalibrator(_EstimatorBase):
         >>> js = load_pandalm()
         >>> cal = BayesianCalibrator(random_state=0).fit_judgments(js)
         >>> cal.predict_agreement([0, 1, 2], stages=js.stages()[0]).round(2).tolist()
-        [0.15, 0.38, 0.67]
+        [0.16, 0.38, 0.67]
         """
         from judgecal.records import JudgmentSet
 
