@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -49,7 +48,6 @@ from judgecal._exceptions import (
     InputError,
     InputTypeError,
     NotFittedError,
-    SmallSampleWarning,
 )
 from judgecal._validation import (
     FloatArray,
@@ -64,6 +62,7 @@ from judgecal._validation import (
     make_rng,
 )
 from judgecal.ablations import AblationRecord, _normalize_attributes, per_item_attributes
+from judgecal.calibration import fit_logistic_design, fit_stages
 from judgecal.judge import CalibratedJudge, JudgeResult
 from judgecal.persist import register
 from judgecal.records import JudgmentSet, Scale
@@ -1188,8 +1187,6 @@ def _fit_logistic(
     Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, max_iter: int = 100
 ) -> FloatArray:
     """MAP logistic regression (intercept column included in ``Z``): the spine's Newton solver."""
-    from judgecal.calibration import fit_logistic_design
-
     return fit_logistic_design(Z, y, w, prior_scale, max_iter=max_iter)
 
 
@@ -1397,27 +1394,9 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             ref = np.array([float(self.reference[k]) for k in names])
         self.reference_ = np.asarray(ref, dtype=np.float64)
         self.pooled_ = self._fit_one(M, yy, w)
-        self.stage_states_: dict[str, dict[str, Any]] = {}
-        self.stage_counts_: dict[str, int] = {}
-        if stages is not None:
-            st = check_stages(stages, M.shape[0], where=where)
-            uniq, inv = np.unique(st, return_inverse=True)
-            small = []
-            for k, name in enumerate(uniq.tolist()):
-                m = (inv == k) & (w > 0)
-                cnt = int(m.sum())
-                self.stage_counts_[name] = cnt
-                if cnt >= self.min_stage_labels:
-                    self.stage_states_[name] = self._fit_one(M[m], yy[m], w[m])
-                else:
-                    small.append(f"{name} ({cnt})")
-            if small:
-                warnings.warn(
-                    f"{len(small)} stage(s) have fewer than min_stage_labels={self.min_stage_labels} "
-                    "labelled items and use the pooled fit: " + ", ".join(small) + ".",
-                    SmallSampleWarning,
-                    stacklevel=2,
-                )
+        self.stage_states_, self.stage_counts_ = fit_stages(
+            self._fit_one, M, yy, w, stages, int(self.min_stage_labels), where=where
+        )
         return self
 
     # -- predict ------------------------------------------------------------------

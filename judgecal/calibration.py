@@ -111,29 +111,9 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = 1
         self.pooled_ = self._fit_one(x, yy, w)
-        self.stage_states_: dict[str, State] = {}
-        self.stage_counts_: dict[str, int] = {}
-        if stages is not None:
-            st = check_stages(stages, x.size, where=where)
-            small = []
-            for name, mask in _groups(st):
-                m = mask & (w > 0)
-                n = int(m.sum())
-                self.stage_counts_[name] = n
-                if n >= self.min_stage_labels:
-                    self.stage_states_[name] = self._fit_one(x[m], yy[m], w[m])
-                else:
-                    small.append(f"{name} ({n})")
-            if small:
-                warnings.warn(
-                    f"{len(small)} stage(s) have fewer than min_stage_labels="
-                    f"{self.min_stage_labels} labelled items and use the pooled fit: "
-                    + ", ".join(small)
-                    + ". Label more items for them, lower min_stage_labels, or use a "
-                    "Bayesian calibrator that pools partially.",
-                    SmallSampleWarning,
-                    stacklevel=2,
-                )
+        self.stage_states_, self.stage_counts_ = fit_stages(
+            self._fit_one, x, yy, w, stages, int(self.min_stage_labels), where=where
+        )
         return self
 
     def _check_fitted(self, where: str) -> None:
@@ -393,6 +373,48 @@ class LogisticCalibrator(StagewiseCalibrator):
                 raise ValueError(f"a logistic state needs a finite number {key!r}, got {v!r}")
         if not state["spread"] > 0:
             raise ValueError(f"'spread' must be positive, got {state['spread']!r}")
+
+
+def fit_stages(
+    fit_one: Any,
+    X: Any,
+    y: FloatArray,
+    w: FloatArray,
+    stages: Any,
+    min_stage_labels: int,
+    *,
+    where: str,
+) -> tuple[dict[str, State], dict[str, int]]:
+    """Fit ``fit_one(X[m], y[m], w[m])`` for every stage with enough labelled rows.
+
+    Returns ``(states, counts)``: a state per stage with at least
+    ``min_stage_labels`` rows of positive weight, and the count of every stage.
+    Smaller stages get no state (their predictions use the pooled fit), and one
+    :class:`~judgecal.SmallSampleWarning` names them all.
+    """
+    states: dict[str, State] = {}
+    counts: dict[str, int] = {}
+    if stages is None:
+        return states, counts
+    st = check_stages(stages, y.size, where=where)
+    small = []
+    for name, mask in _groups(st):
+        m = mask & (w > 0)
+        n = int(m.sum())
+        counts[name] = n
+        if n >= min_stage_labels:
+            states[name] = fit_one(X[m], y[m], w[m])
+        else:
+            small.append(f"{name} ({n})")
+    if small:
+        warnings.warn(
+            f"{len(small)} stage(s) have fewer than min_stage_labels={min_stage_labels} labelled "
+            "items and use the pooled fit: " + ", ".join(small) + ". Label more items for them, "
+            "lower min_stage_labels, or use a Bayesian calibrator that pools partially.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+    return states, counts
 
 
 def _groups(stages: Any) -> list[tuple[str, Any]]:
