@@ -121,13 +121,12 @@ def _alpha_counts(C: FloatArray, w: FloatArray, metric: str) -> float | None:
 
 
 def _fleiss_counts(C: FloatArray, w: FloatArray) -> float | None:
+    pbar = _exact_counts(C, w)
+    if pbar is None:
+        return None
     m = C.sum(1)
     keep = (m >= 2) & (w > 0)
-    if not keep.any():
-        return None
     Ck, mk, wk = C[keep], m[keep], w[keep]
-    pu = (Ck * (Ck - 1)).sum(1) / (mk * (mk - 1))
-    pbar = float(np.dot(wk, pu) / wk.sum())
     pc = (wk[:, None] * Ck).sum(0) / float(np.dot(wk, mk))
     pe = float((pc**2).sum())
     if 1.0 - pe <= 1e-12:

@@ -62,7 +62,7 @@ from judgecal._validation import (
     make_rng,
 )
 from judgecal.ablations import AblationRecord, _normalize_attributes, per_item_attributes
-from judgecal.calibration import fit_logistic_design, fit_stages
+from judgecal.calibration import fit_logistic_design, fit_stages, route_stages
 from judgecal.judge import CalibratedJudge, JudgeResult
 from judgecal.persist import register
 from judgecal.records import JudgmentSet, Scale
@@ -1413,27 +1413,7 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         where: str,
         fn: Callable[[dict[str, Any], FloatArray], FloatArray],
     ) -> FloatArray:
-        if stages is None or not self.stage_states_:
-            if stages is not None:
-                check_stages(stages, M.shape[0], where=where)
-            return fn(self.pooled_, M)
-        st = check_stages(stages, M.shape[0], where=where)
-        out = np.empty(M.shape[0])
-        uniq, inv = np.unique(st, return_inverse=True)
-        for k, name in enumerate(uniq.tolist()):
-            m = inv == k
-            state = self.stage_states_.get(name)
-            if state is None:
-                if name not in self.stage_counts_ and self.unknown_stage == "raise":
-                    raise InputError(
-                        "stages",
-                        f"stages seen in fit {sorted(self.stage_counts_)}",
-                        name,
-                        where=where,
-                    )
-                state = self.pooled_
-            out[m] = fn(state, M[m])
-        return out
+        return route_stages(self, M, stages, fn, where=where)
 
     @staticmethod
     def _prob(state: dict[str, Any], M: FloatArray) -> FloatArray:

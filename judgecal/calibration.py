@@ -144,25 +144,7 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         where = f"{type(self).__name__}.predict_proba"
         self._check_fitted("predict_proba")
         x = as_float_1d(X, "X", where=where, allow_empty=True)
-        if stages is None or not self.stage_states_:
-            if stages is not None:
-                check_stages(stages, x.size, where=where)
-            return self._predict_chunked(self.pooled_, x)
-        st = check_stages(stages, x.size, where=where)
-        out = np.empty(x.size)
-        for name, m in _groups(st):
-            state = self.stage_states_.get(name)
-            if state is None:
-                if name not in self.stage_counts_ and self.unknown_stage == "raise":
-                    raise InputError(
-                        "stages",
-                        f"stages seen in fit {sorted(self.stage_counts_)}",
-                        name,
-                        where=where,
-                    )
-                state = self.pooled_
-            out[m] = self._predict_chunked(state, x[m])
-        return out
+        return route_stages(self, x, stages, self._predict_chunked, where=where)
 
     def _predict_chunked(self, state: State, x: FloatArray) -> FloatArray:
         if x.size <= _CHUNK:
@@ -373,6 +355,35 @@ class LogisticCalibrator(StagewiseCalibrator):
                 raise ValueError(f"a logistic state needs a finite number {key!r}, got {v!r}")
         if not state["spread"] > 0:
             raise ValueError(f"'spread' must be positive, got {state['spread']!r}")
+
+
+def route_stages(
+    est: Any, X: Any, stages: Any, predict: Any, *, where: str
+) -> FloatArray:
+    """``predict(state, X[m])`` for each stage's rows, with the stage's own state.
+
+    ``est`` is a fitted per-stage estimator (``pooled_``, ``stage_states_``,
+    ``stage_counts_``, ``unknown_stage``). A stage without its own state uses
+    the pooled one; a stage never seen in ``fit`` raises when
+    ``unknown_stage="raise"``. ``stages=None`` predicts with the pooled state.
+    """
+    n = X.shape[0]
+    if stages is None or not est.stage_states_:
+        if stages is not None:
+            check_stages(stages, n, where=where)
+        return np.asarray(predict(est.pooled_, X), dtype=np.float64)
+    st = check_stages(stages, n, where=where)
+    out = np.empty(n)
+    for name, m in _groups(st):
+        state = est.stage_states_.get(name)
+        if state is None:
+            if name not in est.stage_counts_ and est.unknown_stage == "raise":
+                raise InputError(
+                    "stages", f"stages seen in fit {sorted(est.stage_counts_)}", name, where=where
+                )
+            state = est.pooled_
+        out[m] = predict(state, X[m])
+    return out
 
 
 def fit_stages(
