@@ -9,7 +9,7 @@ import numpy as np
 
 import judgecal
 from judgecal import IsotonicCalibrator, LogisticCalibrator, SmallSampleWarning
-from judgecal.bayes import BayesianCalibrator
+from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
 
 def dataset(name: str, judge: str) -> dict[str, Any]:
@@ -42,7 +42,9 @@ def _logloss(p: Any, y: Any, w: Any) -> float:
     return float(-np.dot(w, y * np.log(p) + (1 - y) * np.log1p(-p)) / w.sum())
 
 
-def evaluate(d: dict[str, Any], *, n_labels: int = 50, splits: int = 200, seed: int = 0) -> dict[str, Any]:
+def evaluate(
+    d: dict[str, Any], *, n_labels: int = 50, splits: int = 200, seed: int = 0
+) -> dict[str, Any]:
     """Win rates vs the raw judge (held-out Brier), held-out log loss and interval coverage."""
     rng = np.random.default_rng(seed)
     n = d["s"].size
@@ -83,7 +85,12 @@ def evaluate(d: dict[str, Any], *, n_labels: int = 50, splits: int = 200, seed: 
             cover.extend(((iv[:, 0] <= rate[ok]) & (rate[ok] <= iv[:, 1])).tolist())
             width.extend((iv[:, 1] - iv[:, 0]).tolist())
     b = {m: np.asarray(v) for m, v in brier.items()}
-    out: dict[str, Any] = {"dataset": d["name"], "n_items": int(n), "n_labels": n_labels, "splits": splits}
+    out: dict[str, Any] = {
+        "dataset": d["name"],
+        "n_items": int(n),
+        "n_labels": n_labels,
+        "splits": splits,
+    }
     for m in methods:
         out[f"win_{m}"] = float(np.mean(b[m] < b["raw"]))
         out[f"brier_{m}"] = float(np.mean(b[m]))

@@ -1,4 +1,4 @@
-"""Benchmark judgecal.bayes: fit time per path and kind, prediction time and memory, real data.
+"""Benchmark judgecal.calibration.bayes.calibrator: fit time per path and kind, prediction time and memory, real data.
 
 Run: ``.venv/bin/python benchmarks/bench_bayes.py [--quick] [--skip-nuts] [--splits N]``.
 Prints tables and writes ``benchmarks/results/bayes.json``.
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from judgecal import ConvergenceWarning
-from judgecal.bayes import BayesianCalibrator, default_prior
+from judgecal.calibration.bayes.calibrator import BayesianCalibrator, default_prior
 
 RESULTS = Path(__file__).parent / "results" / "bayes.json"
 
@@ -79,7 +79,7 @@ def _scipy_floor(s: Any, y: Any) -> float:
 
 
 def fit_times(sizes: tuple[int, ...], nuts: bool, draws: int, tune: int) -> list[dict[str, Any]]:
-    from judgecal import _pymc_backend
+    from judgecal.calibration.bayes import _pymc_backend
 
     rows = []
     for n in sizes:
@@ -87,36 +87,71 @@ def fit_times(sizes: tuple[int, ...], nuts: bool, draws: int, tune: int) -> list
         floor = min(_scipy_floor(s, y) for _ in range(5))
         t = time.perf_counter()
         lap = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(s, y, stages=st)
-        rows.append({"n": n, "kind": "binary", "path": "laplace", "seconds": time.perf_counter() - t,
-                     "k_hat": lap.diagnostics_["k_hat"], "floor_seconds": floor})
+        rows.append(
+            {
+                "n": n,
+                "kind": "binary",
+                "path": "laplace",
+                "seconds": time.perf_counter() - t,
+                "k_hat": lap.diagnostics_["k_hat"],
+                "floor_seconds": floor,
+            }
+        )
         if not nuts:
             continue
         for kind in ("binary", "monotone", "ordinal", "pairwise"):
             s, st, y = _sim(kind, n)
             rng = (0, 2) if kind == "pairwise" else (1, 5)
-            est = BayesianCalibrator(kind=kind, method="nuts", score_range=rng, random_state=0,
-                                     draws=draws, tune=tune, chains=2)
+            est = BayesianCalibrator(
+                kind=kind,
+                method="nuts",
+                score_range=rng,
+                random_state=0,
+                draws=draws,
+                tune=tune,
+                chains=2,
+            )
             for rep in ("first", "warm"):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     t = time.perf_counter()
                     est.fit(s, y, stages=st)
                     took = time.perf_counter() - t
-                rows.append({"n": n, "kind": kind, "path": f"nuts-cached-{rep}", "seconds": took,
-                             "divergences": est.diagnostics_["divergences"],
-                             "max_rhat": est.diagnostics_["max_rhat"],
-                             "min_ess_bulk": est.diagnostics_["min_ess_bulk"]})
+                rows.append(
+                    {
+                        "n": n,
+                        "kind": kind,
+                        "path": f"nuts-cached-{rep}",
+                        "seconds": took,
+                        "divergences": est.diagnostics_["divergences"],
+                        "max_rhat": est.diagnostics_["max_rhat"],
+                        "min_ess_bulk": est.diagnostics_["min_ess_bulk"],
+                    }
+                )
             data = est._backend_data(
-                np.asarray(s, float), est._check_targets(y, len(s), "bench"), np.ones(len(s)),
+                np.asarray(s, float),
+                est._check_targets(y, len(s), "bench"),
+                np.ones(len(s)),
                 np.unique(st, return_inverse=True)[1].astype(np.int64),
             )
             t = time.perf_counter()
-            res = _pymc_backend.sample_plain(kind, data, est.prior_, draws=draws, tune=tune, chains=2,
-                                             target_accept=0.9, seed=0)
-            rows.append({"n": n, "kind": kind, "path": "plain-pymc", "seconds": time.perf_counter() - t,
-                         "divergences": res["diagnostics"]["divergences"]})
+            res = _pymc_backend.sample_plain(
+                kind, data, est.prior_, draws=draws, tune=tune, chains=2, target_accept=0.9, seed=0
+            )
+            rows.append(
+                {
+                    "n": n,
+                    "kind": kind,
+                    "path": "plain-pymc",
+                    "seconds": time.perf_counter() - t,
+                    "divergences": res["diagnostics"]["divergences"],
+                }
+            )
             for r in rows[-3:]:
-                print(f"  n={r['n']:5d} {r['kind']:9s} {r['path']:18s} {r['seconds']:8.2f} s", flush=True)
+                print(
+                    f"  n={r['n']:5d} {r['kind']:9s} {r['path']:18s} {r['seconds']:8.2f} s",
+                    flush=True,
+                )
     return rows
 
 
@@ -124,11 +159,21 @@ def divergence_check(draws: int = 2000, tune: int = 1000) -> dict[str, Any]:
     """The issue's case: non-centred 3-stage hierarchy, n=600, 4000 draws; ours vs wide scale priors."""
     s, st, y = _sim("binary", 600, seed=3)
     out = {}
-    for name, prior in (("judgecal default", None), ("wide HalfNormal(2.5) scales", {"tau_a": 2.5, "tau_b": 2.5})):
+    for name, prior in (
+        ("judgecal default", None),
+        ("wide HalfNormal(2.5) scales", {"tau_a": 2.5, "tau_b": 2.5}),
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            est = BayesianCalibrator(method="nuts", score_range=(1, 5), prior=prior, random_state=1,
-                                     draws=2 * draws, tune=tune, chains=2).fit(s, y, stages=st)
+            est = BayesianCalibrator(
+                method="nuts",
+                score_range=(1, 5),
+                prior=prior,
+                random_state=1,
+                draws=2 * draws,
+                tune=tune,
+                chains=2,
+            ).fit(s, y, stages=st)
         out[name] = est.diagnostics_["divergences"]
         print(f"  divergences ({name}): {out[name]} in {2 * draws} draws", flush=True)
     return out
@@ -139,8 +184,10 @@ def prediction() -> list[dict[str, Any]]:
     est = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=1000).fit(s, y, stages=st)
     rng = np.random.default_rng(1)
     rows = []
-    for kind, x in (("discrete", rng.integers(1, 6, 10**6).astype(float)),
-                    ("continuous", rng.uniform(1, 5, 10**6))):
+    for kind, x in (
+        ("discrete", rng.integers(1, 6, 10**6).astype(float)),
+        ("continuous", rng.uniform(1, 5, 10**6)),
+    ):
         est.predict_agreement(x[:100], stages="selection")
         tracemalloc.start()
         t = time.perf_counter()
@@ -149,9 +196,13 @@ def prediction() -> list[dict[str, Any]]:
         took = time.perf_counter() - t
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        rows.append({"scores": kind, "n": 10**6, "draws": 1000, "seconds": took, "peak_mb": peak / 1e6})
-        print(f"  1e6 {kind:10s} scores: mean + 90% interval in {took:.3f} s, peak {peak / 1e6:.0f} MB",
-              flush=True)
+        rows.append(
+            {"scores": kind, "n": 10**6, "draws": 1000, "seconds": took, "peak_mb": peak / 1e6}
+        )
+        print(
+            f"  1e6 {kind:10s} scores: mean + 90% interval in {took:.3f} s, peak {peak / 1e6:.0f} MB",
+            flush=True,
+        )
     return rows
 
 

@@ -49,7 +49,7 @@ from judgecal import (
     preference_gap,
     probe_bias,
 )
-from judgecal.ablations import (
+from judgecal.bias.ablations import (
     MentionDetector,
     insert_mention,
     remove_mentions,
@@ -58,8 +58,8 @@ from judgecal.ablations import (
     surface_features,
     swap_answers,
 )
-from judgecal.datasets import _pandalm_rows
-from judgecal.judge import parse_score
+from judgecal.judging.judge import parse_score
+from judgecal.records.datasets import _pandalm_rows
 
 N = 10_000
 ATTRS = {"movie": ["film"], "recipe": ["ingredients", "baking"], "city": ["san diego"], "music": []}

@@ -51,7 +51,12 @@ def main() -> None:
         t_j = best(lambda: IsotonicCalibrator().fit(s, y))  # noqa: B023
         t_s = best(lambda: IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(s, y))  # noqa: B023
         t_l = best(lambda: LogisticCalibrator().fit(s, y))  # noqa: B023
-        out[f"fit_n{n}"] = {"judgecal_isotonic_s": t_j, "sklearn_isotonic_s": t_s, "ratio": t_j / t_s, "judgecal_logistic_s": t_l}
+        out[f"fit_n{n}"] = {
+            "judgecal_isotonic_s": t_j,
+            "sklearn_isotonic_s": t_s,
+            "ratio": t_j / t_s,
+            "judgecal_logistic_s": t_l,
+        }
     s = rng.integers(1, 11, 2000).astype(float)
     y = (rng.random(2000) < 1 / (1 + np.exp(-(s - 5)))).astype(float)
     cal = IsotonicCalibrator().fit(s, y)
@@ -77,16 +82,41 @@ def main() -> None:
     pred["peak_mb_numpy_floor"] = peak_mb(lambda: np.interp(big, xt, yt))
     out["predict_1e6"] = pred
     code = "import time; t=time.perf_counter(); import judgecal; print(time.perf_counter()-t)"
-    imp = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+    imp = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(5)
+    ]
     heavy = subprocess.run(
-        [sys.executable, "-c", "import sys, judgecal; print([m for m in ('pymc','pytensor','arviz','matplotlib','sklearn','scipy') if m in sys.modules])"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, judgecal; print([m for m in ('pymc','pytensor','arviz','matplotlib','sklearn','scipy') if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    imp_np = [float(subprocess.run([sys.executable, "-c", code.replace("judgecal", "numpy")], capture_output=True, text=True, check=True).stdout) for _ in range(5)]
+    imp_np = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code.replace("judgecal", "numpy")],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(5)
+    ]
     out["import"] = {"judgecal_s": min(imp), "numpy_s": min(imp_np), "heavy_modules_loaded": heavy}
     print(json.dumps(out, indent=2))
     Path(__file__).with_name("results").mkdir(exist_ok=True)
-    Path(__file__).with_name("results").joinpath("calibration.json").write_text(json.dumps(out, indent=2))
+    Path(__file__).with_name("results").joinpath("calibration.json").write_text(
+        json.dumps(out, indent=2)
+    )
 
 
 if __name__ == "__main__":

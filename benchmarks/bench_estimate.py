@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 import judgecal
-from judgecal.estimate import (
+from judgecal.estimate.core import (
     _assemble,
     _crossfit,
     _Data,
@@ -68,26 +68,78 @@ def _run(d_full: _Data, per: int, seed: int, bayes_cal: Any) -> dict[str, Any]:
     weights = _stratum_weights(d_full)
     truth = {s: float(d_full.ya[d_full.strata == s].mean()) for s in names}
     truth_all = float(sum(weights[s] * truth[s] for s in names))
-    cov: dict[str, dict[str, list[float]]] = {m: {"all": [], **{s: [] for s in names}} for m in METHODS}
-    wid: dict[str, dict[str, list[float]]] = {m: {"all": [], **{s: [] for s in names}} for m in METHODS}
+    cov: dict[str, dict[str, list[float]]] = {
+        m: {"all": [], **{s: [] for s in names}} for m in METHODS
+    }
+    wid: dict[str, dict[str, list[float]]] = {
+        m: {"all": [], **{s: [] for s in names}} for m in METHODS
+    }
     iso = _make_calibrator("isotonic", "bench")
     for _ in range(SPLITS):
         d = replace(d_full, lab=_labelled_mask(d_full.strata, per, rng))
         srng = np.random.default_rng(int(rng.integers(1 << 31)))
         res = {
-            "ppi++ cv": _estimate(d, weights, "ppi++", iso, "half", LEVEL, 5, False, "t", srng, "bench", "",
-                                  bounded=True),
-            "ppi raw": _estimate(d, weights, "ppi", None, "half", LEVEL, 5, False, "t", srng, "bench", "",
-                                 bounded=True),
-            "bayes": _estimate(d, weights, "bayes", bayes_cal, "half", LEVEL, 5, False, "t", srng, "bench", "",
-                               bounded=True),
+            "ppi++ cv": _estimate(
+                d,
+                weights,
+                "ppi++",
+                iso,
+                "half",
+                LEVEL,
+                5,
+                False,
+                "t",
+                srng,
+                "bench",
+                "",
+                bounded=True,
+            ),
+            "ppi raw": _estimate(
+                d,
+                weights,
+                "ppi",
+                None,
+                "half",
+                LEVEL,
+                5,
+                False,
+                "t",
+                srng,
+                "bench",
+                "",
+                bounded=True,
+            ),
+            "bayes": _estimate(
+                d,
+                weights,
+                "bayes",
+                bayes_cal,
+                "half",
+                LEVEL,
+                5,
+                False,
+                "t",
+                srng,
+                "bench",
+                "",
+                bounded=True,
+            ),
         }
         # in-sample: one calibrator on all labels, applied to the same labels
         model = judgecal.IsotonicCalibrator().fit(d.x[d.lab & d.scored], d.ya[d.lab & d.scored])
         f_in = np.where(d.scored, model.predict_agreement(d.x), float(d.ya[d.lab].mean()))
         s_in = _stratified(d.ya, f_in, d, weights, None, "bench")
-        res["ppi++ in-sample"] = _assemble(d, s_in, weights, "in-sample", LEVEL, "t", "", True,
-                                           _judge_baseline(d, weights, LEVEL, "half"))
+        res["ppi++ in-sample"] = _assemble(
+            d,
+            s_in,
+            weights,
+            "in-sample",
+            LEVEL,
+            "t",
+            "",
+            True,
+            _judge_baseline(d, weights, LEVEL, "half"),
+        )
         main = res["ppi++ cv"]
         for m in METHODS:
             if m == "human":
@@ -134,8 +186,21 @@ def main() -> None:
     hidden = keep_labels(js0, 100, seed=7)
     pub = estimate_rate(hidden, seed=3)
     d0 = _prepare(hidden, "stage", None, "half", "bench")
-    fast = _estimate(d0, _stratum_weights(d0), "ppi++", _make_calibrator("isotonic", "bench"), "half", LEVEL, 5,
-                     False, "t", np.random.default_rng(3), "bench", pub.estimand, bounded=True)
+    fast = _estimate(
+        d0,
+        _stratum_weights(d0),
+        "ppi++",
+        _make_calibrator("isotonic", "bench"),
+        "half",
+        LEVEL,
+        5,
+        False,
+        "t",
+        np.random.default_rng(3),
+        "bench",
+        pub.estimand,
+        bounded=True,
+    )
     assert abs(fast.estimate - pub.estimate) < 1e-12 and abs(fast.low - pub.low) < 1e-12
     _ = _crossfit  # (the cross-fitting used inside _estimate)
 
@@ -146,14 +211,20 @@ def main() -> None:
         results[name] = _run(d_full, per, seed=len(results), bayes_cal=_default_bayes(js, "bench"))
         results[name]["labels_per_stratum"] = per
         results[name]["seconds"] = round(time.time() - t, 1)
-        print(f"\n{name}: {per} labels per stratum x {len(results[name]['truth']) - 1} strata, "
-              f"{SPLITS} splits ({results[name]['seconds']} s)")
-        print(f"{'method':<18}{'cover all':>10}{'width all':>10}{'ratio':>7}"
-              f"{'cover/str':>10}{'min/str':>9}{'ratio/str':>10}")
+        print(
+            f"\n{name}: {per} labels per stratum x {len(results[name]['truth']) - 1} strata, "
+            f"{SPLITS} splits ({results[name]['seconds']} s)"
+        )
+        print(
+            f"{'method':<18}{'cover all':>10}{'width all':>10}{'ratio':>7}"
+            f"{'cover/str':>10}{'min/str':>9}{'ratio/str':>10}"
+        )
         for m, r in results[name]["methods"].items():
-            print(f"{m:<18}{r['coverage_overall']:>10.3f}{r['width_overall']:>10.3f}"
-                  f"{r['width_ratio_vs_human_overall']:>7.2f}{r['coverage_per_stratum_mean']:>10.3f}"
-                  f"{r['coverage_per_stratum_min']:>9.3f}{r['width_ratio_vs_human_per_stratum_mean']:>10.2f}")
+            print(
+                f"{m:<18}{r['coverage_overall']:>10.3f}{r['width_overall']:>10.3f}"
+                f"{r['width_ratio_vs_human_overall']:>7.2f}{r['coverage_per_stratum_mean']:>10.3f}"
+                f"{r['coverage_per_stratum_min']:>9.3f}{r['width_ratio_vs_human_per_stratum_mean']:>10.2f}"
+            )
     results["seconds_total"] = round(time.time() - t0, 1)
     out = Path(__file__).parent / "results" / "estimate.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,26 @@ def datasets() -> dict[str, tuple[Any, ...]]:
         js = judgecal.load_hanna(judge).scored()
         y, w = js.targets(how="soft", threshold=4)
         s = js.scores()
-        out[f"HANNA/{judge}"] = (s, y, w, js.stages(), js.scale.to_unit(s), (js.scale.low, js.scale.high))
+        out[f"HANNA/{judge}"] = (
+            s,
+            y,
+            w,
+            js.stages(),
+            js.scale.to_unit(s),
+            (js.scale.low, js.scale.high),
+        )
     for judge in ("gpt35", "pandalm7b"):
         js = judgecal.load_pandalm(judge, with_texts=False).scored()
         y, w = js.targets(how="soft", ties="half")
         s = js.scores()
-        out[f"PandaLM/{judge}"] = (s, y, w, js.stages(), js.scale.to_unit(s), (js.scale.low, js.scale.high))
+        out[f"PandaLM/{judge}"] = (
+            s,
+            y,
+            w,
+            js.stages(),
+            js.scale.to_unit(s),
+            (js.scale.low, js.scale.high),
+        )
     return out
 
 
@@ -54,7 +68,7 @@ def methods() -> dict[str, Callable[[tuple[float, float]], Any]]:
         "logistic": lambda rng: LogisticCalibrator(),
     }
     try:
-        from judgecal.bayes import BayesianCalibrator
+        from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
         m["bayes (default)"] = lambda rng: BayesianCalibrator(score_range=rng, random_state=0)
     except ImportError:
@@ -102,10 +116,18 @@ def main() -> None:
     print("| dataset | " + " | ".join(f"{k}: beats raw / worse" for k in meths) + " |")
     print("|---|" + "---|" * len(meths))
     for name, row in results.items():
-        print(f"| {name} | " + " | ".join(f"{row[k]['beats_raw']:.0%} / {row[k]['worse_than_raw']:.0%}" for k in meths) + " |")
+        print(
+            f"| {name} | "
+            + " | ".join(
+                f"{row[k]['beats_raw']:.0%} / {row[k]['worse_than_raw']:.0%}" for k in meths
+            )
+            + " |"
+        )
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "real_data.json").write_text(json.dumps({"n_labels": args.n, "splits": args.splits, "results": results}, indent=2))
+    (out / "real_data.json").write_text(
+        json.dumps({"n_labels": args.n, "splits": args.splits, "results": results}, indent=2)
+    )
 
 
 if __name__ == "__main__":

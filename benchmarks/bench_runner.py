@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from judgecal import Scale
-from judgecal.cache import JudgeCache, item_key
-from judgecal.judge import parse_score
-from judgecal.runner import AsyncJudgeRunner, JudgeRunner
+from judgecal.judging.cache import JudgeCache, item_key
+from judgecal.judging.judge import parse_score
+from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner
 
 N = 20_000
 SCALE = Scale.likert(5)
@@ -66,8 +66,18 @@ def main() -> None:
     bare_parse = best_of(lambda: [parse_score(judge(x), SCALE) for x in items])
     bp_us = bare_parse / N * 1e6
     add("bare sync call + parse_score", bare_parse, N)
-    add("JudgeRunner c=1 (inline)", best_of(lambda: JudgeRunner(judge, scale=SCALE, concurrency=1).run(items)), N, bp_us)
-    add("JudgeRunner c=8 (threads)", best_of(lambda: JudgeRunner(judge, scale=SCALE, concurrency=8).run(items)), N, bp_us)
+    add(
+        "JudgeRunner c=1 (inline)",
+        best_of(lambda: JudgeRunner(judge, scale=SCALE, concurrency=1).run(items)),
+        N,
+        bp_us,
+    )
+    add(
+        "JudgeRunner c=8 (threads)",
+        best_of(lambda: JudgeRunner(judge, scale=SCALE, concurrency=8).run(items)),
+        N,
+        bp_us,
+    )
 
     async def bare_async() -> None:
         for x in items:
@@ -76,18 +86,41 @@ def main() -> None:
     ab = best_of(lambda: asyncio.run(bare_async()))
     ab_us = ab / N * 1e6
     add("bare await + parse_score", ab, N)
-    add("AsyncJudgeRunner c=1", best_of(lambda: asyncio.run(AsyncJudgeRunner(ajudge, scale=SCALE, concurrency=1).run(items))), N, ab_us)
-    add("AsyncJudgeRunner c=64", best_of(lambda: asyncio.run(AsyncJudgeRunner(ajudge, scale=SCALE, concurrency=64).run(items))), N, ab_us)
+    add(
+        "AsyncJudgeRunner c=1",
+        best_of(
+            lambda: asyncio.run(AsyncJudgeRunner(ajudge, scale=SCALE, concurrency=1).run(items))
+        ),
+        N,
+        ab_us,
+    )
+    add(
+        "AsyncJudgeRunner c=64",
+        best_of(
+            lambda: asyncio.run(AsyncJudgeRunner(ajudge, scale=SCALE, concurrency=64).run(items))
+        ),
+        N,
+        ab_us,
+    )
 
     async def slow(x: int) -> str:
         await asyncio.sleep(0.001)
         return "Score: 3"
 
     m = 2000
-    wall = best_of(lambda: asyncio.run(AsyncJudgeRunner(slow, scale=SCALE, concurrency=64).run(range(m))), 2)
+    wall = best_of(
+        lambda: asyncio.run(AsyncJudgeRunner(slow, scale=SCALE, concurrency=64).run(range(m))), 2
+    )
     ideal = m * 0.001 / 64
-    rows.append({"case": "1 ms async judge, c=64", "n": m, "wall_s": round(wall, 3), "ideal_s": round(ideal, 3),
-                 "ratio_vs_ideal": round(wall / ideal, 2)})
+    rows.append(
+        {
+            "case": "1 ms async judge, c=64",
+            "n": m,
+            "wall_s": round(wall, 3),
+            "ideal_s": round(ideal, 3),
+            "ratio_vs_ideal": round(wall / ideal, 2),
+        }
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = JudgeCache(Path(tmp) / "bench.sqlite")
@@ -102,23 +135,48 @@ def main() -> None:
             t1 = time.perf_counter()
             cache.get(k)
             lat.append(time.perf_counter() - t1)
-        rows.append({"case": "cache put (one commit)", "n": len(keys), "us_per_call": round(put_us, 1)})
-        rows.append({"case": "cache get (hit)", "n": 1000, "us_per_call": round(statistics.median(lat) * 1e6, 1)})
+        rows.append(
+            {"case": "cache put (one commit)", "n": len(keys), "us_per_call": round(put_us, 1)}
+        )
+        rows.append(
+            {
+                "case": "cache get (hit)",
+                "n": 1000,
+                "us_per_call": round(statistics.median(lat) * 1e6, 1),
+            }
+        )
 
         big = 10_000
         path = Path(tmp) / "run.sqlite"
-        cold = _timed(lambda: JudgeRunner(judge, scale=SCALE, cache=path, name="bench-run").run(range(big)))
+        cold = _timed(
+            lambda: JudgeRunner(judge, scale=SCALE, cache=path, name="bench-run").run(range(big))
+        )
         warm_reports = []
 
         def warm() -> None:
-            warm_reports.append(JudgeRunner(judge, scale=SCALE, cache=path, name="bench-run").run(range(big)))
+            warm_reports.append(
+                JudgeRunner(judge, scale=SCALE, cache=path, name="bench-run").run(range(big))
+            )
 
         hot = best_of(warm)
         assert warm_reports[-1].calls == 0 and warm_reports[-1].cached == big
-        rows.append({"case": "10^4 items, first run (judge + cache writes)", "n": big, "wall_s": round(cold, 3),
-                     "items_per_s": round(big / cold)})
-        rows.append({"case": "10^4 items, all cached", "n": big, "wall_s": round(hot, 3), "items_per_s": round(big / hot),
-                     "us_per_item": round(hot / big * 1e6, 1)})
+        rows.append(
+            {
+                "case": "10^4 items, first run (judge + cache writes)",
+                "n": big,
+                "wall_s": round(cold, 3),
+                "items_per_s": round(big / cold),
+            }
+        )
+        rows.append(
+            {
+                "case": "10^4 items, all cached",
+                "n": big,
+                "wall_s": round(hot, 3),
+                "items_per_s": round(big / hot),
+                "us_per_item": round(hot / big * 1e6, 1),
+            }
+        )
         cache.close()
 
     print(f"{'case':<46} {'n':>6}  numbers")

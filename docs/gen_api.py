@@ -28,8 +28,16 @@ def render() -> str:
         obj = getattr(judgecal, name)
         kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else "constant"
         if inspect.isclass(obj) and issubclass(obj, BaseException | Warning):
-            kind = "exception" if issubclass(obj, BaseException) and not issubclass(obj, Warning) else "warning"
-        module = getattr(obj, "__module__", "judgecal") if kind != "constant" else judgecal._LAZY.get(name, "judgecal")
+            kind = (
+                "exception"
+                if issubclass(obj, BaseException) and not issubclass(obj, Warning)
+                else "warning"
+            )
+        module = (
+            getattr(obj, "__module__", "judgecal")
+            if kind != "constant"
+            else judgecal._LAZY.get(name, "judgecal")
+        )
         doc = inspect.getdoc(obj) if kind != "constant" else None
         summary = (doc or "").strip().splitlines()[0] if doc else ""
         if kind == "constant":

@@ -39,7 +39,9 @@ def items(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tu
 def compare(name: str) -> None:
     s, st, y, raw, rng_ = items(name)
     rng = np.random.default_rng(0)
-    scores: dict[str, list[tuple[float, float]]] = {k: [] for k in ("raw", "isotonic", "logistic", "bayes")}
+    scores: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in ("raw", "isotonic", "logistic", "bayes")
+    }
     covered = []
     for k in range(SPLITS):
         idx = rng.permutation(s.size)
@@ -53,9 +55,17 @@ def compare(name: str) -> None:
                     s[tr], y[tr], stages=st[tr]
                 ),
             }
-        preds = {"raw": raw[te], **{m: f.predict_proba(s[te], stages=st[te])[:, 1] for m, f in fits.items()}}
+        preds = {
+            "raw": raw[te],
+            **{m: f.predict_proba(s[te], stages=st[te])[:, 1] for m, f in fits.items()},
+        }
         for m, p in preds.items():
-            scores[m].append((judgecal.brier_score(y[te], p), judgecal.log_loss(y[te], np.clip(p, 1e-6, 1 - 1e-6))))
+            scores[m].append(
+                (
+                    judgecal.brier_score(y[te], p),
+                    judgecal.log_loss(y[te], np.clip(p, 1e-6, 1 - 1e-6)),
+                )
+            )
         # coverage of the held-out agreement rate in (stage, score) cells with >= 15 items
         cells = np.char.add(np.char.add(st[te], "|"), s[te].astype(str))
         for cell in np.unique(cells):
@@ -71,7 +81,9 @@ def compare(name: str) -> None:
         ll = np.array([x for _, x in v])
         win = "" if m == "raw" else f"{np.mean(b < raw_b):9.0%}"
         print(f"{m:10s} {b.mean():7.4f} {ll.mean():9.3f} {win:>10s}")
-    print(f"bayes 90% intervals cover the held-out cell rate in {np.mean(covered):.0%} of {len(covered)} cells")
+    print(
+        f"bayes 90% intervals cover the held-out cell rate in {np.mean(covered):.0%} of {len(covered)} cells"
+    )
 
 
 def main() -> None:

@@ -67,16 +67,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "judge-calls.sqlite"
         options = dict(
-            parser=jp.number(1, 5), calibrator=cal, concurrency=8, retries=3, retry_on=TransientAPIError,
-            backoff=0.001, seed=0, cache=cache, name="hanna-chatgpt", version="p1", prompt_template="Rate coherence",
+            parser=jp.number(1, 5),
+            calibrator=cal,
+            concurrency=8,
+            retries=3,
+            retry_on=TransientAPIError,
+            backoff=0.001,
+            seed=0,
+            cache=cache,
+            name="hanna-chatgpt",
+            version="p1",
+            prompt_template="Rate coherence",
         )
         ids = [j.item_id for j in test]
         report = JudgeRunner(flaky_llm_judge, **options).run(ids, ids=ids, stages=test.stages())
         s = report.summary()
-        print(f"judged {s['n']} stories: ok={s['ok']} unparseable={s['unparseable']} refused={s['refused']} "
-              f"error={s['error']} timeout={s['timeout']} (real calls {s['calls']}, retries {s['retries']})")
+        print(
+            f"judged {s['n']} stories: ok={s['ok']} unparseable={s['unparseable']} refused={s['refused']} "
+            f"error={s['error']} timeout={s['timeout']} (real calls {s['calls']}, retries {s['retries']})"
+        )
         assert sum(s[k] for k in ("ok", "unparseable", "refused", "error", "timeout")) == s["n"]
-        print(f"failed items (never scored): {len(report.failed_indices())}, e.g. {report.failed_items()[:3]}")
+        print(
+            f"failed items (never scored): {len(report.failed_indices())}, e.g. {report.failed_items()[:3]}"
+        )
 
         # 3. the number people report, three ways, on the items the judge scored
         ok = [i for i, r in enumerate(report.results) if r.ok]
@@ -84,9 +97,13 @@ def main() -> None:
         raw_share = float(np.mean(report.scores() >= 4))
         cal_share = float(np.mean(report.probabilities()))
         true_share = float(np.mean(truth_y))
-        print(f"share of human ratings >= 4: raw judge {raw_share:.3f}, calibrated {cal_share:.3f}, "
-              f"human truth {true_share:.3f}")
-        print(f"abs. error: raw {abs(raw_share - true_share):.3f}, calibrated {abs(cal_share - true_share):.3f}")
+        print(
+            f"share of human ratings >= 4: raw judge {raw_share:.3f}, calibrated {cal_share:.3f}, "
+            f"human truth {true_share:.3f}"
+        )
+        print(
+            f"abs. error: raw {abs(raw_share - true_share):.3f}, calibrated {abs(cal_share - true_share):.3f}"
+        )
 
         # retry only the failed items (a fresh attempt each)
         retried = JudgeRunner(flaky_llm_judge, **options).retry(report)
@@ -95,7 +112,9 @@ def main() -> None:
         # 4. a rerun is answered from the cache
         before = calls["n"]
         again = JudgeRunner(flaky_llm_judge, **options).run(ids, ids=ids, stages=test.stages())
-        print(f"rerun: {again.cached} answers from the cache, {calls['n'] - before} new judge calls")
+        print(
+            f"rerun: {again.cached} answers from the cache, {calls['n'] - before} new judge calls"
+        )
         assert again.calls == calls["n"] - before
 
 

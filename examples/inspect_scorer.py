@@ -69,11 +69,18 @@ def calibrated_scorer(runner: AsyncJudgeRunner, *, judge_input: Any = None) -> A
             r = report.results[0]
             meta = {"judge_status": r.status, "judge_score": r.score, "judge_output": str(r.raw)}
             if not r.ok or r.probability is None:
-                return Score.unscored(reason=UNSCORED_REASON.get(r.status, "grader_failed"),
-                                      answer=state.output.completion, explanation=r.error, metadata=meta)
-            return Score(value=r.probability, answer=state.output.completion,
-                         explanation=f"judge score {r.score:g} -> P(human rates >= 4) = {r.probability:.3f}",
-                         metadata=meta)
+                return Score.unscored(
+                    reason=UNSCORED_REASON.get(r.status, "grader_failed"),
+                    answer=state.output.completion,
+                    explanation=r.error,
+                    metadata=meta,
+                )
+            return Score(
+                value=r.probability,
+                answer=state.output.completion,
+                explanation=f"judge score {r.score:g} -> P(human rates >= 4) = {r.probability:.3f}",
+                metadata=meta,
+            )
 
         return score
 
@@ -95,7 +102,9 @@ def main() -> dict[str, Any] | None:
     def model_answer(messages: list[Any], *_: Any) -> ModelOutput:
         sid = re.search(r"story (\d+)", messages[-1].text).group(1)  # type: ignore[union-attr]
         out = ModelOutput.from_content(model="mockllm/model", content=f"Here is story {sid}.")
-        out.usage = ModelUsage(input_tokens=5, output_tokens=5, total_tokens=10)  # no tokenizer download
+        out.usage = ModelUsage(
+            input_tokens=5, output_tokens=5, total_tokens=10
+        )  # no tokenizer download
         return out
 
     async def llm_judge(answer: str) -> str:
@@ -105,10 +114,20 @@ def main() -> dict[str, Any] | None:
         return f"Coherence rating: {recorded[sid]:g} out of 5"
 
     with tempfile.TemporaryDirectory() as tmp:
-        runner = AsyncJudgeRunner(llm_judge, parser=jp.number(1, 5), calibrator=cal, retries=2,
-                                  retry_on=ConnectionError, cache=Path(tmp) / "judge.sqlite", name="hanna-judge")
+        runner = AsyncJudgeRunner(
+            llm_judge,
+            parser=jp.number(1, 5),
+            calibrator=cal,
+            retries=2,
+            retry_on=ConnectionError,
+            cache=Path(tmp) / "judge.sqlite",
+            name="hanna-judge",
+        )
         task = Task(
-            dataset=[Sample(input=f"Write story {j.meta['story_id']}.", id=j.meta["story_id"]) for j in test],
+            dataset=[
+                Sample(input=f"Write story {j.meta['story_id']}.", id=j.meta["story_id"])
+                for j in test
+            ],
             solver=generate(),
             scorer=calibrated_scorer(runner),
         )
@@ -127,7 +146,9 @@ def main() -> dict[str, Any] | None:
         "stderr": round(sc.metrics["stderr"].value, 3),
     }
     scored = [j for j in test if int(j.meta["story_id"]) % 13 != 0]
-    truth, _ = test.take([i for i, j in enumerate(test) if int(j.meta["story_id"]) % 13 != 0]).targets(how="soft", threshold=4)
+    truth, _ = test.take(
+        [i for i, j in enumerate(test) if int(j.meta["story_id"]) % 13 != 0]
+    ).targets(how="soft", threshold=4)
     out["human_share_ge4"] = round(float(np.mean(truth)), 3)
     out["raw_judge_share_ge4"] = round(float(np.mean([j.score >= 4 for j in scored])), 3)
     print("Inspect eval with a calibrated judge scorer:")

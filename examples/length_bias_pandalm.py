@@ -26,7 +26,7 @@ from judgecal import (
     load_pandalm,
     preference_gap,
 )
-from judgecal.ablations import markdown_count
+from judgecal.bias.ablations import markdown_count
 
 JUDGES = ("gpt35", "pandalm7b")
 

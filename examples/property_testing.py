@@ -22,8 +22,8 @@ import re
 import numpy as np
 
 from judgecal import IsotonicCalibrator, Scale
-from judgecal.strategies import AgreementCurve, CalibrationDataset, Distortion
-from judgecal.testing import assert_calibrated, check_judge, check_metric
+from judgecal.testing.batteries import assert_calibrated, check_judge, check_metric
+from judgecal.testing.strategies import AgreementCurve, CalibrationDataset, Distortion
 
 # ----------------------------------------------------------------------------------------
 # 1. A user-written metric
@@ -83,7 +83,11 @@ def rule_judge_fixed(answer: str) -> str:
 likert = Scale.likert(5)
 for judge in (rule_judge, rule_judge_fixed):
     report = check_judge(
-        judge, scale=likert, changes=["mention", "formatting"], attributes=ATTRIBUTES, max_examples=60
+        judge,
+        scale=likert,
+        changes=["mention", "formatting"],
+        attributes=ATTRIBUTES,
+        max_examples=60,
     )
     print(report)
     print()

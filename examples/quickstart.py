@@ -38,7 +38,9 @@ train, test = hanna.take(is_lab), hanna.take(~is_lab)
 # 2. Run the judge on the labelled items, then calibrate per stage (criterion)
 #    on "a human rates it 4 or higher"; three raters per item enter as soft labels.
 judge = CalibratedJudge(my_judge, scale=Scale.likert(5))
-run = judge.judge_many(train.item_ids().tolist(), stages=train.stages(), item_ids=train.item_ids().tolist())
+run = judge.judge_many(
+    train.item_ids().tolist(), stages=train.stages(), item_ids=train.item_ids().tolist()
+)
 print("labelled sample, judge outcomes:", run.status_counts())
 ok = np.array([r.ok for r in run.results])
 y, w = train.targets(how="soft", threshold=4)
@@ -51,16 +53,23 @@ r = judge(test[0].item_id, stage=test[0].stage)
 print(f"raw={r.raw!r} score={r.score} P(human agrees)={r.probability:.3f} status={r.status}")
 
 # 4. Check it on held-out stories against the raw judge read as a probability.
-run_test = judge.judge_many(test.item_ids().tolist(), stages=test.stages(), item_ids=test.item_ids().tolist())
+run_test = judge.judge_many(
+    test.item_ids().tolist(), stages=test.stages(), item_ids=test.item_ids().tolist()
+)
 ok_t = np.array([r.ok for r in run_test.results])
 yt, wt = test.targets(how="soft", threshold=4)
 raw = Scale.likert(5).to_unit(run_test.scores())
 print("held-out judge outcomes:", run_test.status_counts())
-print(f"held-out Brier: raw judge {judgecal.brier_score(yt[ok_t], raw, sample_weight=wt[ok_t]):.4f}  "
-      f"calibrated {judgecal.brier_score(yt[ok_t], run_test.probabilities(), sample_weight=wt[ok_t]):.4f}")
+print(
+    f"held-out Brier: raw judge {judgecal.brier_score(yt[ok_t], raw, sample_weight=wt[ok_t]):.4f}  "
+    f"calibrated {judgecal.brier_score(yt[ok_t], run_test.probabilities(), sample_weight=wt[ok_t]):.4f}"
+)
 
 # 5. Save it (versioned JSON, no pickle) and load it anywhere, without PyMC.
 judgecal.save(cal, "quickstart-calibrator.json")
 again = judgecal.load("quickstart-calibrator.json")
-assert (again.predict_proba([1, 3, 5], stages=["Coherence"] * 3) == cal.predict_proba([1, 3, 5], stages=["Coherence"] * 3)).all()
+assert (
+    again.predict_proba([1, 3, 5], stages=["Coherence"] * 3)
+    == cal.predict_proba([1, 3, 5], stages=["Coherence"] * 3)
+).all()
 print("saved and reloaded quickstart-calibrator.json")

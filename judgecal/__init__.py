@@ -31,32 +31,32 @@ from judgecal._version import __version__
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     # records and loading
-    "Judgment": "judgecal.records",
-    "JudgmentSet": "judgecal.records",
-    "Rating": "judgecal.records",
-    "Scale": "judgecal.records",
-    "STAGES": "judgecal.records",
-    "from_dataframe": "judgecal.io",
-    "read_csv": "judgecal.io",
-    "read_jsonl": "judgecal.io",
-    "load_hanna": "judgecal.datasets",
-    "load_pandalm": "judgecal.datasets",
+    "Judgment": "judgecal.records.core",
+    "JudgmentSet": "judgecal.records.core",
+    "Rating": "judgecal.records.core",
+    "Scale": "judgecal.records.core",
+    "STAGES": "judgecal.records.core",
+    "from_dataframe": "judgecal.records.io",
+    "read_csv": "judgecal.records.io",
+    "read_jsonl": "judgecal.records.io",
+    "load_hanna": "judgecal.records.datasets",
+    "load_pandalm": "judgecal.records.datasets",
     # calibration
-    "IsotonicCalibrator": "judgecal.calibration",
-    "LogisticCalibrator": "judgecal.calibration",
-    "BayesianCalibrator": "judgecal.bayes",
-    "prior_predictive": "judgecal.bayes",
+    "IsotonicCalibrator": "judgecal.calibration.stagewise",
+    "LogisticCalibrator": "judgecal.calibration.stagewise",
+    "BayesianCalibrator": "judgecal.calibration.bayes.calibrator",
+    "prior_predictive": "judgecal.calibration.bayes.calibrator",
     "save": "judgecal.persist",
     "load": "judgecal.persist",
     # judge wrapper
-    "CalibratedJudge": "judgecal.judge",
-    "JudgeResult": "judgecal.judge",
-    "parse_score": "judgecal.judge",
-    "JudgeRunner": "judgecal.runner",
-    "AsyncJudgeRunner": "judgecal.runner",
-    "RateLimit": "judgecal.runner",
-    "RunReport": "judgecal.runner",
-    "JudgeCache": "judgecal.cache",
+    "CalibratedJudge": "judgecal.judging.judge",
+    "JudgeResult": "judgecal.judging.judge",
+    "parse_score": "judgecal.judging.judge",
+    "JudgeRunner": "judgecal.judging.runner",
+    "AsyncJudgeRunner": "judgecal.judging.runner",
+    "RateLimit": "judgecal.judging.runner",
+    "RunReport": "judgecal.judging.runner",
+    "JudgeCache": "judgecal.judging.cache",
     # metrics
     "brier_score": "judgecal.metrics",
     "bootstrap_ci": "judgecal.metrics",
@@ -68,24 +68,24 @@ _LAZY: dict[str, str] = {
     "reliability_diagram": "judgecal.plotting",
     "spearman_rho": "judgecal.metrics",
     # surface-feature bias
-    "BiasReport": "judgecal.bias",
-    "FeatureAdjustedCalibrator": "judgecal.bias",
-    "feature_regression": "judgecal.bias",
-    "find_mentions": "judgecal.ablations",
-    "human_judge_gap": "judgecal.bias",
-    "preference_gap": "judgecal.bias",
-    "probe_bias": "judgecal.bias",
+    "BiasReport": "judgecal.bias.probes",
+    "FeatureAdjustedCalibrator": "judgecal.bias.probes",
+    "feature_regression": "judgecal.bias.probes",
+    "find_mentions": "judgecal.bias.ablations",
+    "human_judge_gap": "judgecal.bias.probes",
+    "preference_gap": "judgecal.bias.probes",
+    "probe_bias": "judgecal.bias.probes",
     # estimates and agreement
     "AgreementReport": "judgecal.agreement",
-    "RateEstimate": "judgecal.estimate",
+    "RateEstimate": "judgecal.estimate.core",
     "agreement_report": "judgecal.agreement",
-    "estimate_difference": "judgecal.estimate",
-    "estimate_rate": "judgecal.estimate",
+    "estimate_difference": "judgecal.estimate.core",
+    "estimate_rate": "judgecal.estimate.core",
     "fleiss_kappa": "judgecal.agreement",
-    "keep_labels": "judgecal.estimate",
+    "keep_labels": "judgecal.estimate.core",
     "krippendorff_alpha": "judgecal.agreement",
-    "plan_labels": "judgecal.estimate",
-    "ppi_mean": "judgecal.estimate",
+    "plan_labels": "judgecal.estimate.core",
+    "ppi_mean": "judgecal.estimate.core",
 }
 
 __all__ = sorted(
@@ -107,7 +107,21 @@ __all__ = sorted(
 )
 
 
+# public submodules under their short names: ``from judgecal import parsers``
+_SUBMODULES: dict[str, str] = {
+    "ablations": "judgecal.bias.ablations",
+    "parsers": "judgecal.judging.parsers",
+    "strategies": "judgecal.testing.strategies",
+    "testing": "judgecal.testing",
+    "vocabulary": "judgecal.vocabulary",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        mod = importlib.import_module(_SUBMODULES[name])
+        globals()[name] = mod
+        return mod
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'judgecal' has no attribute {name!r}")
@@ -117,19 +131,18 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from judgecal.ablations import find_mentions
     from judgecal.agreement import (
         AgreementReport,
         agreement_report,
         fleiss_kappa,
         krippendorff_alpha,
     )
-    from judgecal.bayes import BayesianCalibrator, prior_predictive
-    from judgecal.bias import (
+    from judgecal.bias.ablations import find_mentions
+    from judgecal.bias.probes import (
         BiasReport,
         FeatureAdjustedCalibrator,
         feature_regression,
@@ -137,10 +150,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         preference_gap,
         probe_bias,
     )
-    from judgecal.cache import JudgeCache
-    from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
-    from judgecal.datasets import load_hanna, load_pandalm
-    from judgecal.estimate import (
+    from judgecal.calibration.bayes.calibrator import BayesianCalibrator, prior_predictive
+    from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
+    from judgecal.estimate.core import (
         RateEstimate,
         estimate_difference,
         estimate_rate,
@@ -148,8 +160,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         plan_labels,
         ppi_mean,
     )
-    from judgecal.io import from_dataframe, read_csv, read_jsonl
-    from judgecal.judge import CalibratedJudge, JudgeResult, parse_score
+    from judgecal.judging.cache import JudgeCache
+    from judgecal.judging.judge import CalibratedJudge, JudgeResult, parse_score
+    from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport
     from judgecal.metrics import (
         bootstrap_ci,
         brier_score,
@@ -162,5 +175,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from judgecal.persist import load, save
     from judgecal.plotting import reliability_diagram
-    from judgecal.records import STAGES, Judgment, JudgmentSet, Rating, Scale
-    from judgecal.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport
+    from judgecal.records.core import STAGES, Judgment, JudgmentSet, Rating, Scale
+    from judgecal.records.datasets import load_hanna, load_pandalm
+    from judgecal.records.io import from_dataframe, read_csv, read_jsonl

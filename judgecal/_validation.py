@@ -261,7 +261,11 @@ def make_rng(seed: Any, name: str = "seed", *, where: str | None = None) -> np.r
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise InputTypeError(name, "None, a non-negative integer or a numpy Generator", seed, where=where)
+        raise InputTypeError(
+            name, "None, a non-negative integer or a numpy Generator", seed, where=where
+        )
     if int(seed) < 0:
-        raise InputError(name, "None, a non-negative integer or a numpy Generator", seed, where=where)
+        raise InputError(
+            name, "None, a non-negative integer or a numpy Generator", seed, where=where
+        )
     return np.random.default_rng(int(seed))

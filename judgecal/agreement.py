@@ -64,7 +64,7 @@ from pydantic import BaseModel, ConfigDict
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import FloatArray, check_float, check_int
 from judgecal.metrics import bootstrap_ci, cohen_kappa
-from judgecal.records import JudgmentSet
+from judgecal.records.core import JudgmentSet
 
 __all__ = [
     "AgreementReport",
@@ -151,7 +151,9 @@ def _reliability_counts(data: Any, name: str, where: str) -> tuple[FloatArray, l
     except (ValueError, TypeError) as exc:  # pragma: no cover - ragged input
         raise InputTypeError(name, "a coders x units table of labels", data, where=where) from exc
     if arr.ndim != 2 or arr.size == 0:
-        raise InputError(name, "a non-empty 2-D coders x units table", f"shape {arr.shape}", where=where)
+        raise InputError(
+            name, "a non-empty 2-D coders x units table", f"shape {arr.shape}", where=where
+        )
 
     def missing(v: Any) -> bool:
         return v is None or (isinstance(v, float) and np.isnan(v))
@@ -225,9 +227,13 @@ def fleiss_kappa(counts: Any) -> float | None:
     try:
         C = np.asarray(counts, dtype=float)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise InputTypeError("counts", "a units x categories table of counts", counts, where=where) from exc
+        raise InputTypeError(
+            "counts", "a units x categories table of counts", counts, where=where
+        ) from exc
     if C.ndim != 2 or C.size == 0:
-        raise InputError("counts", "a non-empty 2-D units x categories table", f"shape {C.shape}", where=where)
+        raise InputError(
+            "counts", "a non-empty 2-D units x categories table", f"shape {C.shape}", where=where
+        )
     if not np.isfinite(C).all() or (C < 0).any() or (np.rint(C) != C).any():
         raise InputError("counts", "non-negative integer counts", "other values", where=where)
     return _fleiss_counts(C, np.ones(C.shape[0]))
@@ -363,7 +369,11 @@ class AgreementReport(BaseModel):
                     "judge-human agreement cannot be expected to be higher, and a calibrated judge "
                     "predicts a noisy target."
                 )
-            if st.selection is not None and st.selection.ratio is not None and st.selection.ratio > 1.5:
+            if (
+                st.selection is not None
+                and st.selection.ratio is not None
+                and st.selection.ratio > 1.5
+            ):
                 out.append(
                     f"{name}: the judge marks {st.selection.ratio:.1f}x as many items positive as the human majority."
                 )
@@ -371,7 +381,9 @@ class AgreementReport(BaseModel):
 
     def to_markdown(self) -> str:
         """The report as markdown: one table per stage."""
-        head = f"## Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)"
+        head = (
+            f"## Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)"
+        )
         lines = [head, ""]
         for w in self.warnings():
             lines.append(f"- **{w}**")
@@ -379,12 +391,20 @@ class AgreementReport(BaseModel):
             lines.append("")
         for name, st in self.stages.items():
             lines += [f"### {name} ({st.n_items} items)", ""]
-            lines.append("Base rates (" + ", ".join(st.categories) + "): " + "; ".join(
-                f"{src} " + "/".join(f"{100 * r:.0f}%" for r in rates) for src, rates in st.base_rates.items()
-            ))
+            lines.append(
+                "Base rates ("
+                + ", ".join(st.categories)
+                + "): "
+                + "; ".join(
+                    f"{src} " + "/".join(f"{100 * r:.0f}%" for r in rates)
+                    for src, rates in st.base_rates.items()
+                )
+            )
             lines.append("")
-            lines.append("| comparison | items | exact | Cohen's kappa | weighted kappa | Fleiss' kappa "
-                         "| alpha nominal | alpha ordinal |")
+            lines.append(
+                "| comparison | items | exact | Cohen's kappa | weighted kappa | Fleiss' kappa "
+                "| alpha nominal | alpha ordinal |"
+            )
             lines.append("| --- | ---: | --- | --- | --- | --- | --- | --- |")
             for c in st.comparisons:
                 lines.append(
@@ -408,22 +428,43 @@ class AgreementReport(BaseModel):
     def to_html(self) -> str:
         """The report as a self-contained HTML fragment (tables, escaped text)."""
         e = html.escape
-        parts = [f"<h2>Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)</h2>"]
+        parts = [
+            f"<h2>Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)</h2>"
+        ]
         ws = self.warnings()
         if ws:
-            parts.append("<ul>" + "".join(f"<li><strong>{e(w)}</strong></li>" for w in ws) + "</ul>")
-        cols = ("comparison", "items", "exact", "Cohen's kappa", "weighted kappa", "Fleiss' kappa",
-                "alpha nominal", "alpha ordinal")
+            parts.append(
+                "<ul>" + "".join(f"<li><strong>{e(w)}</strong></li>" for w in ws) + "</ul>"
+            )
+        cols = (
+            "comparison",
+            "items",
+            "exact",
+            "Cohen's kappa",
+            "weighted kappa",
+            "Fleiss' kappa",
+            "alpha nominal",
+            "alpha ordinal",
+        )
         for name, st in self.stages.items():
             parts.append(f"<h3>{e(name)} ({st.n_items} items)</h3>")
             rates = "; ".join(
-                f"{e(src)} " + "/".join(f"{100 * r:.0f}%" for r in rr) for src, rr in st.base_rates.items()
+                f"{e(src)} " + "/".join(f"{100 * r:.0f}%" for r in rr)
+                for src, rr in st.base_rates.items()
             )
             parts.append(f"<p>Base rates ({e(', '.join(st.categories))}): {rates}</p>")
             rows = ["<tr>" + "".join(f"<th>{e(c)}</th>" for c in cols) + "</tr>"]
             for c in st.comparisons:
-                cells = (c.comparison, str(c.n_items), c.exact.fmt(), c.cohen_kappa.fmt(), c.weighted_kappa.fmt(),
-                         c.fleiss_kappa.fmt(), c.alpha_nominal.fmt(), c.alpha_ordinal.fmt())
+                cells = (
+                    c.comparison,
+                    str(c.n_items),
+                    c.exact.fmt(),
+                    c.cohen_kappa.fmt(),
+                    c.weighted_kappa.fmt(),
+                    c.fleiss_kappa.fmt(),
+                    c.alpha_nominal.fmt(),
+                    c.alpha_ordinal.fmt(),
+                )
                 rows.append("<tr>" + "".join(f"<td>{e(x)}</td>" for x in cells) + "</tr>")
             parts.append("<table>" + "".join(rows) + "</table>")
             for c in st.comparisons:
@@ -490,7 +531,13 @@ def _judge_codes(js: JudgmentSet, k: int, judge_cut: float | None) -> np.ndarray
     kind = js.label_kind
     if scale.kind == "verdict":
         words = [v.lower() for v in scale.verdicts]
-        cats = ["second", "tie", "first"] if kind == "pairwise" else ["no", "yes"] if kind == "binary" else None
+        cats = (
+            ["second", "tie", "first"]
+            if kind == "pairwise"
+            else ["no", "yes"]
+            if kind == "binary"
+            else None
+        )
         if cats is not None and set(words) <= set(cats) | {"yes", "no"}:
             mapping = np.array([cats.index(w) if w in cats else -1 for w in words])
             out[scored] = mapping[x[scored].astype(int)]
@@ -525,7 +572,9 @@ def _build(js: JudgmentSet, judge_codes: Mapping[str, np.ndarray], k: int) -> li
     note = ""
     if (C_h.sum(1) >= 2).sum() == 0:
         note = "one rating per item: human-human agreement is undefined"
-    elif not ((js.ratings_long()[2] != "").all() and np.unique(js.ratings_long()[2]).size < item.size):
+    elif not (
+        (js.ratings_long()[2] != "").all() and np.unique(js.ratings_long()[2]).size < item.size
+    ):
         note = "raters are anonymous: Cohen's kappa pairs ratings by position (slot), Fleiss and alpha need no ids"
     comps.append(_Comparison("human-human", C_h, np.arange(n), wide_h, pairs_h, note))
     for name, jc in judge_codes.items():
@@ -541,12 +590,21 @@ def _build(js: JudgmentSet, judge_codes: Mapping[str, np.ndarray], k: int) -> li
         wide_j = np.column_stack(list(judge_codes.values()))
         rows, cols = np.nonzero(wide_j >= 0)
         C_j = _counts(rows, wide_j[rows, cols], n, k)
-        comps.append(_Comparison("judge-judge", C_j, np.arange(n), wide_j,
-                                 list(itertools.combinations(range(wide_j.shape[1]), 2))))
+        comps.append(
+            _Comparison(
+                "judge-judge",
+                C_j,
+                np.arange(n),
+                wide_j,
+                list(itertools.combinations(range(wide_j.shape[1]), 2)),
+            )
+        )
     return comps
 
 
-def _pair_codes(wide: np.ndarray, pairs: Sequence[tuple[int, int]], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _pair_codes(
+    wide: np.ndarray, pairs: Sequence[tuple[int, int]], k: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each rater pair: the items both rated, and the cell ``a * k + b`` of their joint table."""
     out = []
     for a, b in pairs:
@@ -560,8 +618,14 @@ def _kappa_weights(k: int, weights: str | None) -> FloatArray:
     return 1.0 - np.eye(k) if weights is None else d if weights == "linear" else d**2
 
 
-def _mean_kappa(wide: np.ndarray, pairs: Sequence[tuple[int, int]], codes: list[tuple[np.ndarray, np.ndarray]],
-                w: FloatArray, k: int, weights: str | None) -> float | None:
+def _mean_kappa(
+    wide: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    codes: list[tuple[np.ndarray, np.ndarray]],
+    w: FloatArray,
+    k: int,
+    weights: str | None,
+) -> float | None:
     """Cohen's kappa averaged over rater pairs, items weighted by ``w`` (bootstrap multiplicities).
 
     With all weights 1 this is :func:`judgecal.metrics.cohen_kappa` on each pair;
@@ -571,8 +635,11 @@ def _mean_kappa(wide: np.ndarray, pairs: Sequence[tuple[int, int]], codes: list[
     if np.all(w == 1.0):
         for (a, b), (rows, _) in zip(pairs, codes, strict=True):
             if rows.size >= 2:
-                vals.append(cohen_kappa(wide[rows, a], wide[rows, b], labels=list(range(k)),
-                                        weights=weights))  # type: ignore[arg-type]
+                vals.append(
+                    cohen_kappa(
+                        wide[rows, a], wide[rows, b], labels=list(range(k)), weights=weights
+                    )
+                )  # type: ignore[arg-type]
         return float(np.mean(vals)) if vals else None
     v = _kappa_weights(k, weights)
     for rows, cell in codes:
@@ -587,7 +654,9 @@ def _mean_kappa(wide: np.ndarray, pairs: Sequence[tuple[int, int]], codes: list[
     return float(np.mean(vals)) if vals else None
 
 
-def _stat(fn: Callable[[FloatArray], float | None], n_items: int, n_boot: int, level: float, seed: int) -> Stat:
+def _stat(
+    fn: Callable[[FloatArray], float | None], n_items: int, n_boot: int, level: float, seed: int
+) -> Stat:
     ones = np.ones(n_items)
     value = fn(ones)
     if value is None or n_boot == 0 or n_items < 2:
@@ -601,8 +670,9 @@ def _stat(fn: Callable[[FloatArray], float | None], n_items: int, n_boot: int, l
     return Stat(value=value, low=ci.low, high=ci.high)
 
 
-def _agreement(c: _Comparison, n_items: int, k: int, ordered: bool, n_boot: int, level: float,
-               seed: int) -> AgreementStats:
+def _agreement(
+    c: _Comparison, n_items: int, k: int, ordered: bool, n_boot: int, level: float, seed: int
+) -> AgreementStats:
     def per_unit(w: FloatArray) -> FloatArray:
         out: FloatArray = w[c.unit_item]
         return out
@@ -619,7 +689,9 @@ def _agreement(c: _Comparison, n_items: int, k: int, ordered: bool, n_boot: int,
     }
     out = {name: _stat(fn, n_items, n_boot, level, seed) for name, fn in stats_.items()}
     n_with = int(np.unique(c.unit_item[c.C.sum(1) >= 2]).size)
-    return AgreementStats(comparison=c.name, n_items=n_with, n_rater_pairs=len(c.pairs), note=c.note, **out)
+    return AgreementStats(
+        comparison=c.name, n_items=n_with, n_rater_pairs=len(c.pairs), note=c.note, **out
+    )
 
 
 def _selection(js: JudgmentSet, jc: np.ndarray) -> SelectionExtras:
@@ -634,8 +706,12 @@ def _selection(js: JudgmentSet, jc: np.ndarray) -> SelectionExtras:
     union = int((human | judge).sum())
     hp, jp = int(human.sum()), int(judge.sum())
     return SelectionExtras(
-        n_items=int(ok.sum()), judge_positive=jp, human_positive=hp, ratio=None if hp == 0 else jp / hp,
-        jaccard=1.0 if union == 0 else inter / union, f1=1.0 if hp + jp == 0 else 2.0 * inter / (hp + jp),
+        n_items=int(ok.sum()),
+        judge_positive=jp,
+        human_positive=hp,
+        ratio=None if hp == 0 else jp / hp,
+        jaccard=1.0 if union == 0 else inter / union,
+        f1=1.0 if hp + jp == 0 else 2.0 * inter / (hp + jp),
     )
 
 
@@ -647,8 +723,12 @@ def _align(main: JudgmentSet, other: JudgmentSet, name: str, where: str) -> Judg
     for j in main:
         o = pos.get((j.stage, j.item_id))
         if o is None:
-            raise InputError(f"judges[{name!r}]", "a judgment for every item of judgments (same stage and item_id)",
-                             f"none for item {j.item_id!r} in stage {j.stage!r}", where=where)
+            raise InputError(
+                f"judges[{name!r}]",
+                "a judgment for every item of judgments (same stage and item_id)",
+                f"none for item {j.item_id!r} in stage {j.stage!r}",
+                where=where,
+            )
         out.append(j.model_copy(update={"score": o.score, "judge_status": o.judge_status}))
     return JudgmentSet(out, scale=other.scale)
 
@@ -711,7 +791,9 @@ def agreement_report(
         raise InputError("judge_name", "a non-empty string", judge_name, where=where)
     js = judgments.labelled()
     if len(js) == 0:
-        raise InputError("judgments", "a set with human ratings", "no item has a rating", where=where)
+        raise InputError(
+            "judgments", "a set with human ratings", "no item has a rating", where=where
+        )
     sets = {judge_name: js}
     for name, other in (judges or {}).items():
         if name in sets:
@@ -733,7 +815,11 @@ def agreement_report(
             rates[name] = (np.bincount(ok, minlength=k) / max(ok.size, 1)).tolist()
         stats_ = [_agreement(c, len(base), k, ordered, n_boot, level, seed) for c in comps]
         stages[stage] = StageAgreement(
-            stage=stage, n_items=len(base), categories=cats, base_rates=rates, comparisons=stats_,
+            stage=stage,
+            n_items=len(base),
+            categories=cats,
+            base_rates=rates,
+            comparisons=stats_,
             selection=_selection(base, codes[judge_name]) if js.label_kind == "binary" else None,
         )
     return AgreementReport(stages=stages, judges=list(sets), level=level, n_boot=n_boot)

@@ -257,7 +257,9 @@ def cohen_kappa(
     try:
         seen = set(ra.tolist()) | set(rb.tolist())
     except TypeError:
-        raise InputTypeError("a", "hashable labels (numbers or strings)", _Raw("an unhashable label"), where=where) from None
+        raise InputTypeError(
+            "a", "hashable labels (numbers or strings)", _Raw("an unhashable label"), where=where
+        ) from None
     if labels is None:
         try:
             cats = sorted(seen)
@@ -270,7 +272,9 @@ def cohen_kappa(
         try:
             missing = seen - set(cats)
         except TypeError:
-            raise InputTypeError("labels", "a sequence of hashable labels", labels, where=where) from None
+            raise InputTypeError(
+                "labels", "a sequence of hashable labels", labels, where=where
+            ) from None
         if missing:
             raise InputError(
                 "labels",

@@ -47,10 +47,10 @@ def register(cls: type[Any]) -> type[Any]:
 #: file needs is imported, so loading a BayesianCalibrator does not import
 #: scikit-learn (~2 s) and loading nothing imports PyMC.
 _BUILTIN = {
-    "IsotonicCalibrator": "judgecal.calibration",
-    "LogisticCalibrator": "judgecal.calibration",
-    "BayesianCalibrator": "judgecal.bayes",
-    "FeatureAdjustedCalibrator": "judgecal.bias",
+    "IsotonicCalibrator": "judgecal.calibration.stagewise",
+    "LogisticCalibrator": "judgecal.calibration.stagewise",
+    "BayesianCalibrator": "judgecal.calibration.bayes.calibrator",
+    "FeatureAdjustedCalibrator": "judgecal.bias.probes",
 }
 
 
@@ -112,9 +112,7 @@ def dumps(estimator: Any) -> str:
     """
     name = type(estimator).__name__
     if _lookup(name) is not type(estimator) or not hasattr(estimator, "_get_state"):
-        raise InputError(
-            "estimator", f"a judgecal calibrator {_known()}", name, where="save"
-        )
+        raise InputError("estimator", f"a judgecal calibrator {_known()}", name, where="save")
     params = _jsonable(estimator.get_params(deep=False))
     state = _jsonable(estimator._get_state())
     doc = {

@@ -22,7 +22,9 @@ TRUTH: dict[str, Curve] = {
 }
 
 
-def simulate(kind: str, n: int, rng: np.random.Generator, *, discrete: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simulate(
+    kind: str, n: int, rng: np.random.Generator, *, discrete: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scores, 0/1 human labels and the true P(agree) for a simulated judge."""
     s = rng.integers(1, 6, n).astype(float) if discrete else rng.uniform(1, 5, n)
     p = TRUTH[kind](s)

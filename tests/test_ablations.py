@@ -1,4 +1,4 @@
-"""Tests of judgecal.ablations: mention detection and the pure text ablations."""
+"""Tests of judgecal.bias.ablations: mention detection and the pure text ablations."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from judgecal import InputError, InputTypeError
-from judgecal.ablations import (
+from judgecal.bias.ablations import (
     Ablation,
     AblationRecord,
     MentionDetector,

@@ -20,7 +20,7 @@ from judgecal.agreement import (
     fleiss_kappa,
     krippendorff_alpha,
 )
-from judgecal.records import Judgment, JudgmentSet, Rating, Scale
+from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
 
 NAN = float("nan")
 KRIPP_2011 = [
@@ -30,8 +30,16 @@ KRIPP_2011 = [
     [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, NAN],
 ]
 FLEISS_WIKI = [
-    [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
+    [0, 0, 0, 0, 14],
+    [0, 2, 6, 4, 2],
+    [0, 0, 3, 5, 6],
+    [0, 3, 9, 2, 0],
+    [2, 2, 8, 1, 1],
+    [7, 7, 0, 0, 0],
+    [3, 2, 6, 3, 0],
+    [2, 5, 3, 2, 2],
+    [6, 5, 2, 1, 0],
+    [0, 2, 2, 3, 7],
 ]
 
 
@@ -50,7 +58,9 @@ def _alpha_bruteforce(data: list[list[float]], delta: str) -> float:
         between = sum(counts[values[g]] for g in range(lo, hi + 1))
         return (between - (counts[a] + counts[b]) / 2) ** 2
 
-    do = sum(sum(d(a, b) for a, b in itertools.permutations(u, 2)) / (len(u) - 1) for u in units) / n
+    do = (
+        sum(sum(d(a, b) for a, b in itertools.permutations(u, 2)) / (len(u) - 1) for u in units) / n
+    )
     de = sum(counts[a] * counts[b] * d(a, b) for a in values for b in values) / (n * (n - 1))
     return 1 - do / de
 
@@ -58,7 +68,9 @@ def _alpha_bruteforce(data: list[list[float]], delta: str) -> float:
 def test_krippendorff_published_example() -> None:
     assert krippendorff_alpha(KRIPP_2011) == pytest.approx(0.743, abs=5e-4)
     assert krippendorff_alpha(KRIPP_2011, level="interval") == pytest.approx(0.849, abs=5e-4)
-    assert krippendorff_alpha(KRIPP_2011, level="ordinal") == pytest.approx(_alpha_bruteforce(KRIPP_2011, "ordinal"))
+    assert krippendorff_alpha(KRIPP_2011, level="ordinal") == pytest.approx(
+        _alpha_bruteforce(KRIPP_2011, "ordinal")
+    )
     assert krippendorff_alpha(KRIPP_2011) == pytest.approx(_alpha_bruteforce(KRIPP_2011, "nominal"))
 
 
@@ -68,7 +80,9 @@ def test_fleiss_textbook_and_statsmodels() -> None:
     rng = np.random.default_rng(0)
     for _ in range(20):
         table = rng.multinomial(6, rng.dirichlet(np.ones(4)), size=30)
-        assert fleiss_kappa(table) == pytest.approx(inter_rater.fleiss_kappa(table, method="fleiss"), abs=1e-10)
+        assert fleiss_kappa(table) == pytest.approx(
+            inter_rater.fleiss_kappa(table, method="fleiss"), abs=1e-10
+        )
 
 
 @given(st.lists(st.lists(st.integers(0, 2), min_size=2, max_size=2), min_size=2, max_size=30))
@@ -82,13 +96,26 @@ def test_alpha_binary_ordinal_equals_nominal_and_never_nan(rows: list[list[int]]
         assert a_ord == pytest.approx(a_nom)
 
 
-def _binary_set(ratings: list[list[int]], scores: list[float], stage: str = "selection",
-                raters: bool = True, scale: Scale | None = None) -> JudgmentSet:
+def _binary_set(
+    ratings: list[list[int]],
+    scores: list[float],
+    stage: str = "selection",
+    raters: bool = True,
+    scale: Scale | None = None,
+) -> JudgmentSet:
     items = []
     for i, (rs, s) in enumerate(zip(ratings, scores, strict=True)):
-        items.append(Judgment(item_id=str(i), stage=stage, score=s, label_kind="binary",
-                              ratings=tuple(Rating(value=v, rater=f"r{k}" if raters else None)
-                                            for k, v in enumerate(rs))))
+        items.append(
+            Judgment(
+                item_id=str(i),
+                stage=stage,
+                score=s,
+                label_kind="binary",
+                ratings=tuple(
+                    Rating(value=v, rater=f"r{k}" if raters else None) for k, v in enumerate(rs)
+                ),
+            )
+        )
     return JudgmentSet(items, scale=scale or Scale.verdict("no", "yes"))
 
 
@@ -97,13 +124,17 @@ def test_cohen_matches_sklearn_for_named_raters() -> None:
     rng = np.random.default_rng(1)
     n = 120
     truth = rng.random(n) < 0.4
-    r = np.column_stack([np.where(rng.random(n) < 0.8, truth, ~truth) for _ in range(3)]).astype(int)
+    r = np.column_stack([np.where(rng.random(n) < 0.8, truth, ~truth) for _ in range(3)]).astype(
+        int
+    )
     j = np.where(rng.random(n) < 0.7, truth, ~truth).astype(float)
     rep = agreement_report(_binary_set(r.tolist(), j.tolist()), n_boot=0)
     stg = rep.stages["selection"]
     hh, jh = stg.get("human-human"), stg.get("judge-human")
     assert hh is not None and jh is not None
-    want = np.mean([skm.cohen_kappa_score(r[:, a], r[:, b]) for a, b in itertools.combinations(range(3), 2)])
+    want = np.mean(
+        [skm.cohen_kappa_score(r[:, a], r[:, b]) for a, b in itertools.combinations(range(3), 2)]
+    )
     assert hh.cohen_kappa.value == pytest.approx(want)
     assert hh.weighted_kappa.value == pytest.approx(want)  # binary: weights change nothing
     assert hh.n_rater_pairs == 3 and hh.note == ""
@@ -124,15 +155,26 @@ def test_weighted_kappa_matches_sklearn_on_ordinal() -> None:
     latent = rng.integers(1, 6, n)
     a = np.clip(latent + rng.integers(-1, 2, n), 1, 5)
     b = np.clip(latent + rng.integers(-1, 2, n), 1, 5)
-    items = [Judgment(item_id=str(i), score=float(latent[i]), label_kind="ordinal", levels=5,
-                      ratings=(Rating(value=int(a[i]), rater="A"), Rating(value=int(b[i]), rater="B")))
-             for i in range(n)]
+    items = [
+        Judgment(
+            item_id=str(i),
+            score=float(latent[i]),
+            label_kind="ordinal",
+            levels=5,
+            ratings=(Rating(value=int(a[i]), rater="A"), Rating(value=int(b[i]), rater="B")),
+        )
+        for i in range(n)
+    ]
     rep = agreement_report(JudgmentSet(items, scale=Scale.likert(5)), n_boot=0)
     hh = rep.stages["default"].get("human-human")
     assert hh is not None
-    assert hh.weighted_kappa.value == pytest.approx(skm.cohen_kappa_score(a, b, weights="quadratic"))
+    assert hh.weighted_kappa.value == pytest.approx(
+        skm.cohen_kappa_score(a, b, weights="quadratic")
+    )
     assert hh.cohen_kappa.value == pytest.approx(skm.cohen_kappa_score(a, b))
-    assert hh.alpha_ordinal.value == pytest.approx(_alpha_bruteforce([a.tolist(), b.tolist()], "ordinal"))
+    assert hh.alpha_ordinal.value == pytest.approx(
+        _alpha_bruteforce([a.tolist(), b.tolist()], "ordinal")
+    )
 
 
 def test_bootstrap_table_path_matches_cohen_kappa() -> None:
@@ -150,11 +192,22 @@ def test_bootstrap_table_path_matches_cohen_kappa() -> None:
 def test_edge_cases_perfect_one_class_one_rater() -> None:
     perfect = agreement_report(_binary_set([[1, 1], [0, 0], [1, 1]], [1, 0, 1]), n_boot=20)
     for c in perfect.stages["selection"].comparisons:
-        for name in ("exact", "cohen_kappa", "weighted_kappa", "fleiss_kappa", "alpha_nominal", "alpha_ordinal"):
+        for name in (
+            "exact",
+            "cohen_kappa",
+            "weighted_kappa",
+            "fleiss_kappa",
+            "alpha_nominal",
+            "alpha_ordinal",
+        ):
             assert getattr(c, name).value == 1.0, (c.comparison, name)
     one_class = agreement_report(_binary_set([[1, 1], [1, 1]], [1, 1]), n_boot=20)
     for c in one_class.stages["selection"].comparisons:
-        assert c.cohen_kappa.value == 1.0 and c.alpha_nominal.value == 1.0 and c.fleiss_kappa.value == 1.0
+        assert (
+            c.cohen_kappa.value == 1.0
+            and c.alpha_nominal.value == 1.0
+            and c.fleiss_kappa.value == 1.0
+        )
     one_rater = agreement_report(_binary_set([[1], [0], [1]], [1, 0, 0]), n_boot=20)
     hh = one_rater.stages["selection"].get("human-human")
     assert hh is not None and hh.cohen_kappa.value is None and hh.alpha_nominal.value is None
@@ -164,14 +217,25 @@ def test_edge_cases_perfect_one_class_one_rater() -> None:
     assert jh is not None and jh.exact.value == pytest.approx(2 / 3)
 
 
-@given(st.lists(st.lists(st.integers(0, 1), min_size=1, max_size=3), min_size=1, max_size=12),
-       st.lists(st.integers(0, 1), min_size=12, max_size=12))
+@given(
+    st.lists(st.lists(st.integers(0, 1), min_size=1, max_size=3), min_size=1, max_size=12),
+    st.lists(st.integers(0, 1), min_size=12, max_size=12),
+)
 @settings(max_examples=25, deadline=None)
 def test_report_never_nan(ratings: list[list[int]], judge: list[int]) -> None:
-    rep = agreement_report(_binary_set(ratings, [float(v) for v in judge[: len(ratings)]]), n_boot=10)
+    rep = agreement_report(
+        _binary_set(ratings, [float(v) for v in judge[: len(ratings)]]), n_boot=10
+    )
     for stg in rep.stages.values():
         for c in stg.comparisons:
-            for s in (c.exact, c.cohen_kappa, c.weighted_kappa, c.fleiss_kappa, c.alpha_nominal, c.alpha_ordinal):
+            for s in (
+                c.exact,
+                c.cohen_kappa,
+                c.weighted_kappa,
+                c.fleiss_kappa,
+                c.alpha_nominal,
+                c.alpha_ordinal,
+            ):
                 for v in (s.value, s.low, s.high):
                     assert v is None or (math.isfinite(v) and -1.0 - 1e-9 <= v <= 1.0 + 1e-9)
     assert "nan" not in rep.to_markdown().lower()
@@ -192,7 +256,9 @@ def test_selection_extras_by_hand() -> None:
 
 
 def test_numeric_judge_with_cut_and_anonymous_raters() -> None:
-    js = _binary_set([[1, 0], [0, 0], [1, 1]], [0.9, 0.2, 0.6], raters=False, scale=Scale.numeric(0, 1))
+    js = _binary_set(
+        [[1, 0], [0, 0], [1, 1]], [0.9, 0.2, 0.6], raters=False, scale=Scale.numeric(0, 1)
+    )
     rep = agreement_report(js, judge_cut=0.7, n_boot=0)
     stg = rep.stages["selection"]
     assert stg.base_rates["judge"] == [pytest.approx(2 / 3), pytest.approx(1 / 3)]
@@ -202,9 +268,14 @@ def test_numeric_judge_with_cut_and_anonymous_raters() -> None:
 
 def test_pandalm_judges_and_judge_judge() -> None:
     skm = pytest.importorskip("sklearn.metrics")
-    gpt, panda = judgecal.load_pandalm(with_texts=False), judgecal.load_pandalm("pandalm7b", with_texts=False)
+    gpt, panda = (
+        judgecal.load_pandalm(with_texts=False),
+        judgecal.load_pandalm("pandalm7b", with_texts=False),
+    )
     name = "llama-7b_opt-7b"
-    rep = agreement_report(gpt.stage(name), judges={"pandalm7b": panda}, judge_name="gpt35", n_boot=30)
+    rep = agreement_report(
+        gpt.stage(name), judges={"pandalm7b": panda}, judge_name="gpt35", n_boot=30
+    )
     assert rep.judges == ["gpt35", "pandalm7b"] and list(rep.stages) == [name]
     stg = rep.stages[name]
     assert stg.categories == ["second", "tie", "first"]
@@ -231,7 +302,9 @@ def test_hanna_humans_agree_poorly_and_rendering() -> None:
     assert isinstance(rep, AgreementReport)
     for stg in rep.stages.values():
         hh = stg.get("human-human")
-        assert hh is not None and hh.alpha_ordinal.value is not None and hh.alpha_ordinal.value < 0.4
+        assert (
+            hh is not None and hh.alpha_ordinal.value is not None and hh.alpha_ordinal.value < 0.4
+        )
         assert hh.n_rater_pairs == 3
     assert sum("humans agree poorly" in w for w in rep.warnings()) == 2
     md, page = rep.to_markdown(), rep.to_html()
@@ -267,17 +340,33 @@ def test_bad_input() -> None:
 def test_cli_agree_and_estimate(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     from pathlib import Path
 
-    from judgecal.cli import main
+    from judgecal.cli.app import main
 
     assert main(["agree", "--n-boot", "0"]) == 0
     out = capsys.readouterr().out
     assert out.count("| human-human |") == 6 and "humans agree poorly" in out
     page = Path(str(tmp_path)) / "r.html"
-    assert main(["agree", "--dataset", "pandalm", "--also", "pandalm7b", "--n-boot", "0", "--format", "html",
-                 "--out", str(page)]) == 0
+    assert (
+        main(
+            [
+                "agree",
+                "--dataset",
+                "pandalm",
+                "--also",
+                "pandalm7b",
+                "--n-boot",
+                "0",
+                "--format",
+                "html",
+                "--out",
+                str(page),
+            ]
+        )
+        == 0
+    )
     assert "judge-judge" in page.read_text()
     assert main(["estimate", "--ties", "separate", "--format", "json"]) == 0
-    res = judgecal.estimate.RateEstimate.model_validate_json(capsys.readouterr().out)
+    res = judgecal.estimate.core.RateEstimate.model_validate_json(capsys.readouterr().out)
     assert res.n_labelled == 100 and res.tie_rate is not None
     assert main(["agree", "missing.csv"]) == 2
     assert "must be both given" in capsys.readouterr().err

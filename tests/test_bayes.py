@@ -1,4 +1,4 @@
-"""Tests of judgecal.bayes (Bayesian calibration) and judgecal._pymc_backend.
+"""Tests of judgecal.calibration.bayes.calibrator (Bayesian calibration) and judgecal.calibration.bayes._pymc_backend.
 
 Most tests use the fast path (no PyMC) or mocked sampling; the ``slow`` ones run
 one small, seeded, real NUTS fit per model kind.
@@ -20,7 +20,12 @@ from hypothesis import strategies as st
 
 import judgecal
 from judgecal import ConvergenceWarning, InputError, NotFittedError
-from judgecal.bayes import NEW_STAGE, BayesianCalibrator, prior_predictive, psis
+from judgecal.calibration.bayes.calibrator import (
+    NEW_STAGE,
+    BayesianCalibrator,
+    prior_predictive,
+    psis,
+)
 
 
 def _sigmoid(t: Any) -> Any:
@@ -120,8 +125,9 @@ def _coverage(n: int, trials: int, seed: int, p_identity: float) -> float:
         if rng.random() < p_identity:  # the prior's spike: the raw judge is calibrated
             a, b = np.zeros(2), np.ones(2)
         s, stages, y = _simulate(rng, n, a, b)
-        cal = BayesianCalibrator(score_range=(1, 5), random_state=t, draws=400,
-                                 prior={"p_identity": p_identity})
+        cal = BayesianCalibrator(
+            score_range=(1, 5), random_state=t, draws=400, prior={"p_identity": p_identity}
+        )
         cal.fit(s, y, stages=stages)
         for k, name in enumerate(["s0", "s1"]):
             if name not in cal.stages_:
@@ -168,7 +174,9 @@ def test_partial_pooling_beats_fitting_a_small_stage_alone() -> None:
         pooled.fit(s_all, y_all, stages=st_all)
         alone = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=300, prior=no_spike)
         alone.fit(s_small, y_small)
-        err_pool.append(np.mean((pooled.predict_agreement(np.arange(1, 6), stages="small") - truth) ** 2))
+        err_pool.append(
+            np.mean((pooled.predict_agreement(np.arange(1, 6), stages="small") - truth) ** 2)
+        )
         err_alone.append(np.mean((alone.predict_agreement(np.arange(1, 6)) - truth) ** 2))
     assert np.mean(err_pool) < 0.7 * np.mean(err_alone)
     assert np.mean(np.array(err_pool) < np.array(err_alone)) > 0.6
@@ -179,16 +187,26 @@ def test_soft_labels_and_weights_equal_expanded_ratings() -> None:
     s = np.array([1, 2, 3, 4, 5] * 6, dtype=float)
     rng = np.random.default_rng(3)
     votes = rng.integers(0, 2, (30, 3))
-    soft = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(s, votes.mean(1), votes.shape[1] * np.ones(30))
-    long = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(np.repeat(s, 3), votes.ravel())
-    np.testing.assert_allclose(soft.predict_agreement([1, 3, 5]), long.predict_agreement([1, 3, 5]), atol=1e-9)
+    soft = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(
+        s, votes.mean(1), votes.shape[1] * np.ones(30)
+    )
+    long = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(
+        np.repeat(s, 3), votes.ravel()
+    )
+    np.testing.assert_allclose(
+        soft.predict_agreement([1, 3, 5]), long.predict_agreement([1, 3, 5]), atol=1e-9
+    )
 
 
 def test_identity_prior_shrinks_toward_raw_judge() -> None:
-    draws = prior_predictive(BayesianCalibrator(score_range=(0, 1)), [0.2, 0.5, 0.8], n=4000, random_state=0)
+    draws = prior_predictive(
+        BayesianCalibrator(score_range=(0, 1)), [0.2, 0.5, 0.8], n=4000, random_state=0
+    )
     np.testing.assert_allclose(np.median(draws, axis=0), [0.2, 0.5, 0.8], atol=0.03)
     # With 5 labels the fit stays near the raw judge; with no stages it is a one-group model.
-    cal = BayesianCalibrator(score_range=(0, 1), random_state=0).fit([0.1, 0.3, 0.5, 0.7, 0.9], [0, 0, 1, 1, 1])
+    cal = BayesianCalibrator(score_range=(0, 1), random_state=0).fit(
+        [0.1, 0.3, 0.5, 0.7, 0.9], [0, 0, 1, 1, 1]
+    )
     p = cal.predict_agreement([0.2, 0.5, 0.8])
     assert np.all(np.abs(p - [0.2, 0.5, 0.8]) < 0.15)
 
@@ -204,8 +222,9 @@ def test_do_no_harm_on_an_already_calibrated_judge() -> None:
         u = rng.beta(2, 2, 1050)
         y = (rng.random(1050) < u).astype(float)
         raw = np.mean((u[50:] - y[50:]) ** 2)
-        cal = BayesianCalibrator(score_range=(0, 1), random_state=k, draws=300,
-                                 prior={"p_identity": 0.5}).fit(u[:50], y[:50])
+        cal = BayesianCalibrator(
+            score_range=(0, 1), random_state=k, draws=300, prior={"p_identity": 0.5}
+        ).fit(u[:50], y[:50])
         platt = LogisticCalibrator().fit(u[:50], y[:50])
         excess_bayes.append(np.mean((cal.predict_agreement(u[50:]) - y[50:]) ** 2) - raw)
         excess_platt.append(np.mean((platt.predict_proba(u[50:])[:, 1] - y[50:]) ** 2) - raw)
@@ -214,7 +233,9 @@ def test_do_no_harm_on_an_already_calibrated_judge() -> None:
     assert np.mean(excess_bayes) < 0.35 * np.mean(excess_platt)
     # ... and a judge that is far off is not pulled back to raw: the data overrule the spike.
     s, stages, y = _simulate(rng, 50, [-1.5], [0.3])
-    cal = BayesianCalibrator(score_range=(1, 5), random_state=0, prior={"p_identity": 0.5}).fit(s, y)
+    cal = BayesianCalibrator(score_range=(1, 5), random_state=0, prior={"p_identity": 0.5}).fit(
+        s, y
+    )
     assert cal.diagnostics_["p_identity"] < 0.01
 
 
@@ -236,7 +257,9 @@ def test_discrete_and_chunked_predictions_match_direct_computation() -> None:
     direct = _sigmoid(d["a"][:, None] + d["b"][:, None] * _logit_feature(x)[None, :])
     np.testing.assert_allclose(cal.predict_agreement(x, stages="s0"), direct.mean(0), rtol=1e-10)
     np.testing.assert_allclose(
-        cal.predict_interval(x, stages="s0"), np.quantile(direct, [0.05, 0.95], axis=0).T, rtol=1e-10
+        cal.predict_interval(x, stages="s0"),
+        np.quantile(direct, [0.05, 0.95], axis=0).T,
+        rtol=1e-10,
     )
     x = np.concatenate([x, rng.uniform(0, 6, 20_000)])  # continuous: grid + interpolation
     direct = _sigmoid(d["a"][:, None] + d["b"][:, None] * _logit_feature(x)[None, :])
@@ -246,7 +269,8 @@ def test_discrete_and_chunked_predictions_match_direct_computation() -> None:
     )
     xd = rng.integers(1, 6, 200_000).astype(float)  # discrete: computed once per level
     np.testing.assert_allclose(
-        cal.predict_agreement(xd, stages="s1"), cal.predict_agreement(np.arange(1, 6), stages="s1")[xd.astype(int) - 1]
+        cal.predict_agreement(xd, stages="s1"),
+        cal.predict_agreement(np.arange(1, 6), stages="s1")[xd.astype(int) - 1],
     )
     mixed = np.where(rng.random(xd.size) < 0.5, "s0", "s1")
     out = cal.predict_agreement(xd, stages=mixed)
@@ -287,7 +311,9 @@ def test_predictions_are_probabilities_inside_their_intervals(xs: list[float]) -
 
 # Without the spike at the raw judge: with it, a posterior mostly at the spike can have its mean
 # outside the equal-tailed interval (a point mass plus a tail), which is correct but not this property.
-_FITTED = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=200, prior={"p_identity": 0.0}).fit(
+_FITTED = BayesianCalibrator(
+    score_range=(1, 5), random_state=0, draws=200, prior={"p_identity": 0.0}
+).fit(
     *_simulate(np.random.default_rng(9), 100, [0.0, 0.5], [1.0, 1.0])[::2],
     stages=_simulate(np.random.default_rng(9), 100, [0.0, 0.5], [1.0, 1.0])[1],
 )
@@ -301,13 +327,17 @@ def test_save_load_round_trip_without_pymc(tmp_path: Any) -> None:
     path = judgecal.save(cal, tmp_path / "bayes.json")
     again = judgecal.load(path)
     x = np.array([1.0, 2.5, 5.0])
-    np.testing.assert_array_equal(again.predict_interval(x, stages="s1"), cal.predict_interval(x, stages="s1"))
+    np.testing.assert_array_equal(
+        again.predict_interval(x, stages="s1"), cal.predict_interval(x, stages="s1")
+    )
     np.testing.assert_array_equal(again.predict_agreement(x), cal.predict_agreement(x))
     code = (
         "import sys, judgecal; c = judgecal.load(sys.argv[1]); c.predict_interval([1.0, 3.0]);"
         "print(any(m in sys.modules for m in ('pymc', 'pytensor', 'arviz')))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -361,28 +391,43 @@ def test_bad_inputs() -> None:
 
 
 # ------------------------------------------------------------------------------ mocked NUTS
-def _fake_sample(kind: str, data: dict[str, Any], prior: dict[str, float], **kw: Any) -> dict[str, Any]:
+def _fake_sample(
+    kind: str, data: dict[str, Any], prior: dict[str, float], **kw: Any
+) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     D, S = kw["draws"], data["n_stages"]
     if kind == "monotone":
         J = data["n_levels"]
         theta = np.cumsum(np.abs(rng.normal(0.8, 0.2, (D, S, J))), axis=2) - 2.0
         draws = {"theta": theta}
-        hyper = {"mu_c": rng.normal(-1.5, 0.1, D), "tau_c": np.full(D, 0.1),
-                 "mu_g": np.full((D, J - 1), np.log(0.8)), "tau_g": np.full(D, 0.1)}
+        hyper = {
+            "mu_c": rng.normal(-1.5, 0.1, D),
+            "tau_c": np.full(D, 0.1),
+            "mu_g": np.full((D, J - 1), np.log(0.8)),
+            "tau_g": np.full(D, 0.1),
+        }
     else:
         draws = {"a": rng.normal(0, 0.1, (D, S)), "b": rng.normal(1, 0.1, (D, S))}
-        hyper = {"mu_a": np.zeros(D), "mu_b": np.ones(D), "tau_a": np.full(D, 0.1), "tau_b": np.full(D, 0.1)}
+        hyper = {
+            "mu_a": np.zeros(D),
+            "mu_b": np.ones(D),
+            "tau_a": np.full(D, 0.1),
+            "tau_b": np.full(D, 0.1),
+        }
         if kind in ("ordinal", "pairwise"):
             K = data["n_levels"]
             draws["cut"] = np.sort(rng.normal(0, 1, (D, K - 1)), axis=1)
-    return {"idata": None, "draws": draws, "hyper": hyper,
-            "diagnostics": {"max_rhat": 1.08, "min_ess_bulk": 50.0, "divergences": 12}}
+    return {
+        "idata": None,
+        "draws": draws,
+        "hyper": hyper,
+        "diagnostics": {"max_rhat": 1.08, "min_ess_bulk": 50.0, "divergences": 12},
+    }
 
 
 @pytest.fixture
 def mock_nuts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from judgecal import _pymc_backend
+    from judgecal.calibration.bayes import _pymc_backend
 
     monkeypatch.setattr(_pymc_backend, "sample", _fake_sample)
 
@@ -402,7 +447,9 @@ def test_ordinal_and_pairwise_prediction_from_draws() -> None:
     s = rng.integers(1, 6, 60).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ordc = BayesianCalibrator(kind="ordinal", score_range=(1, 5), draws=100).fit(s, rng.integers(1, 6, 60))
+        ordc = BayesianCalibrator(kind="ordinal", score_range=(1, 5), draws=100).fit(
+            s, rng.integers(1, 6, 60)
+        )
         pair = BayesianCalibrator(kind="pairwise", score_range=(0, 2), draws=100).fit(
             rng.integers(0, 3, 60), rng.choice(["first", "tie", "second"], 60)
         )
@@ -417,7 +464,9 @@ def test_ordinal_and_pairwise_prediction_from_draws() -> None:
     np.testing.assert_allclose(ev, (P @ np.arange(1, 6) - 1) / 4, atol=1e-12)
     Q = pair.predict_proba([0, 1, 2])
     assert pair.classes_.tolist() == ["second", "tie", "first"]
-    np.testing.assert_allclose(pair.predict_agreement([0, 1, 2]), Q[:, 2] + 0.5 * Q[:, 1], atol=1e-12)
+    np.testing.assert_allclose(
+        pair.predict_agreement([0, 1, 2]), Q[:, 2] + 0.5 * Q[:, 1], atol=1e-12
+    )
     assert pair.predict([2]).tolist() == ["first"]
     pm = mono.predict_agreement([1, 2, 3, 4, 5, 6, 0])
     assert np.all(np.diff(pm[:5]) > 0) and pm[5] == pm[4] and pm[6] == pm[0]
@@ -441,8 +490,11 @@ def test_fit_judgments_uses_every_rating() -> None:
     soft = BayesianCalibrator(score_range=(0, 2), random_state=0, draws=300).fit(
         lab.scores(), y, w / w, stages=lab.stages()
     )
-    np.testing.assert_allclose(soft.predict_agreement([0, 1, 2], stages=lab.stages()[0]),
-                               cal.predict_agreement([0, 1, 2], stages=lab.stages()[0]), atol=0.01)
+    np.testing.assert_allclose(
+        soft.predict_agreement([0, 1, 2], stages=lab.stages()[0]),
+        cal.predict_agreement([0, 1, 2], stages=lab.stages()[0]),
+        atol=0.01,
+    )
     p = cal.predict_agreement([0, 1, 2], stages=js.stages()[0])
     assert np.all(np.diff(p) > 0)
     hanna = judgecal.load_hanna(criteria=("Relevance", "Coherence"))
@@ -460,19 +512,28 @@ def _binary_data(n: int = 300) -> tuple[Any, Any, Any]:
 @pytest.mark.slow
 def test_nuts_binary_agrees_with_fast_path() -> None:
     s, stages, y = _binary_data()
-    fast = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=2000).fit(s, y, stages=stages)
-    nuts = BayesianCalibrator(score_range=(1, 5), method="nuts", random_state=0, draws=1000, tune=500,
-                              chains=2).fit(s, y, stages=stages)
+    fast = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=2000).fit(
+        s, y, stages=stages
+    )
+    nuts = BayesianCalibrator(
+        score_range=(1, 5), method="nuts", random_state=0, draws=1000, tune=500, chains=2
+    ).fit(s, y, stages=stages)
     assert nuts.diagnostics_["divergences"] == 0
     assert nuts.diagnostics_["max_rhat"] < 1.05
     grid = np.arange(1, 6)
     for name in nuts.stages_:
         # Stated tolerance: 0.03 on posterior means, 0.05 on 90% interval ends (probability scale);
         # NUTS's own Monte Carlo error with ~500 effective draws is ~0.01-0.02 at the ends.
-        np.testing.assert_allclose(fast.predict_agreement(grid, stages=name),
-                                   nuts.predict_agreement(grid, stages=name), atol=0.03)
-        np.testing.assert_allclose(fast.predict_interval(grid, stages=name),
-                                   nuts.predict_interval(grid, stages=name), atol=0.05)
+        np.testing.assert_allclose(
+            fast.predict_agreement(grid, stages=name),
+            nuts.predict_agreement(grid, stages=name),
+            atol=0.03,
+        )
+        np.testing.assert_allclose(
+            fast.predict_interval(grid, stages=name),
+            nuts.predict_interval(grid, stages=name),
+            atol=0.05,
+        )
     idata = nuts.inference_data_
     assert idata.posterior.attrs["created_by"] == "judgecal"
     assert idata.posterior.attrs["judgecal_version"] == judgecal.__version__
@@ -506,8 +567,9 @@ def test_nuts_ordinal_real_fit() -> None:
     y = 1 + np.sum(eta[:, None] + u[:, None] > cut[None, :], axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
-        cal = BayesianCalibrator(kind="ordinal", score_range=(1, 5), threshold=4, random_state=0,
-                                 draws=200, tune=200).fit(s, y)
+        cal = BayesianCalibrator(
+            kind="ordinal", score_range=(1, 5), threshold=4, random_state=0, draws=200, tune=200
+        ).fit(s, y)
     P = cal.predict_proba([1, 3, 5])
     true_ge4 = _sigmoid(1.0 * _logit_feature([1, 3, 5]) - cut[2])
     np.testing.assert_allclose(cal.predict_agreement([1, 3, 5]), true_ge4, atol=0.12)
@@ -521,7 +583,9 @@ def test_nuts_pairwise_real_fit_with_ties_and_several_raters() -> None:
     js = js.take(np.arange(150))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
-        cal = BayesianCalibrator(kind="pairwise", random_state=0, draws=200, tune=400).fit_judgments(js)
+        cal = BayesianCalibrator(
+            kind="pairwise", random_state=0, draws=200, tune=400
+        ).fit_judgments(js)
     Q = cal.predict_proba([0, 1, 2], stages=NEW_STAGE)
     np.testing.assert_allclose(Q.sum(1), 1.0)
     assert Q[2, 2] > Q[0, 2]  # the judge saying "first" raises P(human prefers first)

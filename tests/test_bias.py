@@ -1,4 +1,4 @@
-"""Tests of judgecal.bias: probes, human gaps, regressions and the feature-adjusted calibrator.
+"""Tests of judgecal.bias.probes: probes, human gaps, regressions and the feature-adjusted calibrator.
 
 Statistical claims are checked on simulated judges with a known bias, over
 many seeded runs.
@@ -36,16 +36,16 @@ from judgecal import (
     preference_gap,
     probe_bias,
 )
-from judgecal.ablations import (
+from judgecal.bias.ablations import (
     AblationRecord,
     insert_mention,
     remove_mentions,
     shorten,
     swap_answers,
 )
-from judgecal.bias import BiasEffect, paired_change
+from judgecal.bias.probes import BiasEffect, paired_change
 from judgecal.persist import dumps, loads
-from judgecal.records import Judgment, JudgmentSet, Rating
+from judgecal.records.core import Judgment, JudgmentSet, Rating
 
 SCALE = Scale.numeric(-100, 100)
 _Q = re.compile(r"q=(-?\d+\.\d+)")
@@ -578,7 +578,7 @@ def test_report_markdown_add_and_plot(tmp_path: Any) -> None:
 
 
 def test_importing_bias_does_not_import_matplotlib() -> None:
-    code = "import judgecal.bias, judgecal.ablations, sys; print(any(m.startswith('matplotlib') for m in sys.modules))"
+    code = "import judgecal.bias.probes, judgecal.bias.ablations, sys; print(any(m.startswith('matplotlib') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -596,7 +596,7 @@ def test_isotonic_judge_on_probability_probe_is_finite() -> None:
 
 
 def test_cli_bias_demo_on_pandalm(capsys: Any, tmp_path: Any) -> None:
-    from judgecal.cli import main
+    from judgecal.cli.app import main
 
     plot = tmp_path / "bias.png"
     assert main(["bias", "--judge", "gpt35", "--n-resamples", "200", "--plot", str(plot)]) == 0
@@ -608,7 +608,7 @@ def test_cli_bias_demo_on_pandalm(capsys: Any, tmp_path: Any) -> None:
 
 
 def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
-    from judgecal.cli import main
+    from judgecal.cli.app import main
 
     rng = np.random.default_rng(0)
     path = tmp_path / "rated.csv"

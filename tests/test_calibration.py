@@ -56,7 +56,9 @@ def test_probabilities_track_truth(cls: type) -> None:
     cal = cls().fit(s, y)
     grid = np.arange(1, 6, dtype=float)
     truth = 1 / (1 + np.exp(-2.5 * (grid - 3)))
-    tol = 0.05 if cls is IsotonicCalibrator else 0.08  # the logistic family is not the true link here
+    tol = (
+        0.05 if cls is IsotonicCalibrator else 0.08
+    )  # the logistic family is not the true link here
     assert np.max(np.abs(cal.predict_proba(grid)[:, 1] - truth)) < tol
 
 
@@ -153,14 +155,18 @@ def test_sklearn_contract(cls: type) -> None:
     np.testing.assert_allclose(p1, p3, atol=1e-12)
     pipe = Pipeline([("cal", cls())]).fit(s.reshape(-1, 1), y)
     np.testing.assert_allclose(pipe.predict_proba(s.reshape(-1, 1)), p1, atol=1e-12)
-    scores = cross_val_score(cls(), s.reshape(-1, 1), y.astype(int), cv=5, scoring="neg_brier_score")
+    scores = cross_val_score(
+        cls(), s.reshape(-1, 1), y.astype(int), cv=5, scoring="neg_brier_score"
+    )
     assert scores.shape == (5,) and np.isfinite(scores).all()
 
 
 def test_grid_search_over_prior_scale() -> None:
     rng = np.random.default_rng(0)
     s, y, _ = simulate("shifted", 300, rng)
-    gs = GridSearchCV(LogisticCalibrator(), {"prior_scale": [0.01, 2.5]}, cv=3, scoring="neg_log_loss")
+    gs = GridSearchCV(
+        LogisticCalibrator(), {"prior_scale": [0.01, 2.5]}, cv=3, scoring="neg_log_loss"
+    )
     gs.fit(s.reshape(-1, 1), y.astype(int))
     assert gs.best_params_ == {"prior_scale": 2.5}
 
@@ -183,7 +189,9 @@ def test_bad_input_is_named(cls: type, X: object, y: object, match: str) -> None
 
 
 def test_bad_params_are_named() -> None:
-    with pytest.raises(InputError, match=r"'min_stage_labels' parameter of IsotonicCalibrator\.fit"):
+    with pytest.raises(
+        InputError, match=r"'min_stage_labels' parameter of IsotonicCalibrator\.fit"
+    ):
         IsotonicCalibrator(min_stage_labels=0).fit([1, 2], [0, 1])
     with pytest.raises(InputError, match="unknown_stage"):
         LogisticCalibrator(unknown_stage="nope").fit([1, 2], [0, 1])
@@ -194,18 +202,24 @@ def test_bad_params_are_named() -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     data=st.lists(
-        st.tuples(st.integers(1, 5), st.floats(0, 1), st.sampled_from(["x", "y"])), min_size=4, max_size=60
+        st.tuples(st.integers(1, 5), st.floats(0, 1), st.sampled_from(["x", "y"])),
+        min_size=4,
+        max_size=60,
     ),
     cls=st.sampled_from(CALIBRATORS),
 )
-def test_properties_range_monotone_rename_permute(data: list[tuple[int, float, str]], cls: type) -> None:
+def test_properties_range_monotone_rename_permute(
+    data: list[tuple[int, float, str]], cls: type
+) -> None:
     s = np.array([d[0] for d in data], dtype=float)
     y = np.array([d[1] for d in data])
     stg = np.array([d[2] for d in data])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         cal = cls(min_stage_labels=2).fit(s, y, stages=stg)
-        renamed = cls(min_stage_labels=2).fit(s, y, stages=np.where(stg == "x", "renamed-x", "renamed-y"))
+        renamed = cls(min_stage_labels=2).fit(
+            s, y, stages=np.where(stg == "x", "renamed-x", "renamed-y")
+        )
         perm = np.random.default_rng(0).permutation(s.size)
         permuted = cls(min_stage_labels=2).fit(s[perm], y[perm], stages=stg[perm])
     grid = np.linspace(0, 6, 25)
@@ -229,7 +243,7 @@ def test_large_input_is_chunked_and_matches() -> None:
 
 @pytest.mark.parametrize("k", [1, 3, 70, 500])
 def test_stage_grouping_covers_every_row_once(k: int) -> None:
-    from judgecal.calibration import _groups
+    from judgecal.calibration.stagewise import _groups
 
     rng = np.random.default_rng(k)
     st_ = np.array([f"s{i}" for i in rng.integers(0, k, 5000)])
@@ -242,10 +256,14 @@ def test_stage_grouping_covers_every_row_once(k: int) -> None:
 def test_logistic_slope_direction_is_a_parameter() -> None:
     rng = np.random.default_rng(0)
     s = rng.uniform(1, 5, 300)
-    y = (rng.random(300) < 1 / (1 + np.exp(s - 3))).astype(float)  # humans disagree more as the score rises
+    y = (rng.random(300) < 1 / (1 + np.exp(s - 3))).astype(
+        float
+    )  # humans disagree more as the score rises
     grid = np.linspace(1, 5, 9)
     up = LogisticCalibrator().fit(s, y).predict_agreement(grid)
     assert np.ptp(up) < 1e-12 and abs(up[0] - y.mean()) < 0.02  # constrained: flat at the base rate
     down = LogisticCalibrator(increasing=None).fit(s, y).predict_agreement(grid)
     assert (np.diff(down) < 0).all()
-    np.testing.assert_allclose(LogisticCalibrator(increasing=False).fit(s, y).predict_agreement(grid), down)
+    np.testing.assert_allclose(
+        LogisticCalibrator(increasing=False).fit(s, y).predict_agreement(grid), down
+    )

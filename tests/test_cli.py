@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from judgecal.cli import main
+from judgecal.cli.app import main
 
 CSV = "item_id,stage,score,r1,r2,r3\n" + "\n".join(
     f"i{i},{'selection' if i % 2 else 'generation'},{1 + i % 5},{int(i % 5 >= 2)},{int(i % 5 >= 3)},{int(i % 7 > 2)}"
@@ -23,14 +23,47 @@ def data(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("method", ["isotonic", "logistic"])
-def test_fit_then_apply(data: Path, tmp_path: Path, method: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fit_then_apply(
+    data: Path, tmp_path: Path, method: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "cal.json"
-    code = main(["fit", str(data), "--score-col", "score", "--label-col", "r1,r2", "--label-col", "r3",
-                 "--stage-col", "stage", "--method", method, "--out", str(out)])
+    code = main(
+        [
+            "fit",
+            str(data),
+            "--score-col",
+            "score",
+            "--label-col",
+            "r1,r2",
+            "--label-col",
+            "r3",
+            "--stage-col",
+            "stage",
+            "--method",
+            method,
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0 and out.exists()
     assert "fitted" in capsys.readouterr().out
     preds = tmp_path / "preds.csv"
-    assert main(["apply", str(out), str(data), "--score-col", "score", "--stage-col", "stage", "--out", str(preds)]) == 0
+    assert (
+        main(
+            [
+                "apply",
+                str(out),
+                str(data),
+                "--score-col",
+                "score",
+                "--stage-col",
+                "stage",
+                "--out",
+                str(preds),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(preds.open()))
     assert len(rows) == 120 and all(0 < float(r["p_agree"]) < 1 for r in rows)
 
@@ -38,17 +71,55 @@ def test_fit_then_apply(data: Path, tmp_path: Path, method: str, capsys: pytest.
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["fit", "missing.csv", "--score-col", "s", "--label-col", "y", "--out", "x.json"], "existing file"),
-        (["fit", "DATA", "--score-col", "nope", "--label-col", "r1", "--out", "OUT"], "Row 1: field 'nope'"),
-        (["fit", "DATA", "--score-col", "score", "--label-col", "r1", "--method", "platt", "--out", "OUT"], "invalid choice"),
-        (["fit", "DATA", "--score-col", "score", "--label-col", "r1", "--scale", "likert:x", "--out", "OUT"], "--scale"),
+        (
+            ["fit", "missing.csv", "--score-col", "s", "--label-col", "y", "--out", "x.json"],
+            "existing file",
+        ),
+        (
+            ["fit", "DATA", "--score-col", "nope", "--label-col", "r1", "--out", "OUT"],
+            "Row 1: field 'nope'",
+        ),
+        (
+            [
+                "fit",
+                "DATA",
+                "--score-col",
+                "score",
+                "--label-col",
+                "r1",
+                "--method",
+                "platt",
+                "--out",
+                "OUT",
+            ],
+            "invalid choice",
+        ),
+        (
+            [
+                "fit",
+                "DATA",
+                "--score-col",
+                "score",
+                "--label-col",
+                "r1",
+                "--scale",
+                "likert:x",
+                "--out",
+                "OUT",
+            ],
+            "--scale",
+        ),
         (["apply", "DATA", "DATA", "--score-col", "score"], "Not a judgecal calibrator"),
         (["bogus"], "invalid choice"),
         ([], ""),
     ],
 )
-def test_errors_are_one_line_exit_2(argv: list[str], needle: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = [str(data) if a == "DATA" else str(tmp_path / "o.json") if a == "OUT" else a for a in argv]
+def test_errors_are_one_line_exit_2(
+    argv: list[str], needle: str, data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        str(data) if a == "DATA" else str(tmp_path / "o.json") if a == "OUT" else a for a in argv
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     if needle:
@@ -67,5 +138,10 @@ def test_demo_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_console_script_entry_point() -> None:
-    r = subprocess.run([sys.executable, "-m", "judgecal.cli", "--version"], capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "judgecal.cli.app", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 0 and r.stdout.startswith("judgecal ")

@@ -1,4 +1,4 @@
-"""Tests for judgecal.estimate: coverage by simulation, cross-checks with ppi_py, edge cases."""
+"""Tests for judgecal.estimate.core: coverage by simulation, cross-checks with ppi_py, edge cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import judgecal
 from judgecal import InputError
-from judgecal.estimate import (
+from judgecal.estimate.core import (
     RateEstimate,
     _data_from_arrays,
     _rate_from_data,
@@ -19,7 +19,7 @@ from judgecal.estimate import (
     ppi_mean,
     rogan_gladen,
 )
-from judgecal.records import Judgment, JudgmentSet, Rating, Scale
+from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
 
 LIKERT = Scale.likert(5)
 YESNO = Scale.verdict("no", "yes")
@@ -42,7 +42,9 @@ def _judge_scores(rng: np.random.Generator, y: np.ndarray, kind: str) -> np.ndar
     return np.clip(np.rint(latent), 1, 5)
 
 
-def _items(y: np.ndarray, s: np.ndarray, stages: np.ndarray | None = None) -> tuple[list[Judgment], list[Judgment]]:
+def _items(
+    y: np.ndarray, s: np.ndarray, stages: np.ndarray | None = None
+) -> tuple[list[Judgment], list[Judgment]]:
     """Every item twice: with its human rating and without."""
     lab, unl = [], []
     for i in range(y.size):
@@ -53,14 +55,23 @@ def _items(y: np.ndarray, s: np.ndarray, stages: np.ndarray | None = None) -> tu
     return lab, unl
 
 
-def _split(lab: list[Judgment], unl: list[Judgment], labelled: np.ndarray, scale: Scale = LIKERT) -> JudgmentSet:
+def _split(
+    lab: list[Judgment], unl: list[Judgment], labelled: np.ndarray, scale: Scale = LIKERT
+) -> JudgmentSet:
     mask = np.zeros(len(lab), dtype=bool)
     mask[labelled] = True
     return JudgmentSet([lab[i] if mask[i] else unl[i] for i in range(len(lab))], scale=scale)
 
 
-def _coverage(kind: str, *, trials: int = 200, M: int = 300, n: int = 60, rate: float = 0.3,
-              calibrator: str = "logistic") -> tuple[float, float, float, float]:
+def _coverage(
+    kind: str,
+    *,
+    trials: int = 200,
+    M: int = 300,
+    n: int = 60,
+    rate: float = 0.3,
+    calibrator: str = "logistic",
+) -> tuple[float, float, float, float]:
     """Coverage of the population's human rate and mean widths (PPI++, human-only) over seeded splits.
 
     Four populations of ``M`` items, ``trials / 4`` random labelled subsets each.
@@ -86,9 +97,10 @@ def _coverage(kind: str, *, trials: int = 200, M: int = 300, n: int = 60, rate: 
     return hits / trials, hh / trials, float(np.mean(widths)), float(np.mean(hwidths))
 
 
-@pytest.mark.parametrize(("kind", "calibrator"),
-                         [("good", "logistic"), ("useless", "logistic"), ("biased", "logistic"),
-                          ("biased", "isotonic")])
+@pytest.mark.parametrize(
+    ("kind", "calibrator"),
+    [("good", "logistic"), ("useless", "logistic"), ("biased", "logistic"), ("biased", "isotonic")],
+)
 def test_ppi_coverage_and_width(kind: str, calibrator: str) -> None:
     cov, hcov, w, hw = _coverage(kind, calibrator=calibrator)
     assert cov >= 0.87, (kind, cov)
@@ -121,10 +133,14 @@ def test_stratified_weights_correct_for_unequal_labelling() -> None:
             y = np.where(stages == "A", rng.random(M) < 0.8, rng.random(M) < 0.2).astype(int)
             s = _judge_scores(rng, y, "good")
             truth = y.mean()
-        idx = np.concatenate([rng.choice(100, 30, replace=False), 100 + rng.choice(400, 30, replace=False)])
+        idx = np.concatenate(
+            [rng.choice(100, 30, replace=False), 100 + rng.choice(400, 30, replace=False)]
+        )
         mask = np.zeros(M, dtype=bool)
         mask[idx] = True
-        r = _rate_from_data(_data_from_arrays(s, 1, 5, y, mask, stages), seed=t, calibrator="logistic")
+        r = _rate_from_data(
+            _data_from_arrays(s, 1, 5, y, mask, stages), seed=t, calibrator="logistic"
+        )
         hits += r.low <= truth <= r.high
         if t % 4 == 0:  # the unstratified estimate, on a quarter of the splits
             rn = _rate_from_data(_data_from_arrays(s, 1, 5, y, mask), seed=t, calibrator="logistic")
@@ -132,7 +148,9 @@ def test_stratified_weights_correct_for_unequal_labelling() -> None:
             assert rn.strata == {}
         assert set(r.strata) == {"A", "B"}
         assert r.strata["A"].weight == pytest.approx(0.2)
-        assert r.estimate == pytest.approx(0.2 * r.strata["A"].estimate + 0.8 * r.strata["B"].estimate)
+        assert r.estimate == pytest.approx(
+            0.2 * r.strata["A"].estimate + 0.8 * r.strata["B"].estimate
+        )
     assert hits / trials >= 0.87
     # without strata the over-labelled stage tilts the estimate: coverage collapses
     assert naive_hits / (trials / 4) < 0.8
@@ -199,15 +217,21 @@ def test_ppi_mean_edge_cases() -> None:
 # ---------------------------------------------------------------------------
 # records API
 # ---------------------------------------------------------------------------
-def _pandalm_split(n_per: int = 10, seed: int = 0, judge: str = "gpt35") -> tuple[JudgmentSet, JudgmentSet]:
+def _pandalm_split(
+    n_per: int = 10, seed: int = 0, judge: str = "gpt35"
+) -> tuple[JudgmentSet, JudgmentSet]:
     js = judgecal.load_pandalm(judge, with_texts=False)
     rng = np.random.default_rng(seed)
     st = js.stages()
-    keep = np.concatenate([rng.choice(np.flatnonzero(st == s), n_per, replace=False) for s in np.unique(st)])
+    keep = np.concatenate(
+        [rng.choice(np.flatnonzero(st == s), n_per, replace=False) for s in np.unique(st)]
+    )
     mask = np.zeros(len(js), dtype=bool)
     mask[keep] = True
-    hidden = JudgmentSet([j if mask[i] else j.model_copy(update={"ratings": ()}) for i, j in enumerate(js)],
-                         scale=js.scale)
+    hidden = JudgmentSet(
+        [j if mask[i] else j.model_copy(update={"ratings": ()}) for i, j in enumerate(js)],
+        scale=js.scale,
+    )
     return js, hidden
 
 
@@ -224,8 +248,11 @@ def test_pandalm_tie_policies_are_explicit() -> None:
     idx, val, _ = full.ratings_long()
     first = np.bincount(idx, val == 1, minlength=len(full)) / np.bincount(idx, minlength=len(full))
     tie = np.bincount(idx, val == 0, minlength=len(full)) / np.bincount(idx, minlength=len(full))
-    for r, truth in ((half, (first + tie / 2).mean()), (sep, first.mean()),
-                     (drop, first.mean() / (1 - tie).mean())):
+    for r, truth in (
+        (half, (first + tie / 2).mean()),
+        (sep, first.mean()),
+        (drop, first.mean() / (1 - tie).mean()),
+    ):
         assert abs(r.estimate - truth) < r.width  # within two half-widths
         assert r.width < r.human_only.width
         assert len(r.strata) == 10
@@ -268,13 +295,17 @@ def test_ordinal_threshold_and_difference_on_hanna() -> None:
     js = judgecal.load_hanna(criteria=("Coherence",))
     rng = np.random.default_rng(0)
     keep = set(rng.choice(len(js), 200, replace=False).tolist())
-    part = JudgmentSet([j if i in keep else j.model_copy(update={"ratings": ()}) for i, j in enumerate(js)],
-                       scale=js.scale)
+    part = JudgmentSet(
+        [j if i in keep else j.model_copy(update={"ratings": ()}) for i, j in enumerate(js)],
+        scale=js.scale,
+    )
     r = estimate_rate(part, threshold=4, strata=None)
     y, _ = js.labelled().targets(how="soft", threshold=4)
     assert r.low <= y.mean() <= r.high
     assert r.n_unscored == 0 and r.n_labelled == 200
-    d = estimate_difference(part, group="system", first="Human", second="GPT-2", threshold=4, strata=None)
+    d = estimate_difference(
+        part, group="system", first="Human", second="GPT-2", threshold=4, strata=None
+    )
     sys_ = js.meta("system")
     truth = y[sys_ == "Human"].mean() - y[sys_ == "GPT-2"].mean()
     assert d.low <= truth <= d.high
@@ -350,7 +381,9 @@ class _BetaLevels:
             setattr(self, k, v)
         return self
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: object = None, *, stages: object = None) -> _BetaLevels:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: object = None, *, stages: object = None
+    ) -> _BetaLevels:
         self.levels_ = np.arange(1.0, 6.0)
         self.a_ = np.array([1 + y[v == X].sum() for v in self.levels_])
         self.b_ = np.array([1 + (1 - y[v == X]).sum() for v in self.levels_])
@@ -367,7 +400,7 @@ class _BetaLevels:
 
 @pytest.mark.parametrize("kind", ["good", "biased"])
 def test_bayes_hook_coverage(kind: str) -> None:
-    from judgecal.estimate import _estimate, _stratum_weights
+    from judgecal.estimate.core import _estimate, _stratum_weights
 
     rng = np.random.default_rng(21)
     hits, widths, hwidths = 0, [], []
@@ -378,8 +411,21 @@ def test_bayes_hook_coverage(kind: str) -> None:
         mask = np.zeros(300, dtype=bool)
         mask[rng.choice(300, 60, replace=False)] = True
         d = _data_from_arrays(s, 1, 5, y, mask)
-        r = _estimate(d, _stratum_weights(d), "bayes", _BetaLevels(seed=t), "half", 0.9, 5, False, "t",
-                      np.random.default_rng(t), "test", "rate", bounded=True)
+        r = _estimate(
+            d,
+            _stratum_weights(d),
+            "bayes",
+            _BetaLevels(seed=t),
+            "half",
+            0.9,
+            5,
+            False,
+            "t",
+            np.random.default_rng(t),
+            "test",
+            "rate",
+            bounded=True,
+        )
         hits += r.low <= y.mean() <= r.high
         widths.append(r.width)
         hwidths.append(r.human_only.width)
@@ -403,7 +449,7 @@ def test_bayes_on_records_and_its_requirements() -> None:
 
 
 def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
-    pytest.importorskip("judgecal.bayes")
+    pytest.importorskip("judgecal.calibration.bayes.calibrator")
     full, hidden = _pandalm_split()
     r = estimate_rate(hidden, method="bayes")
     assert r.method.startswith("bayes (BayesianCalibrator")
@@ -416,7 +462,7 @@ def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
 
 def test_difference_of_two_systems_coverage() -> None:
     """rate(A) - rate(B) for two independently judged systems: 200 seeded splits."""
-    from judgecal.estimate import _estimate, _stratum_weights
+    from judgecal.estimate.core import _estimate, _stratum_weights
 
     rng = np.random.default_rng(31)
     hits = 0
@@ -431,8 +477,21 @@ def test_difference_of_two_systems_coverage() -> None:
         mask[rng.choice(500, 100, replace=False)] = True
         d = _data_from_arrays(s, 1, 5, y, mask, sys_)
         w = {**_stratum_weights(d, sys_ == "A", 1.0), **_stratum_weights(d, sys_ == "B", -1.0)}
-        r = _estimate(d, w, "ppi++", judgecal.LogisticCalibrator(), "half", 0.9, 5, False, "t",
-                      np.random.default_rng(t), "test", "diff", bounded=False)
+        r = _estimate(
+            d,
+            w,
+            "ppi++",
+            judgecal.LogisticCalibrator(),
+            "half",
+            0.9,
+            5,
+            False,
+            "t",
+            np.random.default_rng(t),
+            "test",
+            "diff",
+            bounded=False,
+        )
         hits += r.low <= truth <= r.high
         widths.append(r.width)
         hwidths.append(r.human_only.width)

@@ -46,7 +46,15 @@ def test_parse_score_is_strict(text: object, expected: float | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("YES", 1.0), ("no", 0.0), ("Answer: Yes", 1.0), ("Verdict: NO. Yes, I know.", 0.0), ("yes and no", None), ("maybe", None), (True, 1.0)],
+    [
+        ("YES", 1.0),
+        ("no", 0.0),
+        ("Answer: Yes", 1.0),
+        ("Verdict: NO. Yes, I know.", 0.0),
+        ("yes and no", None),
+        ("maybe", None),
+        (True, 1.0),
+    ],
 )
 def test_parse_verdicts(text: object, expected: float | None) -> None:
     assert parse_score(text, Scale.verdict("no", "yes")) == expected
@@ -75,7 +83,9 @@ def test_failures_are_counted_never_scored() -> None:
 
 
 def test_vectorized_calibration_matches_single_calls() -> None:
-    cal = IsotonicCalibrator(min_stage_labels=1).fit([1, 2, 3, 4, 5], [0, 0, 1, 1, 1], stages=["a"] * 5)
+    cal = IsotonicCalibrator(min_stage_labels=1).fit(
+        [1, 2, 3, 4, 5], [0, 0, 1, 1, 1], stages=["a"] * 5
+    )
     cj = CalibratedJudge(lambda x: x, cal, scale=Scale.likert(5), stage="a")
     run = cj.judge_many([1, 2.5, 5])
     single = [cj(v).probability for v in (1, 2.5, 5)]

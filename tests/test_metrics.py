@@ -25,12 +25,16 @@ def test_agree_with_sklearn_and_scipy() -> None:
     y = rng.integers(0, 2, 500)
     p = rng.random(500)
     w = rng.random(500)
-    assert brier_score(y, p, sample_weight=w) == pytest.approx(skm.brier_score_loss(y, p, sample_weight=w))
+    assert brier_score(y, p, sample_weight=w) == pytest.approx(
+        skm.brier_score_loss(y, p, sample_weight=w)
+    )
     assert log_loss(y, p, sample_weight=w) == pytest.approx(skm.log_loss(y, p, sample_weight=w))
     a = rng.integers(0, 4, 300)
     b = np.clip(a + rng.integers(-1, 2, 300), 0, 3)
     for wt in (None, "linear", "quadratic"):
-        assert cohen_kappa(a, b, weights=wt) == pytest.approx(skm.cohen_kappa_score(a, b, weights=wt))
+        assert cohen_kappa(a, b, weights=wt) == pytest.approx(
+            skm.cohen_kappa_score(a, b, weights=wt)
+        )
 
 
 def test_kappa_textbook_example() -> None:
@@ -116,7 +120,9 @@ def test_metric_properties(pairs: list[tuple[float, float]]) -> None:
     assert brier_score(y, p) <= 1
     perm = np.random.default_rng(0).permutation(y.size)
     assert brier_score(y[perm], p[perm]) == pytest.approx(brier_score(y, p))
-    assert expected_calibration_error(y[perm], p[perm]) == pytest.approx(expected_calibration_error(y, p))
+    assert expected_calibration_error(y[perm], p[perm]) == pytest.approx(
+        expected_calibration_error(y, p)
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,13 +14,36 @@ from judgecal import parsers as jp
 
 @pytest.mark.parametrize(
     ("text", "score"),
-    [("7", 7.0), ("Score: 7", 7.0), ("7/10", 7.0), ("Rating: 3 out of 10", 3.0), (7, 7.0), ("**8**", 8.0), (1.5, 1.5)],
+    [
+        ("7", 7.0),
+        ("Score: 7", 7.0),
+        ("7/10", 7.0),
+        ("Rating: 3 out of 10", 3.0),
+        (7, 7.0),
+        ("**8**", 8.0),
+        (1.5, 1.5),
+    ],
 )
 def test_number_ok(text, score):
     assert jp.number(1, 10).parse(text) == jp.Parsed("ok", score)
 
 
-@pytest.mark.parametrize("text", ["", "  ", "11", "0", "7/5", "7 or 8", "Score: 7. Rating: 8", None, [7], float("nan"), "great!"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "11",
+        "0",
+        "7/5",
+        "7 or 8",
+        "Score: 7. Rating: 8",
+        None,
+        [7],
+        float("nan"),
+        "great!",
+    ],
+)
 def test_number_unparseable(text):
     out = jp.number(1, 10).parse(text)
     assert out.status == "unparseable" and out.score is None and out.reason
@@ -66,7 +89,15 @@ def test_likert_integer_and_labels():
 
 @pytest.mark.parametrize(
     ("text", "score"),
-    [("YES", 1.0), ("no.", 0.0), ("Answer: yes", 1.0), ("true", 1.0), (False, 0.0), ("**No**", 0.0), ("Yes, it is supported", 1.0)],
+    [
+        ("YES", 1.0),
+        ("no.", 0.0),
+        ("Answer: yes", 1.0),
+        ("true", 1.0),
+        (False, 0.0),
+        ("**No**", 0.0),
+        ("Yes, it is supported", 1.0),
+    ],
 )
 def test_yes_no(text, score):
     assert jp.yes_no().parse(text).score == score
@@ -80,16 +111,28 @@ def test_yes_no_unparseable(text):
 @pytest.mark.parametrize(
     ("text", "score"),
     [
-        ("first", 2.0), ("Second", 0.0), ("tie", 1.0), ("[[A]]", 2.0), ("[[B]]", 0.0), ("[[C]]", 1.0),
-        ("After thinking: [[B]]", 0.0), ("Response 1", 2.0), ("B", 0.0), ("Verdict: second", 0.0),
-        ("The winner is: Response 2", 0.0), ("Both are equally good, so it's a tie.", 1.0), ("equal", 1.0),
+        ("first", 2.0),
+        ("Second", 0.0),
+        ("tie", 1.0),
+        ("[[A]]", 2.0),
+        ("[[B]]", 0.0),
+        ("[[C]]", 1.0),
+        ("After thinking: [[B]]", 0.0),
+        ("Response 1", 2.0),
+        ("B", 0.0),
+        ("Verdict: second", 0.0),
+        ("The winner is: Response 2", 0.0),
+        ("Both are equally good, so it's a tie.", 1.0),
+        ("equal", 1.0),
     ],
 )
 def test_pairwise(text, score):
     assert jp.pairwise().parse(text).score == score
 
 
-@pytest.mark.parametrize("text", ["[[A]] or [[B]]", "the first is fine, the second is better", "neither", "C D"])
+@pytest.mark.parametrize(
+    "text", ["[[A]] or [[B]]", "the first is fine, the second is better", "neither", "C D"]
+)
 def test_pairwise_unparseable(text):
     assert jp.pairwise().parse(text).status == "unparseable"
 
@@ -146,9 +189,23 @@ def test_as_parser_checks():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=40), st.integers(-100, 100), st.floats(allow_nan=True), st.none(), st.booleans()))
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.integers(-100, 100),
+        st.floats(allow_nan=True),
+        st.none(),
+        st.booleans(),
+    )
+)
 def test_never_raises_and_ok_means_on_scale(output):
-    for p in (jp.number(1, 10), jp.likert(5), jp.yes_no(), jp.pairwise(), jp.json_field("s", Scale.likert(5))):
+    for p in (
+        jp.number(1, 10),
+        jp.likert(5),
+        jp.yes_no(),
+        jp.pairwise(),
+        jp.json_field("s", Scale.likert(5)),
+    ):
         out = p.parse(output)
         assert out.status in ("ok", "unparseable", "refused")
         assert (out.score is not None) == (out.status == "ok")

@@ -1,4 +1,4 @@
-"""Property tests for every public metric and calibrator of the spine, built from judgecal.strategies."""
+"""Property tests for every public metric and calibrator of the spine, built from judgecal.testing.strategies."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from judgecal import IsotonicCalibrator, JudgmentSet, LogisticCalibrator, Scale, metrics, persist
 from judgecal import strategies as jst
-from judgecal.testing import (
+from judgecal.testing.batteries import (
     assert_monotone,
     assert_permutation_invariant,
     assert_probabilities,
@@ -54,11 +54,23 @@ def ece_via_curve(y: Any, p: Any) -> float:
 # upper bin, so swapping the classes (p -> 1 - p) can move it to another bin: binned ECE is
 # not exactly invariant under renaming. That is checked off the edges below instead.
 METRIC_CASES = [
-    (metrics.brier_score, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "soft_labels": True}),
+    (
+        metrics.brier_score,
+        {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "soft_labels": True},
+    ),
     (metrics.log_loss, {"kind": "probability", "perfect": 0.0, "soft_labels": True}),
-    (metrics.expected_calibration_error, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]}),
-    (ece_quantile, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]}),
-    (ece_via_curve, {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]}),
+    (
+        metrics.expected_calibration_error,
+        {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]},
+    ),
+    (
+        ece_quantile,
+        {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]},
+    ),
+    (
+        ece_via_curve,
+        {"kind": "probability", "bounds": (0, 1), "perfect": 0.0, "skip": ["label_renaming"]},
+    ),
     (metrics.cohen_kappa, {"kind": "nominal", "perfect": 1.0}),
     (kappa_linear, {"kind": "ordinal", "perfect": 1.0}),
     (kappa_quadratic, {"kind": "ordinal", "perfect": 1.0}),
@@ -68,7 +80,9 @@ METRIC_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("metric", "kwargs"), METRIC_CASES, ids=[m[0].__name__ for m in METRIC_CASES])
+@pytest.mark.parametrize(
+    ("metric", "kwargs"), METRIC_CASES, ids=[m[0].__name__ for m in METRIC_CASES]
+)
 def test_metric_battery(metric: Any, kwargs: dict[str, Any]) -> None:
     check_metric(metric, max_examples=30, max_size=15, **kwargs).raise_if_failed()
 
@@ -99,14 +113,20 @@ def test_ece_invariant_under_class_swap_off_bin_edges(rows: list[tuple[float, fl
     st.integers(1, 12),
     st.sampled_from(["uniform", "quantile"]),
 )
-def test_reliability_curve_properties(data: tuple[list[float], ...], n_bins: int, strategy: str) -> None:
+def test_reliability_curve_properties(
+    data: tuple[list[float], ...], n_bins: int, strategy: str
+) -> None:
     y, p, w = (np.asarray(v) for v in data)
     c = metrics.reliability_curve(y, p, n_bins=n_bins, strategy=strategy, sample_weight=w)  # type: ignore[arg-type]
     assert c.weight.sum() == pytest.approx(w.sum())
     for arr in (c.observed, c.mean_predicted, c.bin_low, c.bin_high):
         assert np.isfinite(arr).all() and ((arr >= -1e-12) & (arr <= 1 + 1e-12)).all()
-    assert (c.bin_low <= c.mean_predicted + 1e-12).all() and (c.mean_predicted <= c.bin_high + 1e-12).all()
-    ece = metrics.expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy, sample_weight=w)  # type: ignore[arg-type]
+    assert (c.bin_low <= c.mean_predicted + 1e-12).all() and (
+        c.mean_predicted <= c.bin_high + 1e-12
+    ).all()
+    ece = metrics.expected_calibration_error(
+        y, p, n_bins=n_bins, strategy=strategy, sample_weight=w
+    )  # type: ignore[arg-type]
     assert ece == pytest.approx(c.ece, abs=1e-12)
 
 
@@ -114,9 +134,13 @@ def test_reliability_curve_properties(data: tuple[list[float], ...], n_bins: int
 @given(jst.calibration_datasets(min_size=10, max_size=60), st.sampled_from([0.5, 0.8, 0.95]))
 def test_bootstrap_ci_contains_estimate(ds: jst.CalibrationDataset, level: float) -> None:
     p = ds.scale.to_unit(ds.scores)
-    ci = metrics.bootstrap_ci(metrics.brier_score, ds.labels, p, n_resamples=50, level=level, seed=1)
+    ci = metrics.bootstrap_ci(
+        metrics.brier_score, ds.labels, p, n_resamples=50, level=level, seed=1
+    )
     assert ci.low <= ci.estimate <= ci.high and ci.level == level
-    assert ci == metrics.bootstrap_ci(metrics.brier_score, ds.labels, p, n_resamples=50, level=level, seed=1)
+    assert ci == metrics.bootstrap_ci(
+        metrics.brier_score, ds.labels, p, n_resamples=50, level=level, seed=1
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -141,8 +165,12 @@ def _grid(scale: Scale) -> np.ndarray[Any, Any]:
 
 datasets = st.one_of(
     jst.calibration_datasets(stages=STAGES, min_size=20, max_size=150, raters=1),
-    jst.calibration_datasets(scale=Scale.numeric(0, 100), stages=STAGES, min_size=20, max_size=150, raters=3),
-    jst.calibration_datasets(scale=Scale.verdict("no", "yes"), stages=STAGES[:2], min_size=20, max_size=80),
+    jst.calibration_datasets(
+        scale=Scale.numeric(0, 100), stages=STAGES, min_size=20, max_size=150, raters=3
+    ),
+    jst.calibration_datasets(
+        scale=Scale.verdict("no", "yes"), stages=STAGES[:2], min_size=20, max_size=80
+    ),
 )
 
 
@@ -174,9 +202,15 @@ def test_calibrator_properties(make: Any) -> None:
         def fit_predict(x: Any, y: Any, w: Any, stages: Any) -> Any:
             return make().fit(x, y, w, stages=stages).predict_agreement(x, stages=stages)
 
-        assert_permutation_invariant(fit_predict, ds.scores, ds.labels, ds.weights, ds.stages, seed=seed)
+        assert_permutation_invariant(
+            fit_predict, ds.scores, ds.labels, ds.weights, ds.stages, seed=seed
+        )
         assert_stage_renaming_invariant(
-            lambda x, y, w, stages: fit_predict(x, y, w, stages), ds.scores, ds.labels, ds.weights, stages=ds.stages
+            lambda x, y, w, stages: fit_predict(x, y, w, stages),
+            ds.scores,
+            ds.labels,
+            ds.weights,
+            stages=ds.stages,
         )
         # bit-identical round trip through JSON
         again = persist.loads(persist.dumps(cal))
@@ -194,20 +228,33 @@ def test_calibrator_battery_on_known_truth(cls: Any) -> None:
 
 def test_save_load_file_round_trip_bit_identical(tmp_path: Path) -> None:
     @settings(max_examples=10, deadline=None, derandomize=True)
-    @given(jst.calibration_datasets(stages=STAGES, min_size=40, max_size=120), st.sampled_from(CAL_IDS))
+    @given(
+        jst.calibration_datasets(stages=STAGES, min_size=40, max_size=120), st.sampled_from(CAL_IDS)
+    )
     def prop(ds: jst.CalibrationDataset, which: str) -> None:
         cal = CALIBRATORS[CAL_IDS.index(which)]().fit(ds.scores, ds.labels, stages=ds.stages)
         path = persist.save(cal, tmp_path / "cal.json")
         again = persist.load(path)
         x = np.linspace(ds.scale.low, ds.scale.high, 101)
         for name in STAGES:
-            np.testing.assert_array_equal(again.predict_agreement(x, stages=name), cal.predict_agreement(x, stages=name))
+            np.testing.assert_array_equal(
+                again.predict_agreement(x, stages=name), cal.predict_agreement(x, stages=name)
+            )
 
     prop()
 
 
 @PROPS
-@given(jst.judgment_sets(label_kind="binary", min_size=3, max_size=30, min_raters=1, judge_failures=True, scale=Scale.likert(5)))
+@given(
+    jst.judgment_sets(
+        label_kind="binary",
+        min_size=3,
+        max_size=30,
+        min_raters=1,
+        judge_failures=True,
+        scale=Scale.likert(5),
+    )
+)
 def test_fit_from_judgment_sets(js: Any) -> None:
     use = js.scored().labelled()
     if len(use) == 0:
@@ -219,10 +266,13 @@ def test_fit_from_judgment_sets(js: Any) -> None:
 
 def test_logistic_is_increasing_in_the_score() -> None:
     """Found by the battery: an unconstrained slope inverted the judge on a 20-item stage."""
-    from judgecal.strategies import AgreementCurve, CalibrationDataset, Distortion
+    from judgecal.testing.strategies import AgreementCurve, CalibrationDataset, Distortion
 
     ds = CalibrationDataset.simulate(
-        Scale.verdict("no", "yes"), n=20, seed=87, curves={"extraction": AgreementCurve(0.0, 2.0), "selection": AgreementCurve(0.0, 2.0)},
+        Scale.verdict("no", "yes"),
+        n=20,
+        seed=87,
+        curves={"extraction": AgreementCurve(0.0, 2.0), "selection": AgreementCurve(0.0, 2.0)},
         distortion=Distortion(compression=1.0),
     )
     cal = LogisticCalibrator(min_stage_labels=5).fit(ds.scores, ds.labels, stages=ds.stages)
@@ -238,7 +288,7 @@ def _bayes() -> Any:
 
 
 def test_bayesian_calibrator_battery() -> None:
-    """BayesianCalibrator (judgecal.bayes): probabilities, monotone, permutation, calibrated, round trip."""
+    """BayesianCalibrator (judgecal.calibration.bayes.calibrator): probabilities, monotone, permutation, calibrated, round trip."""
     report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
     assert not report.failed, str(report)
 
@@ -250,12 +300,14 @@ def test_bayesian_calibrator_stage_renaming() -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# Estimators (judgecal.estimate), from known-truth datasets
+# Estimators (judgecal.estimate.core), from known-truth datasets
 # ----------------------------------------------------------------------------------------
 
 
 @PROPS
-@given(jst.calibration_datasets(min_size=40, max_size=300), st.integers(10, 35), st.integers(0, 2**16))
+@given(
+    jst.calibration_datasets(min_size=40, max_size=300), st.integers(10, 35), st.integers(0, 2**16)
+)
 def test_ppi_mean_properties(ds: jst.CalibrationDataset, n_lab: int, seed: int) -> None:
     from judgecal import ppi_mean
 
@@ -269,24 +321,36 @@ def test_ppi_mean_properties(ds: jst.CalibrationDataset, n_lab: int, seed: int) 
     pm, pu_m = rng.permutation(n_lab), rng.permutation(pu.size)
     again = ppi_mean(y[pm], pl[pm], pu[pu_m], level=0.9)
     assert again.estimate == pytest.approx(ci.estimate, abs=1e-12)
-    assert again.low == pytest.approx(ci.low, abs=1e-12) and again.high == pytest.approx(ci.high, abs=1e-12)
+    assert again.low == pytest.approx(ci.low, abs=1e-12) and again.high == pytest.approx(
+        ci.high, abs=1e-12
+    )
 
 
 def _hide_labels(ds: jst.CalibrationDataset, keep: int) -> JudgmentSet:
     js = ds.to_judgments()
-    items = [j if i < keep else j.model_copy(update={"ratings": (), "label_kind": None}) for i, j in enumerate(js)]
+    items = [
+        j if i < keep else j.model_copy(update={"ratings": (), "label_kind": None})
+        for i, j in enumerate(js)
+    ]
     return JudgmentSet(items, scale=js.scale)
 
 
-@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(jst.calibration_datasets(stages=("a", "b"), min_size=150, max_size=300), st.integers(0, 2**16))
+@settings(
+    max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    jst.calibration_datasets(stages=("a", "b"), min_size=150, max_size=300), st.integers(0, 2**16)
+)
 def test_estimate_rate_properties(ds: jst.CalibrationDataset, seed: int) -> None:
     from judgecal import estimate_rate
 
     js = _hide_labels(ds, 60)
     r = estimate_rate(js)
     assert 0 <= r.low <= r.estimate <= r.high <= 1
-    renamed = JudgmentSet([j.model_copy(update={"stage": {"a": "zz", "b": "aa"}[j.stage]}) for j in js], scale=js.scale)
+    renamed = JudgmentSet(
+        [j.model_copy(update={"stage": {"a": "zz", "b": "aa"}[j.stage]}) for j in js],
+        scale=js.scale,
+    )
     r2 = estimate_rate(renamed)
     assert (r2.estimate, r2.low, r2.high) == pytest.approx((r.estimate, r.low, r.high), abs=1e-12)
     # cross-fitting folds follow row order, so shuffling rows moves the estimate by fold noise only

@@ -59,7 +59,9 @@ def test_judgment_validation() -> None:
 
 def _set(kind: str, ratings: list[list[object]], **kw: object) -> JudgmentSet:
     items = [
-        Judgment(item_id=str(i), score=3.0, label_kind=kind, ratings=[Rating(value=v) for v in r], **kw)  # type: ignore[arg-type]
+        Judgment(
+            item_id=str(i), score=3.0, label_kind=kind, ratings=[Rating(value=v) for v in r], **kw
+        )  # type: ignore[arg-type]
         for i, r in enumerate(ratings)
     ]
     return JudgmentSet(items, scale=Scale.likert(5))
@@ -120,7 +122,9 @@ c,selection,5,1,1
 def test_read_csv_wide(tmp_path) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "d.csv"
     p.write_text(CSV)
-    js = read_csv(p, scale=Scale.likert(5), stage_col="stage", label_kind="binary", label_cols=["r1", "r2"])
+    js = read_csv(
+        p, scale=Scale.likert(5), stage_col="stage", label_kind="binary", label_cols=["r1", "r2"]
+    )
     assert len(js) == 3 and js.stage_names() == ["selection", "generation"]
     assert [j.n_ratings for j in js] == [2, 1, 2]
     assert js[0].ratings[1].rater == "r2"
@@ -129,8 +133,12 @@ def test_read_csv_wide(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_read_csv_bad_rows_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "d.csv"
     p.write_text(CSV + "d,selection,7,1,1\ne,unknown,3,1,1\nf,selection,3,2,1\n")
-    kw = dict(scale=Scale.likert(5), stage_col="stage", label_kind="binary", label_cols=["r1", "r2"])
-    with pytest.raises(RecordError, match=r"Row 4: field 'score' must be a finite number in \[1, 5\]. Got '7'"):
+    kw = dict(
+        scale=Scale.likert(5), stage_col="stage", label_kind="binary", label_cols=["r1", "r2"]
+    )
+    with pytest.raises(
+        RecordError, match=r"Row 4: field 'score' must be a finite number in \[1, 5\]. Got '7'"
+    ):
         read_csv(p, **kw)
     js = read_csv(p, on_error="report", allowed_stages=["selection", "generation"], **kw)
     assert len(js) == 3
@@ -146,8 +154,13 @@ def test_read_jsonl_long_format_merges_raters(tmp_path) -> None:  # type: ignore
     p = tmp_path / "d.jsonl"
     p.write_text("\n".join(json.dumps(r) for r in rows))
     js = read_jsonl(
-        p, scale=Scale.verdict("second", "tie", "first"), item_col="id", score_col="s",
-        label_kind="pairwise", label_col="lab", rater_col="who",
+        p,
+        scale=Scale.verdict("second", "tie", "first"),
+        item_col="id",
+        score_col="s",
+        label_kind="pairwise",
+        label_col="lab",
+        rater_col="who",
         pairwise_codes={1: "first", 2: "second", 0: "tie"},
     )
     assert len(js) == 2
@@ -155,9 +168,16 @@ def test_read_jsonl_long_format_merges_raters(tmp_path) -> None:  # type: ignore
     assert js.scores().tolist() == [2.0, 1.0]
     p.write_text(json.dumps(rows[0]) + "\n" + json.dumps({**rows[1], "s": "tie"}))
     with pytest.raises(RecordError, match="Row 2: field 'score'"):
-        read_jsonl(p, scale=Scale.verdict("second", "tie", "first"), item_col="id", score_col="s",
-                   label_kind="pairwise", label_col="lab", rater_col="who",
-                   pairwise_codes={1: "first", 2: "second", 0: "tie"})
+        read_jsonl(
+            p,
+            scale=Scale.verdict("second", "tie", "first"),
+            item_col="id",
+            score_col="s",
+            label_kind="pairwise",
+            label_col="lab",
+            rater_col="who",
+            pairwise_codes={1: "first", 2: "second", 0: "tie"},
+        )
     p.write_text("{not json\n")
     with pytest.raises(RecordError, match="Row 1"):
         read_jsonl(p, scale=Scale.likert(5))
@@ -182,6 +202,8 @@ def test_bundled_datasets() -> None:
     assert set(p[0].texts) == {"instruction", "input", "response1", "response2"}
     # the published human-majority distribution: resp2 472, resp1 422, tie 105
     y, _ = p.targets(how="majority", ties="half")
-    assert int((y == 1).sum()) == 422 and int((y == 0).sum()) == 472 and int((y == 0.5).sum()) == 105
+    assert (
+        int((y == 1).sum()) == 422 and int((y == 0).sum()) == 472 and int((y == 0.5).sum()) == 105
+    )
     with pytest.raises(InputError, match="judge"):
         load_hanna("GPT-9")

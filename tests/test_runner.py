@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from judgecal import CalibratedJudge, InputError, IsotonicCalibrator, JudgeError, Scale
 from judgecal import parsers as jp
-from judgecal.cache import JudgeCache
-from judgecal.runner import (
+from judgecal.judging.cache import JudgeCache
+from judgecal.judging.runner import (
     AsyncJudgeRunner,
     CallEvent,
     JudgeRunner,
@@ -95,7 +95,15 @@ def _check_accounting(report: RunReport, judge: FlakyJudge, n: int) -> None:
 def test_flaky_judge_sync_every_item_accounted_for(retries):
     n = 400
     judge = FlakyJudge(seed=retries)
-    runner = JudgeRunner(judge, parser=jp.likert(5), concurrency=8, retries=retries, retry_on=FlakyError, backoff=0.0005, seed=1)
+    runner = JudgeRunner(
+        judge,
+        parser=jp.likert(5),
+        concurrency=8,
+        retries=retries,
+        retry_on=FlakyError,
+        backoff=0.0005,
+        seed=1,
+    )
     report = runner.run(range(n))
     _check_accounting(report, judge, n)
     c = report.status_counts()
@@ -110,7 +118,15 @@ def test_flaky_judge_async_every_item_accounted_for():
     n = 400
     judge = FlakyJudge(seed=7)
     cal = IsotonicCalibrator().fit([1, 2, 3, 4, 5], [0, 0, 1, 1, 1])
-    runner = AsyncJudgeRunner(judge.acall, parser=jp.likert(5), calibrator=cal, concurrency=32, retries=2, retry_on=(FlakyError,), backoff=0.0005)
+    runner = AsyncJudgeRunner(
+        judge.acall,
+        parser=jp.likert(5),
+        calibrator=cal,
+        concurrency=32,
+        retries=2,
+        retry_on=(FlakyError,),
+        backoff=0.0005,
+    )
     report = asyncio.run(runner.run(range(n)))
     _check_accounting(report, judge, n)
     probs = report.probabilities()
@@ -164,7 +180,9 @@ def test_concurrency_bound_holds_measured(mode):
     if mode == "sync":
         report = JudgeRunner(judge, scale=Scale.likert(5), concurrency=limit).run(range(n))
     else:
-        report = asyncio.run(AsyncJudgeRunner(ajudge, scale=Scale.likert(5), concurrency=limit).run(range(n)))
+        report = asyncio.run(
+            AsyncJudgeRunner(ajudge, scale=Scale.likert(5), concurrency=limit).run(range(n))
+        )
     assert report.status_counts() == {"ok": n}
     assert state["max"] <= limit  # the bound holds
     assert state["max"] >= limit - 1  # and is used
@@ -205,7 +223,9 @@ def test_rate_limit_holds_measured(mode):
 
 def test_rate_limit_per_minute_with_fake_clock():
     fake = {"t": 0.0}
-    runner = JudgeRunner(lambda x: "1", scale=Scale.likert(5), rate_limit=120, clock=lambda: fake["t"])
+    runner = JudgeRunner(
+        lambda x: "1", scale=Scale.likert(5), rate_limit=120, clock=lambda: fake["t"]
+    )
     assert runner.rate_limit == RateLimit(120, 60.0)
     # with a frozen clock the limiter admits exactly 120 calls, then waits: run 100 fine
     report = runner.run(range(100))
@@ -219,7 +239,9 @@ def test_timeouts_and_retry_on_timeout():
 
     rep = JudgeRunner(slow, scale=Scale.likert(5), timeout=0.25, concurrency=8).run(range(9))
     assert rep.status_counts() == {"timeout": 3, "ok": 6}
-    assert all(r.score is None and "TimeoutError" in r.error for r in rep.results if r.status == "timeout")
+    assert all(
+        r.score is None and "TimeoutError" in r.error for r in rep.results if r.status == "timeout"
+    )
 
     tries = Counter()
 
@@ -228,7 +250,14 @@ def test_timeouts_and_retry_on_timeout():
         await asyncio.sleep(1.0 if tries[x] == 1 else 0.0)
         return "4"
 
-    runner = AsyncJudgeRunner(sometimes_slow, scale=Scale.likert(5), timeout=0.25, retries=1, retry_on=TimeoutError, backoff=0)
+    runner = AsyncJudgeRunner(
+        sometimes_slow,
+        scale=Scale.likert(5),
+        timeout=0.25,
+        retries=1,
+        retry_on=TimeoutError,
+        backoff=0,
+    )
     rep2 = asyncio.run(runner.run(range(5)))
     assert rep2.status_counts() == {"ok": 5} and rep2.retries == 5
 
@@ -242,7 +271,9 @@ def test_retries_only_on_named_exceptions_and_backoff():
             raise ValueError("bad") if x == "value" else ConnectionError("reset")
         return "5"
 
-    runner = JudgeRunner(judge, scale=Scale.likert(5), retries=4, retry_on=ConnectionError, backoff=0.001)
+    runner = JudgeRunner(
+        judge, scale=Scale.likert(5), retries=4, retry_on=ConnectionError, backoff=0.001
+    )
     rep = runner.run(["value", "conn"])
     assert [r.status for r in rep.results] == ["error", "ok"]
     assert calls == {"value": 1, "conn": 3}  # ValueError not named -> not retried
@@ -256,7 +287,9 @@ def test_retries_only_on_named_exceptions_and_backoff():
 
 def test_retry_unparseable():
     answers = iter(["hmm", "??", "Score: 2"])
-    rep = JudgeRunner(lambda x: next(answers), scale=Scale.likert(5), retries=3, retry_unparseable=True, backoff=0).run(["a"])
+    rep = JudgeRunner(
+        lambda x: next(answers), scale=Scale.likert(5), retries=3, retry_unparseable=True, backoff=0
+    ).run(["a"])
     assert rep.results[0].score == 2.0 and rep.retries == 2
 
 
@@ -296,7 +329,11 @@ def test_judge_shapes():
         JudgeRunner(CalibratedJudge(plain, scale=sc)),
     ):
         assert [r.score for r in runner.run(items).results] == want, runner
-    for runner in (AsyncJudgeRunner(plain, scale=sc), AsyncJudgeRunner(coro, scale=sc), AsyncJudgeRunner(batch, scale=sc, batch_size=2)):
+    for runner in (
+        AsyncJudgeRunner(plain, scale=sc),
+        AsyncJudgeRunner(coro, scale=sc),
+        AsyncJudgeRunner(batch, scale=sc, batch_size=2),
+    ):
         assert [r.score for r in asyncio.run(runner.run(items)).results] == want
     pair = JudgeRunner(lambda a, b: a + b, scale=sc, unpack=True).run([(1, 2), (2, 2)])
     assert [r.score for r in pair.results] == [3.0, 4.0]
@@ -311,14 +348,23 @@ def test_batch_judge_failures():
         calls.append(list(xs))
         if 99 in xs:
             raise ConnectionError("batch down")
-        return [ValueError("one bad") if x == 7 else ("junk" if x == 8 else str(x % 5 + 1)) for x in xs]
+        return [
+            ValueError("one bad") if x == 7 else ("junk" if x == 8 else str(x % 5 + 1)) for x in xs
+        ]
 
-    rep = JudgeRunner(batch, scale=Scale.likert(5), batch_size=4, concurrency=2).run([1, 7, 8, 2, 99, 3])
+    rep = JudgeRunner(batch, scale=Scale.likert(5), batch_size=4, concurrency=2).run(
+        [1, 7, 8, 2, 99, 3]
+    )
     assert [len(c) for c in calls] == [4, 2]
     assert [r.status for r in rep.results] == ["ok", "error", "unparseable", "ok", "error", "error"]
-    assert "ValueError: one bad" in rep.results[1].error and "ConnectionError" in rep.results[4].error
+    assert (
+        "ValueError: one bad" in rep.results[1].error and "ConnectionError" in rep.results[4].error
+    )
     short = JudgeRunner(lambda xs: ["1"], scale=Scale.likert(5), batch_size=3).run([1, 2, 3])
-    assert short.status_counts() == {"error": 3} and "returned 1 outputs for 3 items" in short.results[0].error
+    assert (
+        short.status_counts() == {"error": 3}
+        and "returned 1 outputs for 3 items" in short.results[0].error
+    )
 
 
 def test_hook_records_usage_and_output_extraction(tmp_path):
@@ -333,10 +379,19 @@ def test_hook_records_usage_and_output_extraction(tmp_path):
         return {"tokens": ev.response.tokens, "cost": ev.response.tokens * 1e-3}
 
     cache = JudgeCache(tmp_path / "c.sqlite")
-    opts = dict(scale=Scale.likert(5), output=lambda r: r.text, on_call=hook, cache=cache, name="resp", concurrency=2)
+    opts = dict(
+        scale=Scale.likert(5),
+        output=lambda r: r.text,
+        on_call=hook,
+        cache=cache,
+        name="resp",
+        concurrency=2,
+    )
     rep = JudgeRunner(lambda x: Response(f"Score: {x}"), **opts).run([1, 2, 3])
     assert rep.usage == pytest.approx({"tokens": 24.0, "cost": 0.024})
-    assert sorted(e.item_id for e in events) == ["0", "1", "2"] and all(e.status == "ok" for e in events)
+    assert sorted(e.item_id for e in events) == ["0", "1", "2"] and all(
+        e.status == "ok" for e in events
+    )
     assert [r.raw for r in rep.results] == ["Score: 1", "Score: 2", "Score: 3"]
     assert cache.stats()["usage"] == pytest.approx({"tokens": 24.0, "cost": 0.024})
     again = JudgeRunner(lambda x: Response(f"Score: {x}"), **opts).run([1, 2, 3])
@@ -351,7 +406,9 @@ def test_repeats_aggregates():
     assert [s.status for s in rep.samples[1]] == ["unparseable", "unparseable", "ok", "unparseable"]
     assert rep.distributions()[0] == {1.0: 0.25, 2.0: 0.5, 5.0: 0.25}
     seq2 = {"a": iter(["1", "2", "2", "5"])}
-    maj = JudgeRunner(lambda k: next(seq2[k]), scale=Scale.likert(5)).run(["a"], repeats=4, aggregate="majority")
+    maj = JudgeRunner(lambda k: next(seq2[k]), scale=Scale.likert(5)).run(
+        ["a"], repeats=4, aggregate="majority"
+    )
     assert maj.results[0].score == 2.0
     assert _majority([1.0, 1.0, 5.0, 5.0, 4.0]) == 5.0  # tie broken towards the mean (3.2)
     assert _majority([1.0, 3.0]) == 1.0  # exact tie around the mean: the lower
@@ -364,7 +421,9 @@ def test_repeats_aggregates():
 def test_distribution_aggregate_averages_calibrated_probabilities():
     cal = IsotonicCalibrator().fit([1, 1, 5, 5], [0, 0, 1, 1])
     seq = iter(["1", "5"])
-    rep = JudgeRunner(lambda k: next(seq), scale=Scale.likert(5), calibrator=cal).run(["a"], repeats=2, aggregate="distribution")
+    rep = JudgeRunner(lambda k: next(seq), scale=Scale.likert(5), calibrator=cal).run(
+        ["a"], repeats=2, aggregate="distribution"
+    )
     p1, p5 = cal.predict_proba([1.0, 5.0])[:, 1]
     assert rep.results[0].score == 3.0
     assert rep.results[0].probability == pytest.approx((p1 + p5) / 2)
@@ -434,16 +493,22 @@ def test_pairwise_orders_consistency_and_policies():
         if i not in bad:
             a, b = pairs[i]
             assert r.score == (2.0 if quality[a] > quality[b] else 0.0)
-    excl = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(pairs[:10], policy="exclude")
+    excl = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(
+        pairs[:10], policy="exclude"
+    )
     assert excl.status_counts() == {"unparseable": 10} and "inconsistent" in excl.results[0].error
     assert excl.pairwise["consistency"] == 0.0
-    keep = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(pairs[:10], policy="first")
+    keep = JudgeRunner(lambda p: "first", parser=jp.pairwise()).run_pairwise(
+        pairs[:10], policy="first"
+    )
     assert all(r.score == 2.0 for r in keep.results)
     with pytest.raises(InputError, match="pairs"):
         runner.run_pairwise(["not a pair"])
     with pytest.raises(InputError, match="scale"):
         JudgeRunner(lambda p: "1", scale=Scale.likert(5)).run_pairwise(pairs[:1])
-    custom = JudgeRunner(lambda d: "first" if len(d["x"]) > len(d["y"]) else "second", parser=jp.pairwise())
+    custom = JudgeRunner(
+        lambda d: "first" if len(d["x"]) > len(d["y"]) else "second", parser=jp.pairwise()
+    )
     crep = custom.run_pairwise([{"x": "long", "y": "s"}], swap=lambda d: {"x": d["y"], "y": d["x"]})
     assert crep.results[0].score == 2.0 and crep.pairwise["consistency"] == 1.0
 
@@ -478,7 +543,10 @@ def test_calibrated_judge_run_and_arun():
     cj = CalibratedJudge(lambda t: f"Score: {t}", cal, scale=Scale.likert(5), stage="selection")
     rep = cj.run([1, 5, 9], concurrency=2)
     assert [r.status for r in rep.results] == ["ok", "ok", "unparseable"]
-    assert rep.results[0].stage == "selection" and rep.results[1].probability > rep.results[0].probability
+    assert (
+        rep.results[0].stage == "selection"
+        and rep.results[1].probability > rep.results[0].probability
+    )
     rep2 = asyncio.run(cj.arun([1, 5, 9]))
     assert [r.probability for r in rep2.results] == [r.probability for r in rep.results]
     js = rep.to_judgments(Scale.likert(5))
@@ -492,9 +560,15 @@ def test_bad_arguments():
     with pytest.raises(JudgeError, match="nope"):
         JudgeRunner(object(), method="nope", scale=sc)
     for kw, name in [
-        ({"concurrency": 0}, "concurrency"), ({"rate_limit": -1}, "rate_limit"), ({"timeout": 0}, "timeout"),
-        ({"retries": -1}, "retries"), ({"retry_on": "x"}, "retry_on"), ({"cache": 3}, "cache"),
-        ({"calibrator": 3}, "calibrator"), ({"on_call": 3}, "on_call"), ({"batch_size": 0}, "batch_size"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"rate_limit": -1}, "rate_limit"),
+        ({"timeout": 0}, "timeout"),
+        ({"retries": -1}, "retries"),
+        ({"retry_on": "x"}, "retry_on"),
+        ({"cache": 3}, "cache"),
+        ({"calibrator": 3}, "calibrator"),
+        ({"on_call": 3}, "on_call"),
+        ({"batch_size": 0}, "batch_size"),
     ]:
         with pytest.raises(InputError, match=name):
             JudgeRunner(lambda x: x, scale=sc, **kw)
@@ -522,11 +596,16 @@ def test_inspect_scorer_example():
     assert out["samples"] == 30 and out["unscored"] >= 1
     assert 0.0 < out["mean_p_human_agrees"] < 1.0
     # the calibrated judge is much closer to the human share than the raw judge
-    assert abs(out["mean_p_human_agrees"] - out["human_share_ge4"]) < abs(out["raw_judge_share_ge4"] - out["human_share_ge4"])
+    assert abs(out["mean_p_human_agrees"] - out["human_share_ge4"]) < abs(
+        out["raw_judge_share_ge4"] - out["human_share_ge4"]
+    )
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.sampled_from(["ok", "garbage", "raise", "refuse", "slow"]), max_size=20), st.integers(1, 6))
+@given(
+    st.lists(st.sampled_from(["ok", "garbage", "raise", "refuse", "slow"]), max_size=20),
+    st.integers(1, 6),
+)
 def test_statuses_add_up_property(kinds, conc):
     """Whatever the judge does, each item gets exactly the status its answer deserves, once."""
 
@@ -535,11 +614,26 @@ def test_statuses_add_up_property(kinds, conc):
         if k == "raise":
             raise RuntimeError("x")
         if k == "slow":
-            time.sleep(1.0)  # 4x the timeout, and the timeout is 0.25 s: margins that hold on a loaded CI machine
-        return {"ok": f"Score: {i % 5 + 1}", "garbage": "hmm", "refuse": "I cannot rate this.", "slow": "2"}[k]
+            time.sleep(
+                1.0
+            )  # 4x the timeout, and the timeout is 0.25 s: margins that hold on a loaded CI machine
+        return {
+            "ok": f"Score: {i % 5 + 1}",
+            "garbage": "hmm",
+            "refuse": "I cannot rate this.",
+            "slow": "2",
+        }[k]
 
-    rep = JudgeRunner(judge, parser=jp.likert(5), concurrency=conc, timeout=0.25).run(range(len(kinds)))
-    expect = {"ok": "ok", "garbage": "unparseable", "raise": "error", "refuse": "refused", "slow": "timeout"}
+    rep = JudgeRunner(judge, parser=jp.likert(5), concurrency=conc, timeout=0.25).run(
+        range(len(kinds))
+    )
+    expect = {
+        "ok": "ok",
+        "garbage": "unparseable",
+        "raise": "error",
+        "refuse": "refused",
+        "slow": "timeout",
+    }
     assert [r.status for r in rep.results] == [expect[k] for k in kinds]
     assert sum(rep.status_counts().values()) == len(kinds) == rep.calls
     assert all((r.score is not None) == r.ok for r in rep.results)
@@ -556,19 +650,27 @@ def test_pairwise_retry_keeps_custom_swap_and_runner_closes_its_cache(tmp_path):
     swap = lambda d: {"x": d["y"], "y": d["x"]}  # noqa: E731
     with JudgeRunner(judge, parser=jp.pairwise(), cache=tmp_path / "c.sqlite", name="p") as runner:
         rep = runner.run_pairwise([{"x": "long", "y": "s"}, {"x": "b", "y": "bbbb"}], swap=swap)
-        assert [r.status for r in rep.results] == ["ok", "error"] and rep.pairwise["incomplete"] == 1
+        assert [r.status for r in rep.results] == ["ok", "error"] and rep.pairwise[
+            "incomplete"
+        ] == 1
         down["on"] = False
         fixed = runner.retry(rep)
     assert [r.score for r in fixed.results] == [2.0, 0.0]
     assert fixed.pairwise["consistent"] == 2 and fixed.pairwise["consistency"] == 1.0
 
     async def main():
-        async with AsyncJudgeRunner(lambda x: "1", scale=Scale.likert(5), cache=tmp_path / "d.sqlite") as r:
+        async with AsyncJudgeRunner(
+            lambda x: "1", scale=Scale.likert(5), cache=tmp_path / "d.sqlite"
+        ) as r:
             return await r.run([1, 2])
 
     assert asyncio.run(main()).status_counts() == {"ok": 2}
 
 
 def test_fractional_rate_limit_per_minute():
-    assert JudgeRunner(lambda x: "1", scale=Scale.likert(5), rate_limit=0.5).rate_limit == RateLimit(1, 120.0)
-    assert JudgeRunner(lambda x: "1", scale=Scale.likert(5), rate_limit=90.0).rate_limit == RateLimit(90, 60.0)
+    assert JudgeRunner(
+        lambda x: "1", scale=Scale.likert(5), rate_limit=0.5
+    ).rate_limit == RateLimit(1, 120.0)
+    assert JudgeRunner(
+        lambda x: "1", scale=Scale.likert(5), rate_limit=90.0
+    ).rate_limit == RateLimit(90, 60.0)

@@ -47,7 +47,9 @@ def _name(check: Any) -> str:
 @parametrize_with_checks([IsotonicCalibrator(), LogisticCalibrator()])
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     if _name(check) not in APPLICABLE:
-        pytest.skip("needs multi-feature X or non-binary class labels; judgecal calibrators take one score")
+        pytest.skip(
+            "needs multi-feature X or non-binary class labels; judgecal calibrators take one score"
+        )
     check(estimator)
 
 

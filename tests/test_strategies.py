@@ -11,9 +11,11 @@ from hypothesis.errors import InvalidArgument
 
 from judgecal import Judgment, JudgmentSet, Rating, Scale
 from judgecal import strategies as jst
-from judgecal.strategies import AgreementCurve, CalibrationDataset, Distortion
+from judgecal.testing.strategies import AgreementCurve, CalibrationDataset, Distortion
 
-FAST = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @FAST
@@ -40,12 +42,18 @@ def test_averaged_likert_scores(s: float) -> None:
 
 
 @FAST
-@given(st.sampled_from(["binary", "ordinal", "pairwise"]).flatmap(lambda k: st.tuples(st.just(k), jst.ratings(kind=k, levels=4, min_raters=2, max_raters=4))))
+@given(
+    st.sampled_from(["binary", "ordinal", "pairwise"]).flatmap(
+        lambda k: st.tuples(st.just(k), jst.ratings(kind=k, levels=4, min_raters=2, max_raters=4))
+    )
+)
 def test_ratings_are_valid_for_their_kind(kind_and_ratings: tuple[str, tuple[Rating, ...]]) -> None:
     kind, rs = kind_and_ratings
     assert 2 <= len(rs) <= 4
     assert len({r.rater for r in rs}) == len(rs)
-    j = Judgment(item_id="x", score=1.0, label_kind=kind, levels=4 if kind == "ordinal" else None, ratings=rs)  # type: ignore[arg-type]
+    j = Judgment(
+        item_id="x", score=1.0, label_kind=kind, levels=4 if kind == "ordinal" else None, ratings=rs
+    )  # type: ignore[arg-type]
     assert j.n_ratings == len(rs)
 
 
@@ -54,7 +62,9 @@ def test_ratings_are_valid_for_their_kind(kind_and_ratings: tuple[str, tuple[Rat
 def test_judgments(j: Judgment) -> None:
     assert (j.score is None) == (j.judge_status != "ok")
     assert j.features["mention"] in (0.0, 1.0)
-    assert j.features["mention"] == float(any(a in j.texts["response"].lower() for a in jst.ATTRIBUTES))
+    assert j.features["mention"] == float(
+        any(a in j.texts["response"].lower() for a in jst.ATTRIBUTES)
+    )
 
 
 @FAST
@@ -85,7 +95,15 @@ def test_texts_with_mention(t: str) -> None:
 @given(jst.calibration_datasets(stages=("a", "b"), raters=3, min_size=5, max_size=40))
 def test_calibration_datasets_shapes(ds: CalibrationDataset) -> None:
     n = len(ds)
-    for arr in (ds.scores, ds.labels, ds.weights, ds.stages, ds.mentions, ds.quality, ds.true_agreement):
+    for arr in (
+        ds.scores,
+        ds.labels,
+        ds.weights,
+        ds.stages,
+        ds.mentions,
+        ds.quality,
+        ds.true_agreement,
+    ):
         assert arr.shape == (n,)
     assert set(np.round(ds.labels * 3, 9).tolist()) <= {0.0, 1.0, 2.0, 3.0}
     assert ((ds.true_agreement > 0) & (ds.true_agreement < 1)).all()
@@ -97,7 +115,12 @@ def test_agreement_given_score_matches_simulation_likert() -> None:
     """Known truth: the integrated P(agree | score) equals the empirical rate on a big sample."""
     d = Distortion(compression=0.5, shift=0.1, noise=0.1, mention_bonus=0.25)
     ds = CalibrationDataset.simulate(
-        Scale.likert(5), n=200_000, seed=3, curves={"s": AgreementCurve(-0.5, 6.0)}, distortion=d, mention_rate=0.4
+        Scale.likert(5),
+        n=200_000,
+        seed=3,
+        curves={"s": AgreementCurve(-0.5, 6.0)},
+        distortion=d,
+        mention_rate=0.4,
     )
     levels = np.unique(ds.scores)
     truth = ds.agreement_given_score(levels)
@@ -119,7 +142,11 @@ def test_agreement_given_score_matches_simulation_likert() -> None:
 def test_agreement_given_score_matches_simulation_numeric() -> None:
     d = Distortion(compression=0.8, shift=-0.1, noise=0.05)
     ds = CalibrationDataset.simulate(
-        Scale.numeric(0, 10), n=200_000, seed=4, curves={"s": AgreementCurve(0.3, 8.0)}, distortion=d
+        Scale.numeric(0, 10),
+        n=200_000,
+        seed=4,
+        curves={"s": AgreementCurve(0.3, 8.0)},
+        distortion=d,
     )
     truth = ds.agreement_given_score(ds.scores)
     edges = np.quantile(ds.scores, np.linspace(0, 1, 11))
@@ -132,7 +159,10 @@ def test_agreement_given_score_matches_simulation_numeric() -> None:
 
 def test_stagewise_truth_differs_by_stage() -> None:
     ds = CalibrationDataset.simulate(
-        Scale.likert(5), n=10, seed=0, curves={"a": AgreementCurve(-1.0, 5.0), "b": AgreementCurve(1.0, 5.0)}
+        Scale.likert(5),
+        n=10,
+        seed=0,
+        curves={"a": AgreementCurve(-1.0, 5.0), "b": AgreementCurve(1.0, 5.0)},
     )
     pa = ds.agreement_given_score([3.0], "a")
     pb = ds.agreement_given_score([3.0], "b")
@@ -183,7 +213,9 @@ def test_from_type_after_setup_hook() -> None:
     jst._hypothesis_setup_hook()
 
     @settings(max_examples=10, deadline=None, derandomize=True)
-    @given(st.from_type(Judgment), st.from_type(JudgmentSet), st.from_type(Scale), st.from_type(Rating))
+    @given(
+        st.from_type(Judgment), st.from_type(JudgmentSet), st.from_type(Scale), st.from_type(Rating)
+    )
     def inner(j: Judgment, js: JudgmentSet, sc: Scale, r: Rating) -> None:
         assert isinstance(j, Judgment) and isinstance(js, JudgmentSet)
         assert isinstance(sc, Scale) and isinstance(r, Rating)
@@ -193,12 +225,12 @@ def test_from_type_after_setup_hook() -> None:
 
 def test_import_order_and_laziness() -> None:
     """``import judgecal`` never imports hypothesis; hypothesis may call the entry-point hook
-    while judgecal.strategies is half-imported, and both import orders register the types."""
+    while judgecal.testing.strategies is half-imported, and both import orders register the types."""
     code = (
         "import sys, judgecal; judgecal.IsotonicCalibrator; assert 'hypothesis' not in sys.modules\n"
-        "import judgecal.strategies, hypothesis.strategies as st\n"
+        "import judgecal.testing.strategies, hypothesis.strategies as st\n"
         "from judgecal import Judgment; st.from_type(Judgment).validate()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    code2 = "import hypothesis.strategies as st; import judgecal.strategies; from judgecal import Judgment; st.from_type(Judgment).validate()"
+    code2 = "import hypothesis.strategies as st; import judgecal.testing.strategies; from judgecal import Judgment; st.from_type(Judgment).validate()"
     subprocess.run([sys.executable, "-c", code2], check=True, capture_output=True)

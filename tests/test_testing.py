@@ -14,9 +14,9 @@ from hypothesis.errors import InvalidArgument
 
 from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale, metrics
 from judgecal import strategies as jst
-from judgecal.calibration import StagewiseCalibrator
+from judgecal.calibration.stagewise import StagewiseCalibrator
 from judgecal.persist import register
-from judgecal.testing import (
+from judgecal.testing.batteries import (
     PropertyReport,
     PropertyResult,
     PropertyViolationError,
@@ -37,7 +37,12 @@ from judgecal.testing import (
 
 def test_assert_probabilities() -> None:
     assert_probabilities(np.array([[0.2, 0.8], [1.0, 0.0]]))
-    for bad, needle in (([0.1, 1.2], "[1] = 1.2"), ([np.inf], "inf"), ([[0.5, 0.6]], "sums to"), ([[0.1, 0.2, 0.7]], "shape")):
+    for bad, needle in (
+        ([0.1, 1.2], "[1] = 1.2"),
+        ([np.inf], "inf"),
+        ([[0.5, 0.6]], "sums to"),
+        ([[0.1, 0.2, 0.7]], "shape"),
+    ):
         with pytest.raises(PropertyViolationError, match=re.escape(needle)):
             assert_probabilities(bad)
 
@@ -83,7 +88,11 @@ def test_permutation_and_stage_renaming_assertions() -> None:
     st = np.array(["a"] * 4 + ["b"] * 4)
 
     def fit_predict(x: Any, y: Any, stages: Any) -> Any:
-        return IsotonicCalibrator(min_stage_labels=2).fit(x, y, stages=stages).predict_agreement(x, stages=stages)
+        return (
+            IsotonicCalibrator(min_stage_labels=2)
+            .fit(x, y, stages=stages)
+            .predict_agreement(x, stages=stages)
+        )
 
     assert_permutation_invariant(lambda x, y, s: fit_predict(x, y, s), x, y, st)
     assert_stage_renaming_invariant(fit_predict, x, y, stages=st)
@@ -117,7 +126,9 @@ def test_report_rendering_and_raise() -> None:
     with pytest.raises(KeyError):
         r["zzz"]
     bad = PropertyReport("f", (PropertyResult("c", "failed", "boom", {"x": np.arange(3)}),))
-    with pytest.raises(PropertyViolationError, match=r"c: failed\n    boom\n    example: \{x=\[0, 1, 2\]\}"):
+    with pytest.raises(
+        PropertyViolationError, match=r"c: failed\n    boom\n    example: \{x=\[0, 1, 2\]\}"
+    ):
         bad.raise_if_failed()
 
 
@@ -145,7 +156,11 @@ def first_row_brier(y: Any, p: Any) -> float:
 def separation(y: Any, p: Any) -> float:
     """Bug: NaN when only one class is present."""
     with np.errstate(all="ignore"):
-        return float(np.mean(p[y == 1]) - np.mean(p[y == 0])) if (y == 1).any() and (y == 0).any() else float("nan")
+        return (
+            float(np.mean(p[y == 1]) - np.mean(p[y == 0]))
+            if (y == 1).any() and (y == 0).any()
+            else float("nan")
+        )
 
 
 def naive_kappa(a: Any, b: Any) -> float:
@@ -181,7 +196,11 @@ def argsort_spearman(a: Any, b: Any) -> float:
 def pearson(a: Any, b: Any) -> float:
     """Bug: NaN when either rater is constant."""
     with np.errstate(all="ignore"):
-        return float(np.corrcoef(a.astype(float), b.astype(float))[0, 1]) if a.size > 1 else float("nan")
+        return (
+            float(np.corrcoef(a.astype(float), b.astype(float))[0, 1])
+            if a.size > 1
+            else float("nan")
+        )
 
 
 BROKEN_METRICS = [
@@ -197,8 +216,12 @@ BROKEN_METRICS = [
 ]
 
 
-@pytest.mark.parametrize(("metric", "kwargs", "expected"), BROKEN_METRICS, ids=[m[0].__name__ for m in BROKEN_METRICS])
-def test_broken_metrics_are_flagged(metric: Any, kwargs: dict[str, Any], expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("metric", "kwargs", "expected"), BROKEN_METRICS, ids=[m[0].__name__ for m in BROKEN_METRICS]
+)
+def test_broken_metrics_are_flagged(
+    metric: Any, kwargs: dict[str, Any], expected: set[str]
+) -> None:
     report = check_metric(metric, max_examples=25, max_size=10, **kwargs)
     assert expected <= set(report.failed), str(report)
     with pytest.raises(PropertyViolationError, match=f"metric {metric.__name__}"):
@@ -226,7 +249,9 @@ CORRECT_METRICS = [
 ]  # every other judgecal metric runs the battery in test_properties.py
 
 
-@pytest.mark.parametrize(("metric", "kwargs"), CORRECT_METRICS, ids=[m[0].__name__ for m in CORRECT_METRICS])
+@pytest.mark.parametrize(
+    ("metric", "kwargs"), CORRECT_METRICS, ids=[m[0].__name__ for m in CORRECT_METRICS]
+)
 def test_correct_metrics_pass(metric: Any, kwargs: dict[str, Any]) -> None:
     check_metric(metric, max_examples=25, max_size=12, **kwargs).raise_if_failed()
 
@@ -278,7 +303,11 @@ class LinearProbability(StagewiseCalibrator):
     """Bug: least-squares line, not clipped to [0, 1]."""
 
     def _fit_one(self, x: Any, y: Any, w: Any) -> dict[str, Any]:
-        b, a = np.polyfit(x, y, 1, w=np.sqrt(w)) if np.ptp(x) > 0 else (0.0, float(np.average(y, weights=w)))
+        b, a = (
+            np.polyfit(x, y, 1, w=np.sqrt(w))
+            if np.ptp(x) > 0
+            else (0.0, float(np.average(y, weights=w)))
+        )
         return {"a": float(a), "b": float(b)}
 
     def _predict_one(self, state: dict[str, Any], x: Any) -> Any:
@@ -322,7 +351,11 @@ class LossyIsotonic(IsotonicCalibrator):
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
         rnd = lambda s: {k: np.round(v, 6) for k, v in s.items()}  # noqa: E731
-        return {**state, "pooled": rnd(state["pooled"]), "stages": {k: rnd(v) for k, v in state["stages"].items()}}
+        return {
+            **state,
+            "pooled": rnd(state["pooled"]),
+            "stages": {k: rnd(v) for k, v in state["stages"].items()},
+        }
 
 
 BROKEN_CALIBRATORS = [
@@ -335,7 +368,9 @@ BROKEN_CALIBRATORS = [
 ]
 
 
-@pytest.mark.parametrize(("cls", "expected"), BROKEN_CALIBRATORS, ids=[c[0].__name__ for c in BROKEN_CALIBRATORS])
+@pytest.mark.parametrize(
+    ("cls", "expected"), BROKEN_CALIBRATORS, ids=[c[0].__name__ for c in BROKEN_CALIBRATORS]
+)
 def test_broken_calibrators_are_flagged(cls: Any, expected: set[str]) -> None:
     report = check_calibrator(cls, max_examples=5, min_size=200, max_size=400)
     assert expected <= set(report.failed), str(report)
@@ -347,7 +382,9 @@ def test_correct_calibrators_pass(cls: Any) -> None:
 
 
 def test_calibrator_without_stages_and_unregistered() -> None:
-    report = check_calibrator(RawScore, stages=None, calibrated=False, max_examples=3, min_size=50, max_size=80)
+    report = check_calibrator(
+        RawScore, stages=None, calibrated=False, max_examples=3, min_size=50, max_size=80
+    )
     assert report.ok
     assert report["stage_renaming"].status == "skipped" and report["round_trip"].status == "skipped"
     with pytest.raises(InvalidArgument):
@@ -390,12 +427,16 @@ PAIR = Scale.verdict("second", "tie", "first")
 
 
 def test_fair_judge_passes_every_change() -> None:
-    check_judge(fair_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30).raise_if_failed()
+    check_judge(
+        fair_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30
+    ).raise_if_failed()
     check_judge(fair_pair_judge, scale=PAIR, changes=["order"], max_examples=30).raise_if_failed()
 
 
 def test_mention_bias_is_caught_with_counterexample() -> None:
-    report = check_judge(flattered_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30)
+    report = check_judge(
+        flattered_judge, scale=LIKERT, changes=["mention", "formatting"], max_examples=30
+    )
     assert report.failed == ["mention"]
     ex = report["mention"].example
     assert ex is not None and ex["changed_score"] == ex["score"] + 1
@@ -404,7 +445,9 @@ def test_mention_bias_is_caught_with_counterexample() -> None:
 
 
 def test_formatting_and_order_bias_are_caught() -> None:
-    assert check_judge(length_judge, changes=["formatting"], max_examples=30).failed == ["formatting"]
+    assert check_judge(length_judge, changes=["formatting"], max_examples=30).failed == [
+        "formatting"
+    ]
     report = check_judge(first_pick_judge, scale=PAIR, changes=["order"], max_examples=30)
     assert report.failed == ["order"] and "swapped" in report["order"].message
 

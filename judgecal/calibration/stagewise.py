@@ -103,7 +103,10 @@ class StagewiseCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         x = as_float_1d(X, "X", where=where)
         if y is None:
             raise InputTypeError(
-                "y", "human targets (fit requires y to be passed, but the target y is None)", None, where=where
+                "y",
+                "human targets (fit requires y to be passed, but the target y is None)",
+                None,
+                where=where,
             )
         yy = check_probability_targets(y, "y", where=where)
         check_same_length(x.size, yy.size, "y", where=where)
@@ -252,7 +255,9 @@ class IsotonicCalibrator(StagewiseCalibrator):
         if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
             raise ValueError("an isotonic state needs arrays 'x' and 'y'")
         if x.ndim != 1 or x.shape != y.shape or x.size == 0:
-            raise ValueError(f"'x' and 'y' must be non-empty 1-D arrays of one length, got {x.shape} and {y.shape}")
+            raise ValueError(
+                f"'x' and 'y' must be non-empty 1-D arrays of one length, got {x.shape} and {y.shape}"
+            )
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
             raise ValueError("'x' and 'y' must be finite")
         if (np.diff(x) < 0).any() or ((y < 0) | (y > 1)).any():
@@ -321,7 +326,9 @@ class LogisticCalibrator(StagewiseCalibrator):
                 low_open=True,
                 where="LogisticCalibrator.fit",
             )
-        check_choice(self.increasing, "increasing", (True, False, None), where="LogisticCalibrator.fit")
+        check_choice(
+            self.increasing, "increasing", (True, False, None), where="LogisticCalibrator.fit"
+        )
 
     def _fit_one(self, x: FloatArray, y: FloatArray, w: FloatArray) -> State:
         wsum = float(w.sum())
@@ -357,9 +364,7 @@ class LogisticCalibrator(StagewiseCalibrator):
             raise ValueError(f"'spread' must be positive, got {state['spread']!r}")
 
 
-def route_stages(
-    est: Any, X: Any, stages: Any, predict: Any, *, where: str
-) -> FloatArray:
+def route_stages(est: Any, X: Any, stages: Any, predict: Any, *, where: str) -> FloatArray:
     """``predict(state, X[m])`` for each stage's rows, with the stage's own state.
 
     ``est`` is a fitted per-stage estimator (``pooled_``, ``stage_states_``,
@@ -466,7 +471,9 @@ def fit_logistic_map(
     Minimises ``sum w * BCE(y, sigma(a + b z)) + (a^2 + b^2) / (2 prior_scale^2)``
     by Newton's method with step halving. Returns ``array([a, b])``.
     """
-    return fit_logistic_design(np.column_stack([np.ones_like(z), z]), y, w, prior_scale, max_iter=max_iter)
+    return fit_logistic_design(
+        np.column_stack([np.ones_like(z), z]), y, w, prior_scale, max_iter=max_iter
+    )
 
 
 def fit_logistic_design(

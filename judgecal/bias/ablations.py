@@ -5,7 +5,7 @@ changed. Every ablation here is a pure function with the same shape::
 
     ablation(text, attributes=()) -> (changed_text, AblationRecord)
 
-so a probe (:func:`judgecal.bias.probe_bias`) can run any of them, and a
+so a probe (:func:`judgecal.bias.probes.probe_bias`) can run any of them, and a
 user-defined ablation is any callable of that shape (see :class:`Ablation`).
 Options are keyword-only; bind them with :func:`functools.partial`, e.g.
 ``partial(shorten, target=300)``.
@@ -98,7 +98,7 @@ class AblationRecord:
 class Ablation(Protocol):
     """The shape of an ablation: ``(text, attributes) -> (changed text, record)``.
 
-    Any callable with this shape works with :func:`judgecal.bias.probe_bias`.
+    Any callable with this shape works with :func:`judgecal.bias.probes.probe_bias`.
 
     Examples
     --------
@@ -687,7 +687,7 @@ def swap_answers(pair: Any, attributes: Any = (), /) -> tuple[tuple[Any, Any], A
 
     The record has ``mirrored=True``: a verdict on the swapped pair must be
     mirrored (first <-> second) before it is compared with the original, which
-    :func:`judgecal.bias.probe_bias` does.
+    :func:`judgecal.bias.probes.probe_bias` does.
 
     Examples
     --------

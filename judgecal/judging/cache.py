@@ -82,7 +82,9 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+    )
 
 
 def _sha(text: str) -> str:
@@ -111,11 +113,18 @@ def fingerprint(
     """
     if not isinstance(name, str) or not name:
         raise InputError("name", "a non-empty judge name", name, where="fingerprint")
-    spec = {"name": name, "version": str(version), "prompt_template": str(prompt_template), "params": dict(params or {})}
+    spec = {
+        "name": name,
+        "version": str(version),
+        "prompt_template": str(prompt_template),
+        "params": dict(params or {}),
+    }
     try:
         return _sha(_canonical(spec))
     except TypeError as exc:
-        raise InputTypeError("params", "JSON-serializable parameter values", params, where="fingerprint") from exc
+        raise InputTypeError(
+            "params", "JSON-serializable parameter values", params, where="fingerprint"
+        ) from exc
 
 
 def item_key(judge_fingerprint: str, item: Any, sample: int = 0) -> str:
@@ -137,7 +146,10 @@ def item_key(judge_fingerprint: str, item: Any, sample: int = 0) -> str:
         text = _canonical([judge_fingerprint, item, int(sample)])
     except (TypeError, ValueError) as exc:
         raise InputTypeError(
-            "items", "JSON-serializable items (or pass key=callable to the runner)", type(item).__name__, where="item_key"
+            "items",
+            "JSON-serializable items (or pass key=callable to the runner)",
+            type(item).__name__,
+            where="item_key",
         ) from exc
     return _sha(text)
 
@@ -185,11 +197,20 @@ class JudgeCache:
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         if not isinstance(path, str | os.PathLike):
-            raise InputTypeError("path", "a file path (str or os.PathLike)", path, where="JudgeCache")
+            raise InputTypeError(
+                "path", "a file path (str or os.PathLike)", path, where="JudgeCache"
+            )
         if str(path) == ":memory:" or not str(path):
-            raise InputError("path", "a file path (a cache must outlive the process)", str(path), where="JudgeCache")
+            raise InputError(
+                "path",
+                "a file path (a cache must outlive the process)",
+                str(path),
+                where="JudgeCache",
+            )
         self.path = Path(path)
-        self.timeout = check_float(timeout, "timeout", low=0.0, high=86_400.0, low_open=True, where="JudgeCache")
+        self.timeout = check_float(
+            timeout, "timeout", low=0.0, high=86_400.0, low_open=True, where="JudgeCache"
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -204,7 +225,9 @@ class JudgeCache:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         pid = getattr(self._local, "pid", None)
         if conn is None or pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
@@ -232,9 +255,13 @@ class JudgeCache:
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise PersistenceError(f"{self.path} is not a usable SQLite cache: {exc}") from exc
+                    raise PersistenceError(
+                        f"{self.path} is not a usable SQLite cache: {exc}"
+                    ) from exc
                 if time.monotonic() > deadline:  # pragma: no cover
-                    raise PersistenceError(f"{self.path} stayed locked for {self.timeout} s") from exc
+                    raise PersistenceError(
+                        f"{self.path} stayed locked for {self.timeout} s"
+                    ) from exc
                 time.sleep(0.01)
             except sqlite3.DatabaseError as exc:
                 raise PersistenceError(f"{self.path} is not a usable SQLite cache: {exc}") from exc
@@ -281,7 +308,8 @@ class JudgeCache:
         spec = _canonical({"prompt_template": prompt_template, "params": dict(params or {})})
         with self._write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO judges VALUES (?, ?, ?, ?, ?)", (fp, name, str(version), spec, time.time())
+                "INSERT OR IGNORE INTO judges VALUES (?, ?, ?, ?, ?)",
+                (fp, name, str(version), spec, time.time()),
             )
         return fp
 
@@ -299,7 +327,8 @@ class JudgeCache:
             chunk = ks[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = conn.execute(
-                f"SELECT key, output, status, usage, created FROM calls WHERE key IN ({marks})", chunk
+                f"SELECT key, output, status, usage, created FROM calls WHERE key IN ({marks})",
+                chunk,
             ).fetchall()
             for key, output, status, usage, created in rows:
                 out[key] = CacheEntry(json.loads(output), status, _usage(usage), created)
@@ -335,7 +364,9 @@ class JudgeCache:
         return int(self._conn().execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
     def __contains__(self, key: object) -> bool:
-        return self._conn().execute("SELECT 1 FROM calls WHERE key = ?", (key,)).fetchone() is not None
+        return (
+            self._conn().execute("SELECT 1 FROM calls WHERE key = ?", (key,)).fetchone() is not None
+        )
 
     # -- inspect and prune -------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -351,7 +382,11 @@ class JudgeCache:
         """
         conn = self._conn()
         entries = int(conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
-        by_status = dict(conn.execute("SELECT status, COUNT(*) FROM calls GROUP BY status ORDER BY status").fetchall())
+        by_status = dict(
+            conn.execute(
+                "SELECT status, COUNT(*) FROM calls GROUP BY status ORDER BY status"
+            ).fetchall()
+        )
         judges = []
         rows = conn.execute(
             "SELECT c.fingerprint, COALESCE(j.name, '?'), COALESCE(j.version, ''), COUNT(*), MIN(c.created), "
@@ -359,13 +394,29 @@ class JudgeCache:
             "GROUP BY c.fingerprint ORDER BY MAX(c.created) DESC"
         ).fetchall()
         for fp, name, version, n, first, last in rows:
-            judges.append({"fingerprint": fp, "name": name, "version": version, "entries": int(n), "first": first, "last": last})
+            judges.append(
+                {
+                    "fingerprint": fp,
+                    "name": name,
+                    "version": version,
+                    "entries": int(n),
+                    "first": first,
+                    "last": last,
+                }
+            )
         usage: dict[str, float] = {}
         for (u,) in conn.execute("SELECT usage FROM calls WHERE usage IS NOT NULL"):
             for k, v in _usage(u).items():
                 usage[k] = usage.get(k, 0.0) + v
         size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
-        return {"path": str(self.path), "entries": entries, "size_bytes": size, "by_status": by_status, "judges": judges, "usage": usage}
+        return {
+            "path": str(self.path),
+            "entries": entries,
+            "size_bytes": size,
+            "by_status": by_status,
+            "judges": judges,
+            "usage": usage,
+        }
 
     def prune(
         self,
@@ -408,7 +459,12 @@ class JudgeCache:
             args.append(judge)
         if fingerprint is not None:
             if not isinstance(fingerprint, str) or len(fingerprint) < 4:
-                raise InputError("fingerprint", "a fingerprint or a prefix of >= 4 characters", fingerprint, where="JudgeCache.prune")
+                raise InputError(
+                    "fingerprint",
+                    "a fingerprint or a prefix of >= 4 characters",
+                    fingerprint,
+                    where="JudgeCache.prune",
+                )
             where.append("fingerprint LIKE ?")
             args.append(fingerprint.replace("%", "").replace("_", "") + "%")
         if status is not None:
@@ -416,15 +472,21 @@ class JudgeCache:
             args.append(status)
         if not where and not everything:
             raise InputError(
-                "criteria", "at least one of older_than, judge, fingerprint, status (or everything=True)", "none",
+                "criteria",
+                "at least one of older_than, judge, fingerprint, status (or everything=True)",
+                "none",
                 where="JudgeCache.prune",
             )
         clause = " WHERE " + " AND ".join(where) if where else ""
         if dry_run:
-            return int(self._conn().execute(f"SELECT COUNT(*) FROM calls{clause}", args).fetchone()[0])
+            return int(
+                self._conn().execute(f"SELECT COUNT(*) FROM calls{clause}", args).fetchone()[0]
+            )
         with self._write() as conn:
             n = conn.execute(f"DELETE FROM calls{clause}", args).rowcount
-            conn.execute("DELETE FROM judges WHERE fingerprint NOT IN (SELECT DISTINCT fingerprint FROM calls)")
+            conn.execute(
+                "DELETE FROM judges WHERE fingerprint NOT IN (SELECT DISTINCT fingerprint FROM calls)"
+            )
         if vacuum:
             conn = self._conn()
             conn.execute("VACUUM")
@@ -436,4 +498,6 @@ def _usage(text: str | None) -> dict[str, float]:
     if not text:
         return {}
     data = json.loads(text)
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and math.isfinite(v)}
+    return {
+        str(k): float(v) for k, v in data.items() if isinstance(v, int | float) and math.isfinite(v)
+    }

@@ -42,7 +42,7 @@ slopes by Newton's method (a Laplace approximation; Rue, Martino and Chopin,
 2009, "INLA"). Draws from that mixture are then importance-weighted against the
 exact posterior with Pareto smoothing (PSIS; Vehtari et al., 2024), whose
 :math:`\hat k` is stored and checked. ``method="nuts"`` samples the same model
-with PyMC's NUTS (in :mod:`judgecal._pymc_backend`, imported only then), and
+with PyMC's NUTS (in :mod:`judgecal.calibration.bayes._pymc_backend`, imported only then), and
 checks r-hat, effective sample size and divergences.
 
 Prediction never needs PyMC: it uses stored posterior draws with numpy, once
@@ -110,14 +110,34 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
     """The default prior hyper-parameters of a model kind (documented in :class:`BayesianCalibrator`)."""
     if kind == "binary":
         if identity:
-            return {"mu_a": 0.0, "sd_a": 1.0, "mu_b": 1.0, "sd_b": 0.75, "tau_a": 0.5, "tau_b": 0.25,
-                    "p_identity": 0.0}
-        return {"mu_a": 0.0, "sd_a": 2.0, "mu_b": 0.0, "sd_b": 2.0, "tau_a": 0.5, "tau_b": 0.25,
-                "p_identity": 0.0}
+            return {
+                "mu_a": 0.0,
+                "sd_a": 1.0,
+                "mu_b": 1.0,
+                "sd_b": 0.75,
+                "tau_a": 0.5,
+                "tau_b": 0.25,
+                "p_identity": 0.0,
+            }
+        return {
+            "mu_a": 0.0,
+            "sd_a": 2.0,
+            "mu_b": 0.0,
+            "sd_b": 2.0,
+            "tau_a": 0.5,
+            "tau_b": 0.25,
+            "p_identity": 0.0,
+        }
     if kind == "monotone":
         return {"mu_c": -1.5, "sd_c": 2.0, "sd_g": 1.0, "tau_c": 0.5, "tau_g": 0.3, "span": 3.0}
     # ordinal / pairwise
-    return {"mu_b": 1.0 if identity else 0.0, "sd_b": 1.0, "tau_a": 0.5, "tau_b": 0.25, "sd_cut": 3.0}
+    return {
+        "mu_b": 1.0 if identity else 0.0,
+        "sd_b": 1.0,
+        "tau_a": 0.5,
+        "tau_b": 0.25,
+        "sd_cut": 3.0,
+    }
 
 
 # --------------------------------------------------------------------------------------
@@ -299,10 +319,13 @@ def laplace_binary(
     # Half-normal densities of the scales (normalised: the evidence below needs it), times the
     # Jacobian of the log-scale grid.
     log_prior_tau = (
-        -0.5 * np.exp(2 * LTA) / prior["tau_a"] ** 2 + LTA
-        - 0.5 * np.exp(2 * LTB) / prior["tau_b"] ** 2 + LTB
+        -0.5 * np.exp(2 * LTA) / prior["tau_a"] ** 2
+        + LTA
+        - 0.5 * np.exp(2 * LTB) / prior["tau_b"] ** 2
+        + LTB
         + 2.0 * (math.log(2.0) - 0.5 * math.log(2.0 * math.pi))
-        - math.log(prior["tau_a"]) - math.log(prior["tau_b"])
+        - math.log(prior["tau_a"])
+        - math.log(prior["tau_b"])
     )
 
     def objective(theta: FloatArray) -> FloatArray:  # (G, P) -> (G,) negative log posterior
@@ -363,23 +386,31 @@ def laplace_binary(
     LinvT = np.linalg.inv(np.transpose(L, (0, 2, 1)))  # (G, P, P): H^-1 = LinvT @ LinvT.T
     th = theta[comp] + np.einsum("ipq,iq->ip", LinvT[comp], z)
     log_q = (
-        math.lgamma((df + P) / 2.0) - math.lgamma(df / 2.0) - 0.5 * P * math.log(df * math.pi)
-        + 0.5 * logdet_h[comp] - 0.5 * (df + P) * np.log1p(np.sum(z * z, axis=1) / df)
+        math.lgamma((df + P) / 2.0)
+        - math.lgamma(df / 2.0)
+        - 0.5 * P * math.log(df * math.pi)
+        + 0.5 * logdet_h[comp]
+        - 0.5 * (df + P) * np.log1p(np.sum(z * z, axis=1) / df)
         + np.log(counts[comp] / n_prop)
     )
     eta = th @ A.T
     d = th - center
     log_p = (
-        eta @ Y - _softplus(eta) @ W
+        eta @ Y
+        - _softplus(eta) @ W
         - 0.5 * np.einsum("ip,ipq,iq->i", d, Q[comp], d)
-        + 0.5 * logdet_q[comp] - 0.5 * P * math.log(2.0 * math.pi) + log_prior_tau[comp]
+        + 0.5 * logdet_q[comp]
+        - 0.5 * P * math.log(2.0 * math.pi)
+        + log_prior_tau[comp]
     )
     log_r = log_p - log_q
     weights, k_hat = psis(log_r)
     ess = float(1.0 / np.sum(weights**2))
     # Marginal likelihood of the model: the mean raw importance ratio times the grid cell volume.
     r_max = float(np.max(log_r))
-    log_evidence = r_max + math.log(float(np.mean(np.exp(log_r - r_max)))) + math.log(step_a * step_b)
+    log_evidence = (
+        r_max + math.log(float(np.mean(np.exp(log_r - r_max)))) + math.log(step_a * step_b)
+    )
     # ... and of the "raw judge is calibrated" model (a = 0, b = 1 in every stage), with no parameter.
     eta0 = rf
     log_evidence_identity = float(eta0 @ Y - _softplus(eta0) @ W)
@@ -471,7 +502,12 @@ class _EstimatorBase:
         valid = self._get_param_names()
         for k, v in params.items():
             if k not in valid:
-                raise InputError("params", f"parameters among {valid}", k, where=f"{type(self).__name__}.set_params")
+                raise InputError(
+                    "params",
+                    f"parameters among {valid}",
+                    k,
+                    where=f"{type(self).__name__}.set_params",
+                )
             setattr(self, k, v)
         return self
 
@@ -642,28 +678,39 @@ class BayesianCalibrator(_EstimatorBase):
             method = "laplace" if self.kind == "binary" else "nuts"
         if method == "laplace" and self.kind != "binary":
             raise InputError(
-                "method", "'nuts' or 'auto' for kind != 'binary' (the fast path is binary only)",
-                method, where=where,
+                "method",
+                "'nuts' or 'auto' for kind != 'binary' (the fast path is binary only)",
+                method,
+                where=where,
             )
         if self.score_range is not None:
             try:
                 lo, hi = (float(v) for v in self.score_range)
             except (TypeError, ValueError):
-                raise InputTypeError("score_range", "a pair (low, high) of numbers", self.score_range,
-                                     where=where) from None
+                raise InputTypeError(
+                    "score_range", "a pair (low, high) of numbers", self.score_range, where=where
+                ) from None
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                raise InputError("score_range", "finite (low, high) with low < high", self.score_range,
-                                 where=where)
+                raise InputError(
+                    "score_range",
+                    "finite (low, high) with low < high",
+                    self.score_range,
+                    where=where,
+                )
         if self.levels is not None:
             check_int(self.levels, "levels", low=2, high=100, where=where)
         if self.threshold is not None:
             if self.kind != "ordinal":
-                raise InputError("threshold", "None unless kind='ordinal'", self.threshold, where=where)
+                raise InputError(
+                    "threshold", "None unless kind='ordinal'", self.threshold, where=where
+                )
             check_int(self.threshold, "threshold", low=2, where=where)
         check_int(self.draws, "draws", low=10, high=100_000, where=where)
         check_int(self.tune, "tune", low=0, high=100_000, where=where)
         check_int(self.chains, "chains", low=1, high=16, where=where)
-        check_float(self.target_accept, "target_accept", low=0.5, high=1.0, high_open=True, where=where)
+        check_float(
+            self.target_accept, "target_accept", low=0.5, high=1.0, high_open=True, where=where
+        )
         if self.random_state is not None:
             check_int(self.random_state, "random_state", low=0, where=where)
         prior = default_prior(self.kind, self.score_range is not None)
@@ -675,12 +722,18 @@ class BayesianCalibrator(_EstimatorBase):
                     raise InputError("prior", f"keys among {sorted(prior)}", k, where=where)
                 if k == "p_identity":
                     hi = 1.0 if self.score_range is not None else 0.0
-                    prior[k] = check_float(v, "prior['p_identity']", low=0.0, high=hi, high_open=hi > 0,
-                                           where=where)
+                    prior[k] = check_float(
+                        v, "prior['p_identity']", low=0.0, high=hi, high_open=hi > 0, where=where
+                    )
                     continue
                 low_open = not k.startswith("mu")
-                prior[k] = check_float(v, f"prior[{k!r}]", low=None if not low_open else 0.0,
-                                       low_open=low_open, where=where)
+                prior[k] = check_float(
+                    v,
+                    f"prior[{k!r}]",
+                    low=None if not low_open else 0.0,
+                    low_open=low_open,
+                    where=where,
+                )
         return method, prior
 
     # ------------------------------------------------------------------ features
@@ -759,28 +812,41 @@ class BayesianCalibrator(_EstimatorBase):
             lv = np.unique(x)
             if lv.size > _MAX_MONOTONE_LEVELS:
                 raise InputError(
-                    "X", f"a discrete judge scale (at most {_MAX_MONOTONE_LEVELS} distinct scores) for "
+                    "X",
+                    f"a discrete judge scale (at most {_MAX_MONOTONE_LEVELS} distinct scores) for "
                     "kind='monotone'; use kind='binary' for continuous scores",
-                    f"{lv.size} distinct scores", where=where,
+                    f"{lv.size} distinct scores",
+                    where=where,
                 )
             self.score_levels_ = lv
         if method == "laplace":
             f = self._feature(x)
             rank = _data_order(g, w, yy, x, len(self.stages_))
-            post = laplace_binary(f, yy, w, rank[g], len(self.stages_), prior, draws=int(self.draws), rng=rng)
+            post = laplace_binary(
+                f, yy, w, rank[g], len(self.stages_), prior, draws=int(self.draws), rng=rng
+            )
             # back from the data order to the stages_ order (see _data_order)
             draws = {"a": post["a"][:, rank], "b": post["b"][:, rank]}
             hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b")}
-            diag: dict[str, Any] = {"method": "laplace", "k_hat": post["k_hat"], "ess": post["ess"],
-                                    "grid_points": post["grid_points"]}
+            diag: dict[str, Any] = {
+                "method": "laplace",
+                "k_hat": post["k_hat"],
+                "ess": post["ess"],
+                "grid_points": post["grid_points"],
+            }
         else:
-            from judgecal import _pymc_backend
+            from judgecal.calibration.bayes import _pymc_backend
 
             data = self._backend_data(x, yy, w, g)
             res = _pymc_backend.sample(
-                self.kind, data, prior,
-                draws=int(self.draws), tune=int(self.tune), chains=int(self.chains),
-                target_accept=float(self.target_accept), seed=seed,
+                self.kind,
+                data,
+                prior,
+                draws=int(self.draws),
+                tune=int(self.tune),
+                chains=int(self.chains),
+                target_accept=float(self.target_accept),
+                seed=seed,
             )
             self._idata = res["idata"]
             draws = res["draws"]
@@ -788,9 +854,19 @@ class BayesianCalibrator(_EstimatorBase):
             diag = dict(res["diagnostics"])
             diag["method"] = "nuts"
         if self.kind == "binary" and prior.get("p_identity", 0.0) > 0:
-            ev = post if method == "laplace" else laplace_binary(
-                self._feature(x), yy, w, g, len(self.stages_), prior, draws=200,
-                rng=np.random.default_rng(seed),
+            ev = (
+                post
+                if method == "laplace"
+                else laplace_binary(
+                    self._feature(x),
+                    yy,
+                    w,
+                    g,
+                    len(self.stages_),
+                    prior,
+                    draws=200,
+                    rng=np.random.default_rng(seed),
+                )
             )
             diag["p_identity"] = self._mix_identity(draws, hyper, prior["p_identity"], ev, rng)
         diag["seconds"] = time.perf_counter() - t0
@@ -801,7 +877,11 @@ class BayesianCalibrator(_EstimatorBase):
 
     @staticmethod
     def _mix_identity(
-        draws: dict[str, Any], hyper: dict[str, Any], p0: float, ev: dict[str, Any], rng: np.random.Generator
+        draws: dict[str, Any],
+        hyper: dict[str, Any],
+        p0: float,
+        ev: dict[str, Any],
+        rng: np.random.Generator,
     ) -> float:
         """Bayesian model averaging with "the raw judge is calibrated" (a = 0, b = 1 everywhere).
 
@@ -843,8 +923,12 @@ class BayesianCalibrator(_EstimatorBase):
                 if isinstance(key, float) and key.is_integer():
                     key = int(key)
                 if isinstance(key, bool) or key not in PAIRWISE_CODES:
-                    raise InputError("y", "'first', 'tie', 'second' or codes 1, 0, -1",
-                                     f"{v!r} at index {i}", where=where)
+                    raise InputError(
+                        "y",
+                        "'first', 'tie', 'second' or codes 1, 0, -1",
+                        f"{v!r} at index {i}",
+                        where=where,
+                    )
                 codes[i] = PAIRWISE_CODES[key]
             self.levels_ = 3
             return codes
@@ -853,8 +937,12 @@ class BayesianCalibrator(_EstimatorBase):
         bad = (yy != np.round(yy)) | (yy < 1)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError("y", "integer levels 1..levels for kind='ordinal'", f"{yy[i]!r} at index {i}",
-                             where=where)
+            raise InputError(
+                "y",
+                "integer levels 1..levels for kind='ordinal'",
+                f"{yy[i]!r} at index {i}",
+                where=where,
+            )
         K = int(self.levels) if self.levels is not None else max(int(yy.max()), 2)
         if yy.max() > K:
             raise InputError("y", f"levels in 1..{K}", f"{int(yy.max())}", where=where)
@@ -863,7 +951,9 @@ class BayesianCalibrator(_EstimatorBase):
         self.levels_ = K
         return yy
 
-    def _backend_data(self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray) -> dict[str, Any]:
+    def _backend_data(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
+    ) -> dict[str, Any]:
         data: dict[str, Any] = {"y": y, "w": w, "g": g, "n_stages": len(self.stages_)}
         if self.kind == "monotone":
             data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
@@ -874,7 +964,9 @@ class BayesianCalibrator(_EstimatorBase):
             data["n_levels"] = self.levels_
         return data
 
-    def _stage_draws(self, draws: dict[str, Any], hyper: dict[str, Any], rng: np.random.Generator) -> State:
+    def _stage_draws(
+        self, draws: dict[str, Any], hyper: dict[str, Any], rng: np.random.Generator
+    ) -> State:
         """Split draws per stage and simulate a new stage from the population."""
         out: State = {}
         S = len(self.stages_)
@@ -920,14 +1012,19 @@ class BayesianCalibrator(_EstimatorBase):
                     "or tighten the group-scale priors (prior={'tau_a': ..., 'tau_b': ...})"
                 )
             if d.get("max_rhat", 1.0) > 1.01:
-                problems.append(f"max r-hat {d['max_rhat']:.3f} > 1.01: raise tune and draws, use more chains")
+                problems.append(
+                    f"max r-hat {d['max_rhat']:.3f} > 1.01: raise tune and draws, use more chains"
+                )
             if d.get("min_ess_bulk", np.inf) < 100 * int(self.chains):
                 problems.append(
                     f"min bulk ESS {d['min_ess_bulk']:.0f} < {100 * int(self.chains)}: raise draws"
                 )
         if problems:
-            warnings.warn("Posterior diagnostics are poor: " + "; ".join(problems) + ".",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                "Posterior diagnostics are poor: " + "; ".join(problems) + ".",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self, where: str) -> None:
@@ -1031,7 +1128,9 @@ class BayesianCalibrator(_EstimatorBase):
         """
         where = "BayesianCalibrator.predict_agreement"
         self._check_fitted("predict_agreement")
-        return self._summarise(X, stages, where, "agree", lambda q: q.mean(axis=0)[:, None], 1)[:, 0]
+        return self._summarise(X, stages, where, "agree", lambda q: q.mean(axis=0)[:, None], 1)[
+            :, 0
+        ]
 
     def predict_proba(self, X: Any, *, stages: Any = None) -> FloatArray:
         """Posterior mean class probabilities.
@@ -1057,9 +1156,13 @@ class BayesianCalibrator(_EstimatorBase):
         where = "BayesianCalibrator.predict_at_least"
         self._check_fitted("predict_at_least")
         if self.kind not in ("ordinal", "pairwise"):
-            raise InputError("kind", "'ordinal' or 'pairwise' for predict_at_least", self.kind, where=where)
+            raise InputError(
+                "kind", "'ordinal' or 'pairwise' for predict_at_least", self.kind, where=where
+            )
         check_int(k, "k", low=2, high=self.levels_, where=where)
-        return self._summarise(X, stages, where, f"ge{k}", lambda q: q.mean(axis=0)[:, None], 1)[:, 0]
+        return self._summarise(X, stages, where, f"ge{k}", lambda q: q.mean(axis=0)[:, None], 1)[
+            :, 0
+        ]
 
     def predict_interval(self, X: Any, *, stages: Any = None, level: float = 0.9) -> FloatArray:
         """Equal-tailed credible interval of :meth:`predict_agreement`, shape (n, 2).
@@ -1090,8 +1193,14 @@ class BayesianCalibrator(_EstimatorBase):
         return self.classes_[np.argmax(self.predict_proba(X, stages=stages), axis=1)]
 
     # ------------------------------------------------------------------ judgments
-    def fit_judgments(self, judgments: Any, *, threshold: int | None = None,
-                      ties: str = "half", weight: str = "item") -> BayesianCalibrator:
+    def fit_judgments(
+        self,
+        judgments: Any,
+        *,
+        threshold: int | None = None,
+        ties: str = "half",
+        weight: str = "item",
+    ) -> BayesianCalibrator:
         """Fit on a :class:`~judgecal.JudgmentSet`, one likelihood term per human rating.
 
         Only scored, labelled judgments are used; stages come from the set, and
@@ -1116,16 +1225,20 @@ class BayesianCalibrator(_EstimatorBase):
         >>> cal.predict_agreement([0, 1, 2], stages=js.stages()[0]).round(2).tolist()
         [0.16, 0.38, 0.67]
         """
-        from judgecal.records import JudgmentSet
+        from judgecal.records.core import JudgmentSet
 
         where = "BayesianCalibrator.fit_judgments"
         if not isinstance(judgments, JudgmentSet):
-            raise InputTypeError("judgments", "a JudgmentSet", type(judgments).__name__, where=where)
+            raise InputTypeError(
+                "judgments", "a JudgmentSet", type(judgments).__name__, where=where
+            )
         check_choice(ties, "ties", ("half", "negative"), where=where)
         check_choice(weight, "weight", ("item", "rating"), where=where)
         js = judgments.scored().labelled()
         if len(js) == 0:
-            raise InputError("judgments", "at least one scored, labelled judgment", "none", where=where)
+            raise InputError(
+                "judgments", "at least one scored, labelled judgment", "none", where=where
+            )
         item, val, _ = js.ratings_long()
         per_item = np.bincount(item, minlength=len(js)).astype(np.float64)
         sw = 1.0 / per_item[item] if weight == "item" else np.ones(item.size)
@@ -1137,8 +1250,12 @@ class BayesianCalibrator(_EstimatorBase):
         if self.kind in ("binary", "monotone"):
             if kind == "ordinal":
                 if threshold is None:
-                    raise InputError("threshold", "a level for binary targets from ordinal labels",
-                                     None, where=where)
+                    raise InputError(
+                        "threshold",
+                        "a level for binary targets from ordinal labels",
+                        None,
+                        where=where,
+                    )
                 y = (val >= threshold).astype(np.float64)
             elif kind == "pairwise":
                 y = np.where(val == 1, 1.0, np.where(val == 0, 0.5 if ties == "half" else 0.0, 0.0))
@@ -1147,7 +1264,9 @@ class BayesianCalibrator(_EstimatorBase):
             return self.fit(scores, y, sw, stages=stages)
         if self.kind == "pairwise":
             if kind != "pairwise":
-                raise InputError("judgments", "pairwise labels for kind='pairwise'", kind, where=where)
+                raise InputError(
+                    "judgments", "pairwise labels for kind='pairwise'", kind, where=where
+                )
             return self.fit(scores, val, sw, stages=stages)
         if kind != "ordinal":
             raise InputError("judgments", "ordinal labels for kind='ordinal'", kind, where=where)
@@ -1161,7 +1280,7 @@ class BayesianCalibrator(_EstimatorBase):
         """The posterior as ArviZ ``InferenceData`` (imports ArviZ on first access)."""
         self._check_fitted("inference_data_")
         if getattr(self, "_idata", None) is None:
-            from judgecal import _pymc_backend
+            from judgecal.calibration.bayes import _pymc_backend
 
             self._idata = _pymc_backend.to_inference_data(self)
         return self._idata
@@ -1190,7 +1309,8 @@ class BayesianCalibrator(_EstimatorBase):
         self.prior_ = {k: float(v) for k, v in state["prior"].items()}
         self.diagnostics_ = dict(state["diagnostics"])
         self.draws_ = {
-            s: {k: np.asarray(v, dtype=np.float64) for k, v in d.items()} for s, d in state["draws"].items()
+            s: {k: np.asarray(v, dtype=np.float64) for k, v in d.items()}
+            for s, d in state["draws"].items()
         }
         if "score_levels" in state:
             self.score_levels_ = np.asarray(state["score_levels"], dtype=np.float64)
@@ -1235,9 +1355,13 @@ def prior_predictive(
     """
     where = "prior_predictive"
     if not isinstance(calibrator, BayesianCalibrator):
-        raise InputTypeError("calibrator", "a BayesianCalibrator", type(calibrator).__name__, where=where)
+        raise InputTypeError(
+            "calibrator", "a BayesianCalibrator", type(calibrator).__name__, where=where
+        )
     if calibrator.kind != "binary":
-        raise InputError("calibrator", "a calibrator of kind='binary'", calibrator.kind, where=where)
+        raise InputError(
+            "calibrator", "a calibrator of kind='binary'", calibrator.kind, where=where
+        )
     if isinstance(n, numbers.Integral):
         check_int(n, "n", low=1, high=10_000_000, where=where)
     else:
@@ -1247,8 +1371,11 @@ def prior_predictive(
     rng = make_rng(random_state, "random_state", where="prior_predictive")
     est = BayesianCalibrator(score_range=calibrator.score_range)
     if calibrator.score_range is None:
-        est.feature_ = {"type": "standardized", "center": float(x.mean()),
-                        "spread": float(x.std()) or 1.0}
+        est.feature_ = {
+            "type": "standardized",
+            "center": float(x.mean()),
+            "spread": float(x.std()) or 1.0,
+        }
     else:
         est._set_feature(x, np.ones_like(x))
     f = est._feature(x)

@@ -96,9 +96,9 @@ def pandalm_report(args: argparse.Namespace) -> Any:
     """Length preference and style regression for the PandaLM judges."""
     import numpy as np
 
-    from judgecal.ablations import markdown_count
-    from judgecal.bias import BiasReport, feature_regression, preference_gap
-    from judgecal.datasets import load_pandalm
+    from judgecal.bias.ablations import markdown_count
+    from judgecal.bias.probes import BiasReport, feature_regression, preference_gap
+    from judgecal.records.datasets import load_pandalm
 
     judges = ("gpt35", "pandalm7b") if args.judge == "both" else (args.judge,)
     report = BiasReport(
@@ -194,8 +194,8 @@ def file_report(args: argparse.Namespace) -> Any:
     """Observational regression on a user's file."""
     import numpy as np
 
-    from judgecal.ablations import surface_features
-    from judgecal.bias import feature_regression
+    from judgecal.bias.ablations import surface_features
+    from judgecal.bias.probes import feature_regression
 
     path = Path(args.data)
     if not path.is_file():

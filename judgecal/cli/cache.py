@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from judgecal._exceptions import InputError
-from judgecal.cache import JudgeCache
+from judgecal.judging.cache import JudgeCache
 
 __all__ = ["parse_duration", "register"]
 
@@ -34,7 +34,12 @@ def parse_duration(text: str) -> float:
     """
     m = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smhdw]?)\s*", str(text).lower())
     if not m:
-        raise InputError("--older-than", "a duration like 90s, 15m, 12h, 30d or 2w", text, where="judgecal cache prune")
+        raise InputError(
+            "--older-than",
+            "a duration like 90s, 15m, 12h, 30d or 2w",
+            text,
+            where="judgecal cache prune",
+        )
     return float(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
@@ -60,7 +65,9 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     if st["usage"]:
         print("usage: " + ", ".join(f"{k}={v:g}" for k, v in sorted(st["usage"].items())))
     if st["judges"]:
-        print(f"{'judge':<28} {'version':<12} {'fingerprint':<12} {'entries':>8}  {'first':<16}  last")
+        print(
+            f"{'judge':<28} {'version':<12} {'fingerprint':<12} {'entries':>8}  {'first':<16}  last"
+        )
         for j in st["judges"]:
             print(
                 f"{j['name'][:28]:<28} {j['version'][:12]:<12} {j['fingerprint'][:12]:<12} {j['entries']:>8}  "
@@ -72,7 +79,10 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_prune(args: argparse.Namespace) -> int:
     older = None if args.older_than is None else parse_duration(args.older_than)
     crit: dict[str, Any] = {
-        "older_than": older, "judge": args.judge, "fingerprint": args.fingerprint, "status": args.status,
+        "older_than": older,
+        "judge": args.judge,
+        "fingerprint": args.fingerprint,
+        "status": args.status,
         "everything": args.all,
     }
     with _open(args.path) as cache:
@@ -95,9 +105,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     prune.add_argument("path", help="the cache file")
     prune.add_argument("--older-than", default=None, help="e.g. 30d, 12h, 15m, 90s")
     prune.add_argument("--judge", default=None, help="judge name (any version)")
-    prune.add_argument("--fingerprint", default=None, help="judge fingerprint or a prefix (>= 4 chars)")
-    prune.add_argument("--status", default=None, choices=("ok", "unparseable", "refused"), help="parsed status")
-    prune.add_argument("--all", action="store_true", help="delete everything (no other criterion needed)")
-    prune.add_argument("--vacuum", action="store_true", help="give the space back to the file system")
+    prune.add_argument(
+        "--fingerprint", default=None, help="judge fingerprint or a prefix (>= 4 chars)"
+    )
+    prune.add_argument(
+        "--status", default=None, choices=("ok", "unparseable", "refused"), help="parsed status"
+    )
+    prune.add_argument(
+        "--all", action="store_true", help="delete everything (no other criterion needed)"
+    )
+    prune.add_argument(
+        "--vacuum", action="store_true", help="give the space back to the file system"
+    )
     prune.add_argument("--dry-run", action="store_true", help="only count")
     prune.set_defaults(func=_cmd_prune)

@@ -152,7 +152,9 @@ class Scale(BaseModel):
         except (TypeError, ValueError, OverflowError):
             raise InputTypeError("scores", "numbers", scores, where="Scale.to_unit") from None
         if not np.isfinite(arr).all():
-            raise InputError("scores", "finite numbers (no NaN or inf)", scores, where="Scale.to_unit")
+            raise InputError(
+                "scores", "finite numbers (no NaN or inf)", scores, where="Scale.to_unit"
+            )
         return np.clip((arr - self.low) / (self.high - self.low), 0.0, 1.0)
 
 
@@ -295,10 +297,15 @@ class JudgmentSet(Sequence[Judgment]):
         problems: Sequence[RecordProblem] = (),
     ) -> None:
         if not isinstance(scale, Scale):
-            raise InputTypeError("scale", "a judgecal.Scale", type(scale).__name__, where="JudgmentSet")
+            raise InputTypeError(
+                "scale", "a judgecal.Scale", type(scale).__name__, where="JudgmentSet"
+            )
         if isinstance(judgments, str | bytes | Mapping) or not isinstance(judgments, Iterable):
             raise InputTypeError(
-                "judgments", "an iterable of Judgment objects", type(judgments).__name__, where="JudgmentSet"
+                "judgments",
+                "an iterable of Judgment objects",
+                type(judgments).__name__,
+                where="JudgmentSet",
             )
         items = tuple(judgments)
         for i, j in enumerate(items):
@@ -359,7 +366,9 @@ class JudgmentSet(Sequence[Judgment]):
         try:
             idx = np.asarray(indices)
         except (TypeError, ValueError):
-            raise InputTypeError("indices", "integer positions or a boolean mask", indices) from None
+            raise InputTypeError(
+                "indices", "integer positions or a boolean mask", indices
+            ) from None
         if idx.ndim != 1:
             raise InputError("indices", "a 1-D sequence of positions or a boolean mask", indices)
         if idx.dtype == bool:

@@ -29,9 +29,9 @@ from judgecal._version import __version__
 __all__ = ["main"]
 
 _PLUGINS = (
-    "judgecal._cli_bias",
-    "judgecal._cli_agree",
-    "judgecal._cli_cache",
+    "judgecal.cli.bias",
+    "judgecal.cli.agree",
+    "judgecal.cli.cache",
     "judgecal._cli_bayes",
 )
 
@@ -47,7 +47,7 @@ class _UsageError(Exception):
 
 def parse_scale(text: str) -> Any:
     """Parse ``--scale``: ``likert:5``, ``numeric:0:10`` or ``verdict:no,yes``."""
-    from judgecal.records import Scale
+    from judgecal.records.core import Scale
 
     kind, _, rest = text.partition(":")
     try:
@@ -64,7 +64,7 @@ def parse_scale(text: str) -> Any:
 
 
 def _load(path: str, args: argparse.Namespace, with_labels: bool) -> Any:
-    from judgecal.io import read_csv, read_jsonl
+    from judgecal.records.io import read_csv, read_jsonl
 
     p = Path(path)
     if p.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
@@ -100,7 +100,7 @@ def _codes(spec: str) -> dict[Any, str]:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from judgecal import calibration
+    from judgecal.calibration import stagewise as calibration
     from judgecal.persist import save
 
     js = _load(args.data, args, with_labels=True)
@@ -109,9 +109,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise InputError("DATA", "rows with a judge score and at least one human label", "none")
     threshold = args.threshold if args.label_kind == "ordinal" else None
     y, w = use.targets(how=args.how, threshold=threshold, ties=args.ties)
-    cls: dict[str, Any] = {"isotonic": calibration.IsotonicCalibrator, "logistic": calibration.LogisticCalibrator}
+    cls: dict[str, Any] = {
+        "isotonic": calibration.IsotonicCalibrator,
+        "logistic": calibration.LogisticCalibrator,
+    }
     if args.method == "bayes":
-        from judgecal.bayes import BayesianCalibrator  # type: ignore[import-not-found,unused-ignore]
+        from judgecal.calibration.bayes.calibrator import BayesianCalibrator  # type: ignore[import-not-found,unused-ignore]
 
         cal = BayesianCalibrator()
     else:
@@ -161,7 +164,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from judgecal.demo import run_demo
+    from judgecal.cli.demo import run_demo
 
     return run_demo(
         judge=args.judge,

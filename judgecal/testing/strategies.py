@@ -68,11 +68,15 @@ def _hypothesis_setup_hook() -> None:
     st.register_type_strategy(Scale, scales())
     st.register_type_strategy(
         Rating,
-        st.sampled_from(_LABEL_KINDS).flatmap(lambda k: human_labels(kind=k)).map(lambda v: Rating(value=v)),
+        st.sampled_from(_LABEL_KINDS)
+        .flatmap(lambda k: human_labels(kind=k))
+        .map(lambda v: Rating(value=v)),
     )
     st.register_type_strategy(
         Judgment,
-        st.sampled_from(_LABEL_KINDS).flatmap(lambda k: judgments(label_kind=k, judge_failures=True)),
+        st.sampled_from(_LABEL_KINDS).flatmap(
+            lambda k: judgments(label_kind=k, judge_failures=True)
+        ),
     )
     st.register_type_strategy(JudgmentSet, judgment_sets(max_size=10, judge_failures=True))
     st.register_type_strategy(AgreementCurve, agreement_curves())
@@ -92,7 +96,7 @@ from hypothesis.errors import InvalidArgument  # noqa: E402
 from hypothesis.strategies import SearchStrategy  # noqa: E402
 
 from judgecal._validation import FloatArray, StrArray  # noqa: E402
-from judgecal.records import PAIRWISE_OUTCOMES, Judgment, JudgmentSet, Rating, Scale  # noqa: E402
+from judgecal.records.core import PAIRWISE_OUTCOMES, Judgment, JudgmentSet, Rating, Scale  # noqa: E402
 
 __all__ = [
     "ATTRIBUTES",
@@ -122,15 +126,77 @@ ATTRIBUTES: tuple[str, ...] = (
 )
 _LABEL_KINDS = ("binary", "ordinal", "pairwise")
 _SCALE_KINDS = ("numeric", "likert", "verdict")
-_VERDICT_WORDS = ("no", "yes", "bad", "fair", "good", "great", "reject", "accept", "maybe", "unsure")
+_VERDICT_WORDS = (
+    "no",
+    "yes",
+    "bad",
+    "fair",
+    "good",
+    "great",
+    "reject",
+    "accept",
+    "maybe",
+    "unsure",
+)
 _STATUSES = ("unparseable", "refused", "error", "timeout")
 _WORDS = (
-    "the", "answer", "explains", "how", "to", "cook", "rice", "quickly", "with", "a",
-    "small", "pot", "and", "water", "then", "adds", "salt", "before", "serving", "it",
-    "covers", "training", "plans", "for", "the", "week", "lists", "three", "options",
-    "clear", "steps", "good", "budget", "simple", "example", "code", "shows", "loop",
-    "this", "response", "gives", "advice", "on", "sleep", "and", "recovery", "after",
-    "long", "days", "is", "short", "but", "useful", "detailed", "tips", "are", "given",
+    "the",
+    "answer",
+    "explains",
+    "how",
+    "to",
+    "cook",
+    "rice",
+    "quickly",
+    "with",
+    "a",
+    "small",
+    "pot",
+    "and",
+    "water",
+    "then",
+    "adds",
+    "salt",
+    "before",
+    "serving",
+    "it",
+    "covers",
+    "training",
+    "plans",
+    "for",
+    "the",
+    "week",
+    "lists",
+    "three",
+    "options",
+    "clear",
+    "steps",
+    "good",
+    "budget",
+    "simple",
+    "example",
+    "code",
+    "shows",
+    "loop",
+    "this",
+    "response",
+    "gives",
+    "advice",
+    "on",
+    "sleep",
+    "and",
+    "recovery",
+    "after",
+    "long",
+    "days",
+    "is",
+    "short",
+    "but",
+    "useful",
+    "detailed",
+    "tips",
+    "are",
+    "given",
 )
 _MENTION_TEMPLATES = (
     "As a {a}, you will like this.",
@@ -160,7 +226,9 @@ def _check_size(min_size: Any, max_size: Any, low: int = 0) -> None:
 
 def _check_real(value: Any, name: str, low: float, high: float) -> float:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    _check(ok and low <= value <= high, f"{name}={value!r} must be a finite number in [{low}, {high}]")
+    _check(
+        ok and low <= value <= high, f"{name}={value!r} must be a finite number in [{low}, {high}]"
+    )
     return float(value)
 
 
@@ -191,17 +259,17 @@ def _check_stages(stages: Any) -> tuple[str, ...]:
 def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
     """Judge output scales: numeric ranges, Likert scales and verdict words.
 
-    Parameters
-    ----------
-    kinds : sequence of {"numeric", "likert", "verdict"}
-        Which kinds of scale to draw.
+        Parameters
+        ----------
+        kinds : sequence of {"numeric", "likert", "verdict"}
+            Which kinds of scale to draw.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> find(jst.scales(kinds=["likert"]), lambda v: True).kind
-    'likert'
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> find(jst.scales(kinds=["likert"]), lambda v: True).kind
+        'likert'
     """
     _check(
         isinstance(kinds, Sequence) and not isinstance(kinds, str) and len(kinds) > 0,
@@ -212,7 +280,9 @@ def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
     options: list[SearchStrategy[Scale]] = []
     if "likert" in kinds:
         options.append(
-            st.builds(lambda lv, lo: Scale.likert(lv, low=lo), st.integers(2, 10), st.sampled_from([0, 1]))
+            st.builds(
+                lambda lv, lo: Scale.likert(lv, low=lo), st.integers(2, 10), st.sampled_from([0, 1])
+            )
         )
     if "numeric" in kinds:
         options.append(
@@ -224,7 +294,9 @@ def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
         )
     if "verdict" in kinds:
         options.append(
-            st.sampled_from([("no", "yes"), ("second", "tie", "first")]).map(lambda v: Scale.verdict(*v))
+            st.sampled_from([("no", "yes"), ("second", "tie", "first")]).map(
+                lambda v: Scale.verdict(*v)
+            )
             | st.lists(st.sampled_from(_VERDICT_WORDS), min_size=2, max_size=5, unique=True).map(
                 lambda v: Scale.verdict(*v)
             )
@@ -235,18 +307,18 @@ def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
 def judge_scores(*, scale: Scale | None = None, samples: int = 1) -> SearchStrategy[float]:
     """Judge scores on ``scale`` (default: a 1-5 Likert scale).
 
-    Numeric scales give any float in ``[low, high]`` (ends included); Likert
-    and verdict scales give their integer levels (verdicts coded ``0..k-1``).
-    With ``samples > 1`` a Likert score is the mean of that many sampled levels,
-    as when a judge is asked several times.
+        Numeric scales give any float in ``[low, high]`` (ends included); Likert
+        and verdict scales give their integer levels (verdicts coded ``0..k-1``).
+        With ``samples > 1`` a Likert score is the mean of that many sampled levels,
+        as when a judge is asked several times.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import Scale, strategies as jst
-    >>> s = find(jst.judge_scores(scale=Scale.likert(5)), lambda v: True)
-    >>> s in {1.0, 2.0, 3.0, 4.0, 5.0}
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import Scale, strategies as jst
+        >>> s = find(jst.judge_scores(scale=Scale.likert(5)), lambda v: True)
+        >>> s in {1.0, 2.0, 3.0, 4.0, 5.0}
+        True
     """
     sc = _check_scale(scale)
     _check_int(samples, "samples", 1)
@@ -262,12 +334,12 @@ def judge_scores(*, scale: Scale | None = None, samples: int = 1) -> SearchStrat
 def human_labels(*, kind: str = "binary", levels: int = 5) -> SearchStrategy[int | str]:
     """One human label: ``0/1`` (binary), ``1..levels`` (ordinal) or first/second/tie (pairwise).
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> find(jst.human_labels(kind="pairwise"), lambda v: True) in {"first", "second", "tie"}
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> find(jst.human_labels(kind="pairwise"), lambda v: True) in {"first", "second", "tie"}
+        True
     """
     _check(kind in _LABEL_KINDS, f"kind={kind!r} must be one of {_LABEL_KINDS}")
     _check_int(levels, "levels", 2)
@@ -288,24 +360,24 @@ def ratings(
 ) -> SearchStrategy[tuple[Rating, ...]]:
     """The human ratings of one item: a tuple of :class:`~judgecal.Rating`, one per rater.
 
-    Parameters
-    ----------
-    kind : {"binary", "ordinal", "pairwise"}
-        Label kind.
-    levels : int
-        Ordinal levels (ordinal labels only).
-    min_raters, max_raters : int
-        How many raters rated the item.
-    known_raters : bool
-        Give raters distinct ids ``r1, r2, ...`` (otherwise ``rater=None``).
+        Parameters
+        ----------
+        kind : {"binary", "ordinal", "pairwise"}
+            Label kind.
+        levels : int
+            Ordinal levels (ordinal labels only).
+        min_raters, max_raters : int
+            How many raters rated the item.
+        known_raters : bool
+            Give raters distinct ids ``r1, r2, ...`` (otherwise ``rater=None``).
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> rs = find(jst.ratings(kind="ordinal", levels=5, min_raters=3, max_raters=3), lambda v: True)
-    >>> len(rs), sorted(r.rater for r in rs)
-    (3, ['r1', 'r2', 'r3'])
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> rs = find(jst.ratings(kind="ordinal", levels=5, min_raters=3, max_raters=3), lambda v: True)
+        >>> len(rs), sorted(r.rater for r in rs)
+        (3, ['r1', 'r2', 'r3'])
     """
     _check_size(min_raters, max_raters)
     labels = human_labels(kind=kind, levels=levels)
@@ -341,23 +413,23 @@ def texts(
 ) -> SearchStrategy[str]:
     """Short response texts that do, or do not, mention a user attribute.
 
-    Parameters
-    ----------
-    mention : bool or None
-        ``True``: the text mentions one of ``attributes``; ``False``: it mentions
-        none (case-insensitive); ``None``: either.
-    attributes : sequence of str
-        User attributes (for example ``"vegetarian"``).
-    min_sentences, max_sentences : int
-        Length of the text, in sentences.
+        Parameters
+        ----------
+        mention : bool or None
+            ``True``: the text mentions one of ``attributes``; ``False``: it mentions
+            none (case-insensitive); ``None``: either.
+        attributes : sequence of str
+            User attributes (for example ``"vegetarian"``).
+        min_sentences, max_sentences : int
+            Length of the text, in sentences.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> t = find(jst.texts(mention=True, attributes=["vegetarian"]), lambda v: True)
-    >>> "vegetarian" in t.lower()
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> t = find(jst.texts(mention=True, attributes=["vegetarian"]), lambda v: True)
+        >>> "vegetarian" in t.lower()
+        True
     """
     _check(mention in (True, False, None), f"mention={mention!r} must be True, False or None")
     _check(
@@ -374,7 +446,11 @@ def texts(
     if mention is False:
         return plain
     with_mention = st.builds(
-        _insert_mention, plain, st.sampled_from(attrs), st.sampled_from(_MENTION_TEMPLATES), st.integers(0, 8)
+        _insert_mention,
+        plain,
+        st.sampled_from(attrs),
+        st.sampled_from(_MENTION_TEMPLATES),
+        st.integers(0, 8),
     )
     if mention is True:
         return with_mention
@@ -412,43 +488,48 @@ def judgments(
 ) -> SearchStrategy[Judgment]:
     """Single :class:`~judgecal.Judgment` records.
 
-    Parameters
-    ----------
-    scale : Scale, optional
-        The judge scale (default: Likert 1-5).
-    label_kind : {"binary", "ordinal", "pairwise"} or None
-        Kind of the human ratings; ``None`` gives unlabelled judgments.
-    levels : int
-        Ordinal levels.
-    stages : sequence of str
-        Stages to draw from.
-    min_raters, max_raters : int
-        Ratings per item.
-    judge_failures : bool
-        Also draw judgments whose judge failed (no score; status
-        ``unparseable``, ``refused``, ``error`` or ``timeout``).
-    with_texts : bool
-        Attach a ``response`` text (with or without an attribute mention) and a
-        ``mention`` feature (1.0 when the text mentions an attribute).
-    item_ids : strategy of str, optional
-        Item identifiers (default: short lowercase ids).
+        Parameters
+        ----------
+        scale : Scale, optional
+            The judge scale (default: Likert 1-5).
+        label_kind : {"binary", "ordinal", "pairwise"} or None
+            Kind of the human ratings; ``None`` gives unlabelled judgments.
+        levels : int
+            Ordinal levels.
+        stages : sequence of str
+            Stages to draw from.
+        min_raters, max_raters : int
+            Ratings per item.
+        judge_failures : bool
+            Also draw judgments whose judge failed (no score; status
+            ``unparseable``, ``refused``, ``error`` or ``timeout``).
+        with_texts : bool
+            Attach a ``response`` text (with or without an attribute mention) and a
+            ``mention`` feature (1.0 when the text mentions an attribute).
+        item_ids : strategy of str, optional
+            Item identifiers (default: short lowercase ids).
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> j = find(jst.judgments(label_kind="ordinal", min_raters=2), lambda v: True)
-    >>> j.label_kind, j.n_ratings >= 2
-    ('ordinal', True)
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> j = find(jst.judgments(label_kind="ordinal", min_raters=2), lambda v: True)
+        >>> j.label_kind, j.n_ratings >= 2
+        ('ordinal', True)
     """
     sc = _check_scale(scale)
-    _check(label_kind is None or label_kind in _LABEL_KINDS, f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None")
+    _check(
+        label_kind is None or label_kind in _LABEL_KINDS,
+        f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None",
+    )
     _check_int(levels, "levels", 2)
     stage_names = _check_stages(stages)
     _check_size(min_raters, max_raters)
     _check(label_kind is not None or min_raters == 0, "min_raters > 0 needs a label_kind")
     ids = st.text(_ID_ALPHABET, min_size=1, max_size=8) if item_ids is None else item_ids
-    return _judgments(sc, label_kind, levels, stage_names, min_raters, max_raters, judge_failures, with_texts, ids)
+    return _judgments(
+        sc, label_kind, levels, stage_names, min_raters, max_raters, judge_failures, with_texts, ids
+    )
 
 
 @st.composite
@@ -477,7 +558,9 @@ def _judgments(
         output = scale.verdicts[int(score)] if scale.kind == "verdict" else f"Score: {score:g}"
     rs: tuple[Rating, ...] = ()
     if label_kind is not None:
-        rs = draw(ratings(kind=label_kind, levels=levels, min_raters=min_raters, max_raters=max_raters))
+        rs = draw(
+            ratings(kind=label_kind, levels=levels, min_raters=min_raters, max_raters=max_raters)
+        )
     features: dict[str, float] = {}
     txt: dict[str, str] = {}
     if with_texts:
@@ -514,25 +597,40 @@ def judgment_sets(
 ) -> SearchStrategy[JudgmentSet]:
     """Whole :class:`~judgecal.JudgmentSet` s with unique item ids.
 
-    ``scale=None`` draws a scale too (any kind); ``label_kind=None`` draws one
-    label kind for the whole set. Other arguments are as in :func:`judgments`.
+        ``scale=None`` draws a scale too (any kind); ``label_kind=None`` draws one
+        label kind for the whole set. Other arguments are as in :func:`judgments`.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> js = find(jst.judgment_sets(min_size=2, max_size=4, min_raters=1), lambda v: True)
-    >>> 2 <= len(js) <= 4 and len(set(js.item_ids())) == len(js)
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> js = find(jst.judgment_sets(min_size=2, max_size=4, min_raters=1), lambda v: True)
+        >>> 2 <= len(js) <= 4 and len(set(js.item_ids())) == len(js)
+        True
     """
     _check_size(min_size, max_size)
-    _check(scale is None or isinstance(scale, Scale), f"scale={scale!r} must be a judgecal.Scale or None")
-    _check(label_kind is None or label_kind in _LABEL_KINDS, f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None")
+    _check(
+        scale is None or isinstance(scale, Scale),
+        f"scale={scale!r} must be a judgecal.Scale or None",
+    )
+    _check(
+        label_kind is None or label_kind in _LABEL_KINDS,
+        f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None",
+    )
     _check_int(levels, "levels", 2)
     stage_names = _check_stages(stages)
     _check_size(min_raters, max_raters)
     return _judgment_sets(
-        scale, label_kind, levels, stage_names, min_size, max_size, min_raters, max_raters, judge_failures, with_texts
+        scale,
+        label_kind,
+        levels,
+        stage_names,
+        min_size,
+        max_size,
+        min_raters,
+        max_raters,
+        judge_failures,
+        with_texts,
     )
 
 
@@ -556,8 +654,14 @@ def _judgment_sets(
     items = [
         draw(
             judgments(
-                scale=sc, label_kind=kind, levels=levels, stages=stages, min_raters=min_raters,
-                max_raters=max_raters, judge_failures=judge_failures, with_texts=with_texts,
+                scale=sc,
+                label_kind=kind,
+                levels=levels,
+                stages=stages,
+                min_raters=min_raters,
+                max_raters=max_raters,
+                judge_failures=judge_failures,
+                with_texts=with_texts,
                 item_ids=st.just(f"item-{i}"),
             )
         )
@@ -615,7 +719,10 @@ class Distortion:
         """Noise-free unit score before clipping."""
         q = np.asarray(quality, dtype=np.float64)
         m = np.asarray(mention, dtype=np.float64)
-        return np.asarray(0.5 + self.compression * (q - 0.5) + self.shift + self.mention_bonus * m, dtype=np.float64)
+        return np.asarray(
+            0.5 + self.compression * (q - 0.5) + self.shift + self.mention_bonus * m,
+            dtype=np.float64,
+        )
 
 
 _GRID = (np.arange(4000) + 0.5) / 4000.0
@@ -659,7 +766,9 @@ class CalibrationDataset:
 
     def __repr__(self) -> str:
         sc = self.scale
-        curves = ", ".join(f"{k}: a={c.intercept:.3g} b={c.slope:.3g}" for k, c in self.curves.items())
+        curves = ", ".join(
+            f"{k}: a={c.intercept:.3g} b={c.slope:.3g}" for k, c in self.curves.items()
+        )
         d = self.distortion
         return (
             f"CalibrationDataset(n={len(self)}, scale={sc.kind}[{sc.low:g}, {sc.high:g}], "
@@ -668,7 +777,9 @@ class CalibrationDataset:
             f"mention_bonus={d.mention_bonus:.3g}), mention_rate={self.mention_rate:g})"
         )
 
-    def agreement_given_score(self, scores: Any, stages: Any = None, *, mention: Any = None) -> FloatArray:
+    def agreement_given_score(
+        self, scores: Any, stages: Any = None, *, mention: Any = None
+    ) -> FloatArray:
         """True P(a human agrees | judge score [, mention]): the target a calibrator should hit.
 
         Integrates the agreement curve over the item qualities that lead to each
@@ -751,7 +862,9 @@ class CalibrationDataset:
             den += weight * d_
         return np.asarray(num / np.maximum(den, 1e-300), dtype=np.float64)
 
-    def _num_den(self, s: FloatArray, mention: float, sigma: float, p_q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _num_den(
+        self, s: FloatArray, mention: float, sigma: float, p_q: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         from scipy.special import ndtr  # the normal CDF; scipy loads only when truth is computed
 
         sc = self.scale
@@ -760,7 +873,11 @@ class CalibrationDataset:
         if sc.kind == "numeric":
             u = ((s - sc.low) / width)[:, None]
             pdf = np.exp(-0.5 * ((u - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-            lik = np.where(u <= 0.0, ndtr((0.0 - mu) / sigma), np.where(u >= 1.0, ndtr((mu - 1.0) / sigma), pdf))
+            lik = np.where(
+                u <= 0.0,
+                ndtr((0.0 - mu) / sigma),
+                np.where(u >= 1.0, ndtr((mu - 1.0) / sigma), pdf),
+            )
         else:
             lo = np.where(s <= sc.low, -np.inf, (s - 0.5 - sc.low) / width)[:, None]
             hi = np.where(s >= sc.high, np.inf, (s + 0.5 - sc.low) / width)[:, None]
@@ -823,8 +940,13 @@ class CalibrationDataset:
         """A fresh draw of ``n`` items from the same truth (for held-out checks)."""
         raters = int(self.weights[0]) if self.weights.size else 1
         return CalibrationDataset.simulate(
-            self.scale, n=n, seed=seed, curves=self.curves, distortion=self.distortion,
-            raters=raters, mention_rate=self.mention_rate,
+            self.scale,
+            n=n,
+            seed=seed,
+            curves=self.curves,
+            distortion=self.distortion,
+            raters=raters,
+            mention_rate=self.mention_rate,
         )
 
     def to_judgments(self) -> JudgmentSet:
@@ -865,13 +987,13 @@ def agreement_curves(
 ) -> SearchStrategy[AgreementCurve]:
     """True human-agreement curves, increasing in item quality.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> c = find(jst.agreement_curves(), lambda v: True)
-    >>> bool(c(0.9) > c(0.1))
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> c = find(jst.agreement_curves(), lambda v: True)
+        >>> bool(c(0.9) > c(0.1))
+        True
     """
     lo = _check_real(min_slope, "min_slope", 1e-3, 100.0)
     hi = _check_real(max_slope, "max_slope", 1e-3, 100.0)
@@ -894,17 +1016,20 @@ def distortions(
 ) -> SearchStrategy[Distortion]:
     """Judge distortions: compression, shift, noise and a bonus for mentions.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> d = find(jst.distortions(max_mention_bonus=0.3), lambda v: True)
-    >>> 0.3 <= d.compression <= 1.0 and 0.0 <= d.mention_bonus <= 0.3
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> d = find(jst.distortions(max_mention_bonus=0.3), lambda v: True)
+        >>> 0.3 <= d.compression <= 1.0 and 0.0 <= d.mention_bonus <= 0.3
+        True
     """
     c_lo = _check_real(min_compression, "min_compression", 0.01, 1.0)
     c_hi = _check_real(max_compression, "max_compression", 0.01, 1.0)
-    _check(c_lo <= c_hi, f"min_compression={min_compression} must be <= max_compression={max_compression}")
+    _check(
+        c_lo <= c_hi,
+        f"min_compression={min_compression} must be <= max_compression={max_compression}",
+    )
     sh = _check_real(max_abs_shift, "max_abs_shift", 0.0, 0.5)
     nz = _check_real(max_noise, "max_noise", 0.0, 1.0)
     mb = _check_real(max_mention_bonus, "max_mention_bonus", 0.0, 1.0)
@@ -930,34 +1055,34 @@ def calibration_datasets(
 ) -> SearchStrategy[CalibrationDataset]:
     """Calibration data with known truth: judge scores, human labels and the true curve.
 
-    Each draw picks a true :class:`AgreementCurve` per stage, a judge
-    :class:`Distortion`, a size and a seed, then simulates the items with numpy
-    (so hypothesis shrinks towards small sizes and simple seeds).
+        Each draw picks a true :class:`AgreementCurve` per stage, a judge
+        :class:`Distortion`, a size and a seed, then simulates the items with numpy
+        (so hypothesis shrinks towards small sizes and simple seeds).
 
-    Parameters
-    ----------
-    scale : Scale, optional
-        The judge scale (default: Likert 1-5).
-    stages : sequence of str
-        Stage names; each gets its own true curve.
-    min_size, max_size : int
-        Number of items.
-    raters : int
-        Raters per item (labels are shares, weights the rater count).
-    curves : strategy of AgreementCurve, optional
-        Default :func:`agreement_curves`.
-    distortion : strategy of Distortion or a Distortion, optional
-        Default :func:`distortions` (no mention bonus).
-    mention_rate : float
-        Share of items that mention a user attribute.
+        Parameters
+        ----------
+        scale : Scale, optional
+            The judge scale (default: Likert 1-5).
+        stages : sequence of str
+            Stage names; each gets its own true curve.
+        min_size, max_size : int
+            Number of items.
+        raters : int
+            Raters per item (labels are shares, weights the rater count).
+        curves : strategy of AgreementCurve, optional
+            Default :func:`agreement_curves`.
+        distortion : strategy of Distortion or a Distortion, optional
+            Default :func:`distortions` (no mention bonus).
+        mention_rate : float
+            Share of items that mention a user attribute.
 
-    Examples
-    --------
-    >>> from hypothesis import find
->>> from judgecal import strategies as jst
-    >>> ds = find(jst.calibration_datasets(min_size=20, max_size=30), lambda v: True)
-    >>> bool(20 <= len(ds) <= 30 and ((ds.labels == 0) | (ds.labels == 1)).all())
-    True
+        Examples
+        --------
+        >>> from hypothesis import find
+    >>> from judgecal import strategies as jst
+        >>> ds = find(jst.calibration_datasets(min_size=20, max_size=30), lambda v: True)
+        >>> bool(20 <= len(ds) <= 30 and ((ds.labels == 0) | (ds.labels == 1)).all())
+        True
     """
     sc = _check_scale(scale)
     names = _check_stages(stages)
@@ -971,19 +1096,26 @@ def calibration_datasets(
     elif isinstance(distortion, Distortion):
         dist_st = st.just(distortion)
     else:
-        _check(isinstance(distortion, SearchStrategy), f"distortion={distortion!r} must be a Distortion or a strategy")
+        _check(
+            isinstance(distortion, SearchStrategy),
+            f"distortion={distortion!r} must be a Distortion or a strategy",
+        )
         dist_st = distortion
     return st.builds(
         lambda cs, d, n, seed: CalibrationDataset.simulate(
-            sc, n=n, seed=seed, curves=dict(zip(names, cs, strict=True)), distortion=d,
-            raters=raters, mention_rate=rate,
+            sc,
+            n=n,
+            seed=seed,
+            curves=dict(zip(names, cs, strict=True)),
+            distortion=d,
+            raters=raters,
+            mention_rate=rate,
         ),
         st.lists(curve_st, min_size=len(names), max_size=len(names)),
         dist_st,
         st.integers(min_size, max_size),
         st.integers(0, 2**32 - 1),
     )
-
 
 
 # Register now (hypothesis may have called the hook before this module was complete).

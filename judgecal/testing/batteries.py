@@ -22,7 +22,7 @@ reproducible; pass ``derandomize=False`` to explore more.
 Examples
 --------
 >>> import numpy as np
->>> from judgecal.testing import check_metric
+>>> from judgecal.testing.batteries import check_metric
 >>> def accuracy(a, b):
 ...     return float(np.mean(np.asarray(a) == np.asarray(b)))
 >>> report = check_metric(accuracy, kind="nominal", bounds=(0, 1), perfect=1.0, max_examples=30)
@@ -46,8 +46,8 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
 from judgecal._validation import FloatArray
-from judgecal.records import Scale
-from judgecal.strategies import (
+from judgecal.records.core import Scale
+from judgecal.testing.strategies import (
     _MENTION_TEMPLATES,
     ATTRIBUTES,
     CalibrationDataset,
@@ -161,7 +161,9 @@ class PropertyReport:
         raise KeyError(name)
 
     def __str__(self) -> str:
-        counts = {s: sum(r.status == s for r in self.results) for s in ("passed", "failed", "skipped")}
+        counts = {
+            s: sum(r.status == s for r in self.results) for s in ("passed", "failed", "skipped")
+        }
         head = (
             f"Properties of {self.subject}: {counts['passed']} passed, {counts['failed']} failed, "
             f"{counts['skipped']} skipped"
@@ -246,7 +248,7 @@ def assert_probabilities(probabilities: Any, *, name: str = "probabilities") -> 
     >>> assert_probabilities([0.2, float("nan")])
     Traceback (most recent call last):
     ...
-    judgecal.testing.PropertyViolationError: probabilities[1] = nan is not a finite probability in [0, 1]
+    judgecal.testing.batteries.PropertyViolationError: probabilities[1] = nan is not a finite probability in [0, 1]
     """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim not in (1, 2) or (p.ndim == 2 and p.shape[1] != 2):
@@ -281,7 +283,7 @@ def assert_monotone(
     >>> assert_monotone([1, 2, 3], [0.1, 0.5, 0.4])
     Traceback (most recent call last):
     ...
-    judgecal.testing.PropertyViolationError: not monotone in the score: score 2.0 -> 0.5 but score 3.0 -> 0.4 (stage '')
+    judgecal.testing.batteries.PropertyViolationError: not monotone in the score: score 2.0 -> 0.5 but score 3.0 -> 0.4 (stage '')
     """
     s = np.asarray(scores, dtype=np.float64).ravel()
     p = np.asarray(probabilities, dtype=np.float64)
@@ -289,7 +291,11 @@ def assert_monotone(
         p = p[:, -1]
     if s.shape != p.shape:
         _fail(f"scores and probabilities differ in length: {s.size} vs {p.size}")
-    st_arr = np.full(s.size, "") if stages is None else np.broadcast_to(np.asarray(stages, dtype=str), s.shape)
+    st_arr = (
+        np.full(s.size, "")
+        if stages is None
+        else np.broadcast_to(np.asarray(stages, dtype=str), s.shape)
+    )
     sign = 1.0 if increasing else -1.0
     for name in np.unique(st_arr).tolist():
         m = st_arr == name
@@ -357,17 +363,21 @@ def assert_calibrated(
     >>> assert_calibrated(np.clip(p + 0.15, 0, 1), y)
     Traceback (most recent call last):
     ...
-    judgecal.testing.PropertyViolationError: not calibrated: ...
+    judgecal.testing.batteries.PropertyViolationError: not calibrated: ...
     """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim == 2:
         p = p[:, -1]
     assert_probabilities(p)
     if (labels is None) == (truth is None):
-        raise InvalidArgument("pass exactly one of labels= (observed outcomes) and truth= (true probabilities)")
+        raise InvalidArgument(
+            "pass exactly one of labels= (observed outcomes) and truth= (true probabilities)"
+        )
     target = np.asarray(labels if truth is None else truth, dtype=np.float64).ravel()
     if target.shape != p.shape:
-        _fail(f"probabilities and {'labels' if truth is None else 'truth'} differ in length: {p.size} vs {target.size}")
+        _fail(
+            f"probabilities and {'labels' if truth is None else 'truth'} differ in length: {p.size} vs {target.size}"
+        )
     w = np.ones(p.size) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     size = p.size if n is None else int(n)
     idx = _bins(p, n_bins)
@@ -426,7 +436,7 @@ def assert_permutation_invariant(
     >>> assert_permutation_invariant(lambda y, p: float(y[0]), np.array([0, 1, 1]), np.array([0.1, 0.2, 0.3]))
     Traceback (most recent call last):
     ...
-    judgecal.testing.PropertyViolationError: result changed when rows were permuted: 0.0 became 1.0 (permutation [...])
+    judgecal.testing.batteries.PropertyViolationError: result changed when rows were permuted: 0.0 became 1.0 (permutation [...])
     """
     arrs = [np.asarray(a) for a in arrays]
     if not arrs:
@@ -443,7 +453,9 @@ def assert_permutation_invariant(
         moved = back
     if not _close(base, moved, rtol, atol):
         if base.ndim == 0:
-            _fail(f"result changed when rows were permuted: {float(base)!r} became {float(moved)!r} (permutation {_show(perm)})")
+            _fail(
+                f"result changed when rows were permuted: {float(base)!r} became {float(moved)!r} (permutation {_show(perm)})"
+            )
         diff = np.abs(base - moved) if base.shape == moved.shape else np.array([np.inf])
         i = int(np.nanargmax(diff)) if diff.size else 0
         _fail(
@@ -452,7 +464,9 @@ def assert_permutation_invariant(
         )
 
 
-def _renamed(stages: np.ndarray[Any, Any], mapping: Mapping[str, str] | None) -> tuple[np.ndarray[Any, Any], dict[str, str]]:
+def _renamed(
+    stages: np.ndarray[Any, Any], mapping: Mapping[str, str] | None
+) -> tuple[np.ndarray[Any, Any], dict[str, str]]:
     names = sorted(set(stages.tolist()))
     if mapping is None:
         # reverse the sort order and change every name, so order- or name-dependent code breaks
@@ -497,7 +511,9 @@ def assert_stage_renaming_invariant(
     moved = np.asarray(fn(*arrays, stages=new), dtype=np.float64)
     if not _close(base, moved, rtol, atol):
         if base.shape != moved.shape or base.ndim == 0:
-            _fail(f"result changed when stages were renamed {used}: {_show(base)} became {_show(moved)}")
+            _fail(
+                f"result changed when stages were renamed {used}: {_show(base)} became {_show(moved)}"
+            )
         i = int(np.nanargmax(np.abs(base - moved)))
         _fail(
             f"result changed when stages were renamed {used}: row {i} (stage {str(st_arr.ravel()[i])!r}) "
@@ -521,14 +537,18 @@ def _as_value(out: Any) -> float:
     return float(arr.reshape(()))
 
 
-def _metric_inputs(kind: str, min_size: int, max_size: int, soft_labels: bool, max_categories: int) -> SearchStrategy[dict[str, Any]]:
+def _metric_inputs(
+    kind: str, min_size: int, max_size: int, soft_labels: bool, max_categories: int
+) -> SearchStrategy[dict[str, Any]]:
     @st.composite
     def draw_inputs(draw: st.DrawFn) -> dict[str, Any]:
         n = draw(st.integers(min_size, max_size))
         if kind == "probability":
             lab = st.floats(0, 1) if soft_labels else st.sampled_from([0.0, 1.0])
             y = np.asarray(draw(st.lists(lab, min_size=n, max_size=n)), dtype=np.float64)
-            p = np.asarray(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)), dtype=np.float64)
+            p = np.asarray(
+                draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)), dtype=np.float64
+            )
             return {"labels": y, "predictions": p}
         k = draw(st.integers(2, max_categories))
         low = 0 if kind == "nominal" else 1
@@ -632,14 +652,24 @@ def check_metric(
         raise InvalidArgument(f"min_size={min_size!r} must be an integer >= 1")
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < min_size:
         raise InvalidArgument(f"max_size={max_size!r} must be an integer >= min_size={min_size}")
-    if isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 2:
+    if (
+        isinstance(max_categories, bool)
+        or not isinstance(max_categories, int)
+        or max_categories < 2
+    ):
         raise InvalidArgument(f"max_categories={max_categories!r} must be an integer >= 2")
-    lo, hi = bounds if bounds is not None else ((0.0, math.inf) if kind == "probability" else (-1.0, 1.0))
+    lo, hi = (
+        bounds
+        if bounds is not None
+        else ((0.0, math.inf) if kind == "probability" else (-1.0, 1.0))
+    )
     if not lo <= hi:
         raise InvalidArgument(f"bounds={bounds!r} must be (low, high) with low <= high")
     sym = (kind != "probability") if symmetric is None else bool(symmetric)
     if sym and kind == "probability":
-        raise InvalidArgument("symmetric=True needs labels and predictions of one kind (nominal or ordinal)")
+        raise InvalidArgument(
+            "symmetric=True needs labels and predictions of one kind (nominal or ordinal)"
+        )
     name = getattr(metric, "__name__", type(metric).__name__)
     inputs = _metric_inputs(kind, min_size, max_size, soft_labels, max_categories)
 
@@ -665,7 +695,10 @@ def check_metric(
         same(value(a, b), value(b, a), f"{name}(a, b) != {name}(b, a)")
 
     perm_inputs = st.tuples(inputs, st.integers(0, 2**16)).map(
-        lambda t: {**t[0], "permutation": np.random.default_rng(t[1]).permutation(t[0]["labels"].size)}
+        lambda t: {
+            **t[0],
+            "permutation": np.random.default_rng(t[1]).permutation(t[0]["labels"].size),
+        }
     )
 
     def check_permutation(ex: dict[str, Any]) -> None:
@@ -684,9 +717,9 @@ def check_metric(
         )
     elif kind == "nominal":
         rename_inputs = inputs.flatmap(
-            lambda ex: st.lists(st.integers(-50, 50), min_size=ex["_k"], max_size=ex["_k"], unique=True).map(
-                lambda new: {**ex, "renaming": {i: v for i, v in enumerate(new)}}
-            )
+            lambda ex: st.lists(
+                st.integers(-50, 50), min_size=ex["_k"], max_size=ex["_k"], unique=True
+            ).map(lambda new: {**ex, "renaming": {i: v for i, v in enumerate(new)}})
         )
     else:
         rename_inputs = inputs.flatmap(
@@ -706,13 +739,21 @@ def check_metric(
         else:
             c, d = ex["_cd"]
             a2, b2 = c * a + d, c * b + d
-        same(value(a, b), value(a2, b2), f"value changed when labels were renamed ({_show(ex['renaming'])})")
+        same(
+            value(a, b),
+            value(a2, b2),
+            f"value changed when labels were renamed ({_show(ex['renaming'])})",
+        )
 
     @st.composite
     def degenerate_inputs(draw: st.DrawFn) -> dict[str, Any]:
         ex = draw(inputs)
         a, b = ex["labels"], ex["predictions"]
-        case = draw(st.sampled_from(["constant labels", "constant predictions", "both constant", "identical"]))
+        case = draw(
+            st.sampled_from(
+                ["constant labels", "constant predictions", "both constant", "identical"]
+            )
+        )
         if case in ("constant labels", "both constant"):
             a = np.full_like(a, a[0])
         if case in ("constant predictions", "both constant"):
@@ -747,10 +788,14 @@ def check_metric(
     if isinstance(skip, str):
         raise InvalidArgument(f"skip={skip!r} must be a sequence of property names")
 
-    def run(prop: str, strategy: SearchStrategy[dict[str, Any]], check: Callable[[dict[str, Any]], None]) -> PropertyResult:
+    def run(
+        prop: str, strategy: SearchStrategy[dict[str, Any]], check: Callable[[dict[str, Any]], None]
+    ) -> PropertyResult:
         if prop in skip:
             return PropertyResult(prop, "skipped", "skipped by the caller")
-        return _run_property(prop, strategy, check, max_examples=max_examples, derandomize=derandomize)
+        return _run_property(
+            prop, strategy, check, max_examples=max_examples, derandomize=derandomize
+        )
 
     results = [
         run("range", inputs, check_range),
@@ -831,7 +876,7 @@ def check_calibrator(
     """Run a property battery on a calibrator made by ``make()``.
 
     Each example draws a known-truth dataset from
-    :func:`judgecal.strategies.calibration_datasets`, fits a fresh calibrator
+    :func:`judgecal.testing.strategies.calibration_datasets`, fits a fresh calibrator
     (``fit(X, y, sample_weight, stages=...)``) and checks the properties below.
     A failing dataset is reported as drawn, not shrunk (every shrinking step
     would refit, and a smaller simulated dataset is rarely clearer).
@@ -888,7 +933,11 @@ def check_calibrator(
     _check_settings(max_examples, derandomize)
     stage_names = None if stages is None else tuple(stages)
     data = calibration_datasets(
-        scale=scale, stages=stage_names or ("default",), min_size=min_size, max_size=max_size, raters=raters
+        scale=scale,
+        stages=stage_names or ("default",),
+        min_size=min_size,
+        max_size=max_size,
+        raters=raters,
     ).map(lambda ds: {"dataset": ds})
     probe = make()
     subject = f"calibrator {type(probe).__name__}"
@@ -900,7 +949,9 @@ def check_calibrator(
         ds = ex["dataset"]
         cal = _fit(make, ds, stage_arg(ds))
         x, s = _grid(ds)
-        assert_probabilities(_agreement(cal, x, None if stage_names is None else s), name="predictions")
+        assert_probabilities(
+            _agreement(cal, x, None if stage_names is None else s), name="predictions"
+        )
 
     def check_mono(ex: dict[str, Any]) -> None:
         ds = ex["dataset"]
@@ -910,9 +961,7 @@ def check_calibrator(
         assert_monotone(x, _agreement(cal, x, s_arg), stages=s_arg)
 
     perm_data = data.flatmap(
-        lambda ex: st.integers(0, 2**32 - 1).map(
-            lambda seed: {**ex, "permutation_seed": seed}
-        )
+        lambda ex: st.integers(0, 2**32 - 1).map(lambda seed: {**ex, "permutation_seed": seed})
     )
 
     def check_perm(ex: dict[str, Any]) -> None:
@@ -924,7 +973,9 @@ def check_calibrator(
         p1 = _agreement(_fit(make, ds, stage_arg(ds), perm), x, s_arg)
         if not _close(p0, p1, 1e-9, 1e-12):
             i = int(np.argmax(np.abs(p0 - p1)))
-            _fail(f"predictions changed when the training rows were permuted: at score {float(x[i])!r} {float(p0[i])!r} became {float(p1[i])!r}")
+            _fail(
+                f"predictions changed when the training rows were permuted: at score {float(x[i])!r} {float(p0[i])!r} became {float(p1[i])!r}"
+            )
 
     def check_rename(ex: dict[str, Any]) -> None:
         ds = ex["dataset"]
@@ -932,7 +983,9 @@ def check_calibrator(
         base_st = np.asarray(ds.stages, dtype=str)
         new, table = _renamed(base_st, None)
         p0 = _agreement(_fit(make, ds, base_st), x, s)
-        p1 = _agreement(_fit(make, ds, new), x, np.asarray([table[v] for v in s.tolist()], dtype=str))
+        p1 = _agreement(
+            _fit(make, ds, new), x, np.asarray([table[v] for v in s.tolist()], dtype=str)
+        )
         if not _close(p0, p1, 1e-9, 1e-12):
             i = int(np.argmax(np.abs(p0 - p1)))
             _fail(
@@ -952,7 +1005,9 @@ def check_calibrator(
             try:
                 assert_calibrated(p, truth=truth, n=n_train, z=z, atol=atol)
             except PropertyViolationError as exc:
-                raise PropertyViolationError(f"stage {name!r} ({n_train} training items): {exc}") from None
+                raise PropertyViolationError(
+                    f"stage {name!r} ({n_train} training items): {exc}"
+                ) from None
 
     def check_trip(ex: dict[str, Any]) -> None:
         from judgecal import persist
@@ -965,27 +1020,41 @@ def check_calibrator(
         p0, p1 = _agreement(cal, x, s_arg), _agreement(again, x, s_arg)
         if not np.array_equal(p0, p1):
             i = int(np.argmax(np.abs(p0 - p1)))
-            _fail(f"save/load changed a prediction: at score {float(x[i])!r} {float(p0[i])!r} became {float(p1[i])!r}")
+            _fail(
+                f"save/load changed a prediction: at score {float(x[i])!r} {float(p0[i])!r} became {float(p1[i])!r}"
+            )
 
-    def run(name: str, strategy: SearchStrategy[dict[str, Any]], check: Callable[[dict[str, Any]], None]) -> PropertyResult:
+    def run(
+        name: str, strategy: SearchStrategy[dict[str, Any]], check: Callable[[dict[str, Any]], None]
+    ) -> PropertyResult:
         # a simulated dataset shrinks slowly (every step refits) and rarely gets clearer: report it as drawn
-        return _run_property(name, strategy, check, max_examples=max_examples, derandomize=derandomize, shrink=False)
+        return _run_property(
+            name, strategy, check, max_examples=max_examples, derandomize=derandomize, shrink=False
+        )
 
     from judgecal.persist import _lookup
 
     registered = _lookup(type(probe).__name__) is type(probe) and hasattr(probe, "_get_state")
     results = [
         run("probabilities", data, check_probs),
-        run("monotone", data, check_mono) if monotone else PropertyResult("monotone", "skipped", "monotone=False"),
+        run("monotone", data, check_mono)
+        if monotone
+        else PropertyResult("monotone", "skipped", "monotone=False"),
         run("permutation", perm_data, check_perm),
         run("stage_renaming", data, check_rename)
         if stage_names is not None
         else PropertyResult("stage_renaming", "skipped", "stages=None"),
-        run("calibrated", data, check_cal) if calibrated else PropertyResult("calibrated", "skipped", "calibrated=False"),
+        run("calibrated", data, check_cal)
+        if calibrated
+        else PropertyResult("calibrated", "skipped", "calibrated=False"),
         run("round_trip", data, check_trip)
         if round_trip and registered
         else PropertyResult(
-            "round_trip", "skipped", "round_trip=False" if not round_trip else "class not registered with judgecal.persist.register"
+            "round_trip",
+            "skipped",
+            "round_trip=False"
+            if not round_trip
+            else "class not registered with judgecal.persist.register",
         ),
     ]
     return PropertyReport(subject, tuple(results))
@@ -995,7 +1064,14 @@ def check_calibrator(
 # Metamorphic judge checks
 # ----------------------------------------------------------------------------------------
 
-_FORMAT_OPS = ("double_spaces", "line_breaks", "bullets", "bold", "surrounding_whitespace", "trailing_period")
+_FORMAT_OPS = (
+    "double_spaces",
+    "line_breaks",
+    "bullets",
+    "bold",
+    "surrounding_whitespace",
+    "trailing_period",
+)
 
 
 def _reformat(text: str, ops: Sequence[str], word_index: int) -> str:
@@ -1006,7 +1082,9 @@ def _reformat(text: str, ops: Sequence[str], word_index: int) -> str:
         elif op == "line_breaks":
             out = out.replace(". ", ".\n")
         elif op == "bullets":
-            out = "\n".join("- " + s.strip() for s in out.replace(". ", ".\n").splitlines() if s.strip())
+            out = "\n".join(
+                "- " + s.strip() for s in out.replace(". ", ".\n").splitlines() if s.strip()
+            )
         elif op == "bold":
             words = out.split(" ")
             k = word_index % len(words)
@@ -1031,7 +1109,11 @@ def _formatting_variants(text: str) -> SearchStrategy[str]:
 def _mention_variants(attributes: tuple[str, ...]) -> Callable[[str], SearchStrategy[str]]:
     def variants(text: str) -> SearchStrategy[str]:
         return st.builds(
-            _insert_mention, st.just(text), st.sampled_from(attributes), st.sampled_from(_MENTION_TEMPLATES), st.integers(0, 8)
+            _insert_mention,
+            st.just(text),
+            st.sampled_from(attributes),
+            st.sampled_from(_MENTION_TEMPLATES),
+            st.integers(0, 8),
         )
 
     return variants
@@ -1043,7 +1125,7 @@ def _score(output: Any, scale: Scale | None) -> float | None:
             _fail(f"the judge returned {output!r}; pass scale= to parse non-numeric outputs")
         v = float(output)
         return v if math.isfinite(v) else None
-    from judgecal.judge import parse_score
+    from judgecal.judging.judge import parse_score
 
     return parse_score(output, scale)
 
@@ -1090,7 +1172,7 @@ def check_judge(
     scale : Scale, optional
         The judge's scale; needed for text outputs and for ``"order"``.
     texts_strategy : strategy of str, optional
-        Texts to judge (default :func:`judgecal.strategies.texts` without mentions).
+        Texts to judge (default :func:`judgecal.testing.strategies.texts` without mentions).
     attributes : sequence of str
         User attributes for the ``"mention"`` change.
     tolerance : float
@@ -1152,7 +1234,11 @@ def check_judge(
                         f"(first, second) but {s1!r} for (second, first); expected {None if s0 is None else sc.low + sc.high - s0!r}"
                     )
 
-            results.append(_run_property("order", pairs, check_order, max_examples=max_examples, derandomize=derandomize))
+            results.append(
+                _run_property(
+                    "order", pairs, check_order, max_examples=max_examples, derandomize=derandomize
+                )
+            )
             continue
         if change == "mention":
             variants = _mention_variants(attrs)
@@ -1164,8 +1250,12 @@ def check_judge(
             variants = change
             label = getattr(change, "__name__", "custom")
         else:
-            raise InvalidArgument(f"unknown change {change!r}; use 'mention', 'formatting', 'order' or a callable")
-        pairs = base.flatmap(lambda t, v=variants: v(t).map(lambda c, t=t: {"text": t, "changed": c}))
+            raise InvalidArgument(
+                f"unknown change {change!r}; use 'mention', 'formatting', 'order' or a callable"
+            )
+        pairs = base.flatmap(
+            lambda t, v=variants: v(t).map(lambda c, t=t: {"text": t, "changed": c})
+        )
 
         def check_change(ex: dict[str, Any], label: str = label) -> None:
             if label == "mention" and _mentions(ex["text"], attrs):
@@ -1176,5 +1266,9 @@ def check_judge(
             if differ(s0, s1):
                 _fail(f"{name} changed its verdict under a {label} change: {s0!r} became {s1!r}")
 
-        results.append(_run_property(label, pairs, check_change, max_examples=max_examples, derandomize=derandomize))
+        results.append(
+            _run_property(
+                label, pairs, check_change, max_examples=max_examples, derandomize=derandomize
+            )
+        )
     return PropertyReport(f"judge {name}", tuple(results))

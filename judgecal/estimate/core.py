@@ -90,9 +90,13 @@ from judgecal._validation import (
     check_stages,
     make_rng,
 )
-from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator, StagewiseCalibrator
+from judgecal.calibration.stagewise import (
+    IsotonicCalibrator,
+    LogisticCalibrator,
+    StagewiseCalibrator,
+)
 from judgecal.metrics import Interval
-from judgecal.records import JudgmentSet
+from judgecal.records.core import JudgmentSet
 
 __all__ = [
     "Baseline",
@@ -296,7 +300,9 @@ def _var0(a: FloatArray) -> float:
     return float(a.var()) if a.size else 0.0
 
 
-def _ppi_core(y: FloatArray, fl: FloatArray, fu: FloatArray, lam: float | None, *, floor: bool = False) -> _Core:
+def _ppi_core(
+    y: FloatArray, fl: FloatArray, fu: FloatArray, lam: float | None, *, floor: bool = False
+) -> _Core:
     """PPI(++) for one stratum; ``lam=None`` tunes it (ppi_py's estimator).
 
     ``floor`` (rates only): per-item variances are at least ``n / (n + 1)^2``, the
@@ -389,8 +395,12 @@ def ppi_mean(
         raise InputError("y", "at least 2 labelled items", _Raw(str(yy.size)), where=where)
     for name, arr in (("y", yy), ("pred_labelled", fl), ("pred_unlabelled", fu)):
         if arr.size and float(np.max(np.abs(arr))) > 1e150:
-            raise InputError(name, "values of magnitude below 1e150 (their squares must stay finite)",
-                             _Raw(f"maximum magnitude {float(np.max(np.abs(arr))):g}"), where=where)
+            raise InputError(
+                name,
+                "values of magnitude below 1e150 (their squares must stay finite)",
+                _Raw(f"maximum magnitude {float(np.max(np.abs(arr))):g}"),
+                where=where,
+            )
     c = _ppi_core(yy, fl, fu, lam)
     half = _crit(level, yy.size - 1, interval) * math.sqrt(c.var)
     return Interval(c.theta, c.theta - half, c.theta + half, level)
@@ -448,9 +458,13 @@ def rogan_gladen(
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     for name, arr in (("y", yy), ("judge_labelled", jl), ("judge_all", ja)):
         if ((arr < 0) | (arr > 1)).any():
-            raise InputError(name, "values in [0, 1]", _Raw(f"min {arr.min()}, max {arr.max()}"), where=where)
+            raise InputError(
+                name, "values in [0, 1]", _Raw(f"min {arr.min()}, max {arr.max()}"), where=where
+            )
     if ((jl != 0) & (jl != 1)).any() or ((ja != 0) & (ja != 1)).any():
-        raise InputError("judge_all", "yes/no judge outputs coded 0 or 1", _Raw("other values"), where=where)
+        raise InputError(
+            "judge_all", "yes/no judge outputs coded 0 or 1", _Raw("other values"), where=where
+        )
     theta, var = _rg_core(yy, jl, ja)
     z = _crit(level, math.inf, "normal")
     if var is None:
@@ -469,7 +483,11 @@ def _rg_core(y: FloatArray, jl: FloatArray, ja: FloatArray) -> tuple[float, floa
     if J <= 0.05:
         return float(np.clip(y.mean(), 0, 1)), None
     theta = float(np.clip((q + sp - 1.0) / J, 0.0, 1.0))
-    var = (q * (1 - q) / ja.size + theta**2 * se * (1 - se) / npos + (1 - theta) ** 2 * sp * (1 - sp) / nneg) / J**2
+    var = (
+        q * (1 - q) / ja.size
+        + theta**2 * se * (1 - se) / npos
+        + (1 - theta) ** 2 * sp * (1 - sp) / nneg
+    ) / J**2
     return theta, var
 
 
@@ -489,7 +507,9 @@ class _Data:
     strata: np.ndarray  # str per item
 
 
-def _targets(js: JudgmentSet, threshold: int | None, ties: str) -> tuple[FloatArray, FloatArray, FloatArray, Any]:
+def _targets(
+    js: JudgmentSet, threshold: int | None, ties: str
+) -> tuple[FloatArray, FloatArray, FloatArray, Any]:
     """Per-item (positive share, non-tie share, tie share, usable) for every item (0 where unlabelled)."""
     n = len(js)
     pos = np.zeros(n)
@@ -525,16 +545,22 @@ def _prepare(js: JudgmentSet, strata: Any, threshold: int | None, ties: str, whe
     if len(js) == 0:
         raise InputError("judgments", "a non-empty JudgmentSet", "an empty set", where=where)
     if js.label_kind is None:
-        raise InputError("judgments", "a set with some human ratings", "no ratings at all", where=where)
+        raise InputError(
+            "judgments", "a set with some human ratings", "no ratings at all", where=where
+        )
     if js.label_kind == "ordinal" and threshold is None:
         raise InputError(
-            "threshold", f"the lowest level (2..{js.levels}) that counts as positive for ordinal labels",
-            None, where=where,
+            "threshold",
+            f"the lowest level (2..{js.levels}) that counts as positive for ordinal labels",
+            None,
+            where=where,
         )
     if js.label_kind != "ordinal" and threshold is not None:
         raise InputError("threshold", "None unless labels are ordinal", threshold, where=where)
     if ties != "half" and js.label_kind != "pairwise":
-        raise InputError("ties", "'half' (the default) unless labels are pairwise", ties, where=where)
+        raise InputError(
+            "ties", "'half' (the default) unless labels are pairwise", ties, where=where
+        )
     pos, nontie, tie, usable = _targets(js, threshold, ties)
     scored = np.array([j.score is not None for j in js], dtype=bool)
     x = np.array([0.0 if j.score is None else float(j.score) for j in js])
@@ -564,23 +590,55 @@ def _prepare(js: JudgmentSet, strata: Any, threshold: int | None, ties: str, whe
     )
 
 
-def _data_from_arrays(scores: FloatArray, scale_low: float, scale_high: float, y: FloatArray,
-                      labelled: np.ndarray, strata: np.ndarray | None = None) -> _Data:
+def _data_from_arrays(
+    scores: FloatArray,
+    scale_low: float,
+    scale_high: float,
+    y: FloatArray,
+    labelled: np.ndarray,
+    strata: np.ndarray | None = None,
+) -> _Data:
     """Fast path for simulations: every item scored, binary-style targets (private)."""
     n = scores.size
     return _Data(
-        lab=labelled.astype(bool), scored=np.ones(n, dtype=bool), x=scores.astype(float),
-        unit=np.clip((scores - scale_low) / (scale_high - scale_low), 0.0, 1.0), ya=y.astype(float), yb=None,
-        ytie=None, jtie=None, strata=np.full(n, "all") if strata is None else np.asarray(strata, dtype=str),
+        lab=labelled.astype(bool),
+        scored=np.ones(n, dtype=bool),
+        x=scores.astype(float),
+        unit=np.clip((scores - scale_low) / (scale_high - scale_low), 0.0, 1.0),
+        ya=y.astype(float),
+        yb=None,
+        ytie=None,
+        jtie=None,
+        strata=np.full(n, "all") if strata is None else np.asarray(strata, dtype=str),
     )
 
 
-def _rate_from_data(d: _Data, *, calibrator: str = "isotonic", strata: bool = False, level: float = 0.9,
-                    folds: int = 5, seed: int = 0) -> RateEstimate:
+def _rate_from_data(
+    d: _Data,
+    *,
+    calibrator: str = "isotonic",
+    strata: bool = False,
+    level: float = 0.9,
+    folds: int = 5,
+    seed: int = 0,
+) -> RateEstimate:
     """Run :func:`estimate_rate`'s PPI++ path on prepared data (private, for simulations)."""
     weights = _stratum_weights(d)
-    return _estimate(d, weights, "ppi++", _make_calibrator(calibrator, "estimate_rate"), "half", level, folds,
-                     False, "t", make_rng(seed), "estimate_rate", "rate", bounded=True)
+    return _estimate(
+        d,
+        weights,
+        "ppi++",
+        _make_calibrator(calibrator, "estimate_rate"),
+        "half",
+        level,
+        folds,
+        False,
+        "t",
+        make_rng(seed),
+        "estimate_rate",
+        "rate",
+        bounded=True,
+    )
 
 
 def _make_calibrator(calibrator: Any, where: str) -> Any:
@@ -594,8 +652,10 @@ def _make_calibrator(calibrator: Any, where: str) -> Any:
     ):
         return calibrator
     raise InputTypeError(
-        "calibrator", "'isotonic', 'logistic', 'none' or an unfitted calibrator (fit, predict_agreement, get_params)",
-        calibrator, where=where,
+        "calibrator",
+        "'isotonic', 'logistic', 'none' or an unfitted calibrator (fit, predict_agreement, get_params)",
+        calibrator,
+        where=where,
     )
 
 
@@ -650,7 +710,9 @@ def _predict_or_fill(
     out = np.full(idx.size, fill)
     s = d.scored[idx]
     if model is not None and s.any():
-        out[s] = model.predict_agreement(d.x[idx][s], stages=d.strata[idx][s] if stagewise else None)
+        out[s] = model.predict_agreement(
+            d.x[idx][s], stages=d.strata[idx][s] if stagewise else None
+        )
     return out
 
 
@@ -683,8 +745,10 @@ def _stratified(
         nl = int(ml.sum())
         if nl < 2:
             raise InputError(
-                "judgments", f"at least 2 human-labelled items in every stratum (stratum {name!r})",
-                _Raw(str(nl)), where=where,
+                "judgments",
+                f"at least 2 human-labelled items in every stratum (stratum {name!r})",
+                _Raw(str(nl)),
+                where=where,
             )
         masks[name] = (ml, mu)
     for name, w in weights.items():
@@ -701,7 +765,9 @@ def _stratified(
     return _Strat(theta, var, var_h, dfs, lam_num / lam_den, per)
 
 
-def _stratum_weights(d: _Data, group_mask: np.ndarray | None = None, sign: float = 1.0) -> dict[str, float]:
+def _stratum_weights(
+    d: _Data, group_mask: np.ndarray | None = None, sign: float = 1.0
+) -> dict[str, float]:
     m = np.ones(d.x.size, dtype=bool) if group_mask is None else group_mask
     names, counts = np.unique(d.strata[m], return_counts=True)
     total = counts.sum()
@@ -779,7 +845,7 @@ def estimate_rate(
         ``human`` / ``judge``: the baselines as the main estimate; ``bayes``:
         the posterior of the finite-population rate from a Bayesian
         calibrator fitted on all labels (default: a binary
-        :class:`~judgecal.bayes.BayesianCalibrator` on the judge's scale; or pass
+        :class:`~judgecal.calibration.bayes.calibrator.BayesianCalibrator` on the judge's scale; or pass
         one, or any object with ``predict_agreement_draws``). Model-based:
         valid when the calibration model is.
     calibrator : {"isotonic", "logistic", "none"} or calibrator
@@ -824,26 +890,56 @@ def estimate_rate(
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(folds, "folds", low=2, where=where)
     check_choice(stagewise, "stagewise", (True, False), where=where)
-    if method == "bayes" and isinstance(calibrator, str) and calibrator in ("isotonic", "logistic", "none"):
+    if (
+        method == "bayes"
+        and isinstance(calibrator, str)
+        and calibrator in ("isotonic", "logistic", "none")
+    ):
         calibrator = _default_bayes(judgments, where) if calibrator == "isotonic" else calibrator
     cal = _make_calibrator(calibrator, where)
     if method == "bayes" and not _has_posterior(cal):
         raise InputError(
-            "calibrator", "with method='bayes', a BayesianCalibrator or an unfitted calibrator with "
+            "calibrator",
+            "with method='bayes', a BayesianCalibrator or an unfitted calibrator with "
             "fit(X, y, sample_weight, stages=) and predict_agreement_draws(X, stages=) -> (draws, n)",
-            calibrator, where=where,
+            calibrator,
+            where=where,
         )
     if method == "bayes" and ties == "drop":
         raise InputError("ties", "'half' or 'separate' with method='bayes'", ties, where=where)
     d = _prepare(judgments, strata, threshold, ties, where)
     weights = _stratum_weights(d)
     rng = make_rng(seed)
-    res = _estimate(d, weights, method, cal, ties, level, folds, stagewise, interval, rng, where,
-                    _estimand(judgments, threshold, ties), bounded=True)
+    res = _estimate(
+        d,
+        weights,
+        method,
+        cal,
+        ties,
+        level,
+        folds,
+        stagewise,
+        interval,
+        rng,
+        where,
+        _estimand(judgments, threshold, ties),
+        bounded=True,
+    )
     if ties == "separate":
         assert d.ytie is not None
-        tie_res = _estimate_plain(d, d.ytie, d.jtie, weights, "ppi++" if method not in ("human", "judge") else method,
-                                  level, interval, "P(human says tie)", where, bounded=True, ties="separate-tie")
+        tie_res = _estimate_plain(
+            d,
+            d.ytie,
+            d.jtie,
+            weights,
+            "ppi++" if method not in ("human", "judge") else method,
+            level,
+            interval,
+            "P(human says tie)",
+            where,
+            bounded=True,
+            ties="separate-tie",
+        )
         res = res.model_copy(update={"tie_rate": tie_res})
     return res
 
@@ -851,9 +947,14 @@ def estimate_rate(
 def _default_bayes(judgments: Any, where: str) -> Any:
     """The default posterior for ``method="bayes"``: a binary BayesianCalibrator centred on the raw judge."""
     try:
-        from judgecal.bayes import BayesianCalibrator
+        from judgecal.calibration.bayes.calibrator import BayesianCalibrator
     except ImportError as exc:  # pragma: no cover - shipped together
-        raise InputError("method", "'ppi++' ('bayes' needs judgecal.bayes)", "bayes", where=where) from exc
+        raise InputError(
+            "method",
+            "'ppi++' ('bayes' needs judgecal.calibration.bayes.calibrator)",
+            "bayes",
+            where=where,
+        ) from exc
     scale = judgments.scale if isinstance(judgments, JudgmentSet) else None
     rng = None if scale is None else (float(scale.low), float(scale.high))
     return BayesianCalibrator(kind="binary", score_range=rng, random_state=0)
@@ -863,7 +964,7 @@ def _has_posterior(cal: Any) -> bool:
     if callable(getattr(cal, "predict_agreement_draws", None)):
         return True
     try:
-        from judgecal.bayes import BayesianCalibrator
+        from judgecal.calibration.bayes.calibrator import BayesianCalibrator
     except ImportError:  # pragma: no cover
         return False
     return isinstance(cal, BayesianCalibrator) and cal.kind in ("binary", "monotone")
@@ -873,7 +974,7 @@ def _posterior_draws(model: Any, X: FloatArray, stages: Any) -> FloatArray:
     """Posterior draws of P(agree | score), shape (draws, n).
 
     Uses ``predict_agreement_draws`` when the calibrator has it; for
-    :class:`judgecal.bayes.BayesianCalibrator` it reads the stored draws through
+    :class:`judgecal.calibration.bayes.calibrator.BayesianCalibrator` it reads the stored draws through
     the same per-score summariser its ``predict_*`` methods use (same package).
     """
     fn = getattr(model, "predict_agreement_draws", None)
@@ -881,13 +982,22 @@ def _posterior_draws(model: Any, X: FloatArray, stages: Any) -> FloatArray:
         return np.asarray(fn(X, stages=stages), dtype=np.float64)
     state = next(iter(model.draws_.values()))
     n_draws = int(next(iter(state.values())).shape[0])
-    table = model._summarise(X, stages, "estimate_rate", "agree", lambda q: np.asarray(q).T, n_draws)
+    table = model._summarise(
+        X, stages, "estimate_rate", "agree", lambda q: np.asarray(q).T, n_draws
+    )
     return np.asarray(table, dtype=np.float64).T
 
 
 def _bayes_estimate(
-    d: _Data, weights: Mapping[str, float], cal: Any, level: float, estimand: str, judge: Baseline,
-    human: Baseline, stagewise: bool, rng: np.random.Generator,
+    d: _Data,
+    weights: Mapping[str, float],
+    cal: Any,
+    level: float,
+    estimand: str,
+    judge: Baseline,
+    human: Baseline,
+    stagewise: bool,
+    rng: np.random.Generator,
 ) -> RateEstimate:
     r"""Posterior of the finite-population rate from a Bayesian calibrator's draws.
 
@@ -904,7 +1014,9 @@ def _bayes_estimate(
     model = clone(cal)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        model.fit(d.x[lab], d.ya[lab], stages=d.strata[lab])  # strata pool partially in a Bayesian model
+        model.fit(
+            d.x[lab], d.ya[lab], stages=d.strata[lab]
+        )  # strata pool partially in a Bayesian model
     unl = ~d.lab
     draws = _posterior_draws(model, d.x[unl & d.scored], d.strata[unl & d.scored])
     n_draws = draws.shape[0]
@@ -926,8 +1038,13 @@ def _bayes_estimate(
         if len(weights) > 1:
             lo_h, hi_h = np.quantile(t_h, [alpha, 1 - alpha])
             per[name] = StratumEstimate(
-                estimate=float(np.clip(t_h.mean(), 0, 1)), low=float(max(lo_h, 0.0)), high=float(min(hi_h, 1.0)),
-                weight=w, n_labelled=int(ml.sum()), n_unlabelled=int((m & unl).sum()), lam=1.0,
+                estimate=float(np.clip(t_h.mean(), 0, 1)),
+                low=float(max(lo_h, 0.0)),
+                high=float(min(hi_h, 1.0)),
+                weight=w,
+                n_labelled=int(ml.sum()),
+                n_unlabelled=int((m & unl).sum()),
+                lam=1.0,
                 human_only=_human_stratum_baseline(d.ya[ml], level) if ml.sum() >= 2 else human,
                 judge_only=_judge_baseline(d, {name: 1.0}, level, "half"),
             )
@@ -936,10 +1053,19 @@ def _bayes_estimate(
     width = float(hi - lo)
     eff = n * (human.width / width) ** 2 if width > 0 else float(n)
     return RateEstimate(
-        estimand=estimand, method=f"bayes ({type(cal).__name__} posterior, {n_draws} draws)",
-        estimate=float(np.clip(theta.mean(), 0, 1)), low=float(max(lo, 0.0)), high=float(min(hi, 1.0)), level=level,
-        n_labelled=n, n_unlabelled=int(unl.sum()), n_unscored=int((~d.scored).sum()), effective_labels=float(eff),
-        human_only=human, judge_only=judge, strata=per,
+        estimand=estimand,
+        method=f"bayes ({type(cal).__name__} posterior, {n_draws} draws)",
+        estimate=float(np.clip(theta.mean(), 0, 1)),
+        low=float(max(lo, 0.0)),
+        high=float(min(hi, 1.0)),
+        level=level,
+        n_labelled=n,
+        n_unlabelled=int(unl.sum()),
+        n_unscored=int((~d.scored).sum()),
+        effective_labels=float(eff),
+        human_only=human,
+        judge_only=judge,
+        strata=per,
     )
 
 
@@ -961,9 +1087,18 @@ def _estimate_plain(
     ff = np.full(y.size, float(y[d.lab].mean())) if f is None else f
     lam = 0.0 if method == "human" else None
     s = _stratified(y, ff, d, weights, lam, where)
-    return _assemble(d, s, weights, method + (" (judge says tie)" if f is not None else ""), level, interval,
-                     estimand, bounded, judge=_tie_judge_baseline(d, weights, level),
-                     judge_of=lambda name: _tie_judge_baseline(d, {name: 1.0}, level))
+    return _assemble(
+        d,
+        s,
+        weights,
+        method + (" (judge says tie)" if f is not None else ""),
+        level,
+        interval,
+        estimand,
+        bounded,
+        judge=_tie_judge_baseline(d, weights, level),
+        judge_of=lambda name: _tie_judge_baseline(d, {name: 1.0}, level),
+    )
 
 
 def _tie_judge_baseline(d: _Data, weights: Mapping[str, float], level: float) -> Baseline:
@@ -1010,18 +1145,39 @@ def _assemble(
             pl, ph = _clip_interval(e, cc * math.sqrt(c.var), bounded)
             hmean = c.human_mean
             hl2, hh2 = _clip_interval(hmean, cc * math.sqrt(c.var_human), bounded)
-            jb = _judge_baseline(d, {name: 1.0}, level, "half") if judge_of is None else judge_of(name)
+            jb = (
+                _judge_baseline(d, {name: 1.0}, level, "half")
+                if judge_of is None
+                else judge_of(name)
+            )
             per[name] = StratumEstimate(
-                estimate=e, low=pl, high=ph, weight=w, n_labelled=c.n, n_unlabelled=c.N,
-                lam=c.lam, human_only=Baseline(estimate=hmean, low=hl2, high=hh2), judge_only=jb,
+                estimate=e,
+                low=pl,
+                high=ph,
+                weight=w,
+                n_labelled=c.n,
+                n_unlabelled=c.N,
+                lam=c.lam,
+                human_only=Baseline(estimate=hmean, low=hl2, high=hh2),
+                judge_only=jb,
             )
     n = int(d.lab.sum())
     eff = n * s.var_human / s.var if s.var > 0 else float(n)
     return RateEstimate(
-        estimand=estimand, method=method, estimate=est, low=lo, high=hi, level=level,
-        n_labelled=n, n_unlabelled=int((~d.lab).sum()), n_unscored=int((~d.scored).sum()),
-        effective_labels=float(eff), human_only=Baseline(estimate=h_est, low=hl, high=hh),
-        judge_only=judge, lam=s.lam_mean if lam_reported else None, strata=per,
+        estimand=estimand,
+        method=method,
+        estimate=est,
+        low=lo,
+        high=hi,
+        level=level,
+        n_labelled=n,
+        n_unlabelled=int((~d.lab).sum()),
+        n_unscored=int((~d.scored).sum()),
+        effective_labels=float(eff),
+        human_only=Baseline(estimate=h_est, low=hl, high=hh),
+        judge_only=judge,
+        lam=s.lam_mean if lam_reported else None,
+        strata=per,
     )
 
 
@@ -1045,13 +1201,23 @@ def _estimate(
     if method == "judge":
         n = int(d.lab.sum())
         return RateEstimate(
-            estimand=estimand, method="judge (raw score, naive interval)", estimate=judge.estimate,
-            low=judge.low, high=judge.high, level=level, n_labelled=n, n_unlabelled=int((~d.lab).sum()),
-            n_unscored=int((~d.scored).sum()), effective_labels=0.0,
-            human_only=_human_baseline(d, weights, level, interval, ties, bounded, where), judge_only=judge,
+            estimand=estimand,
+            method="judge (raw score, naive interval)",
+            estimate=judge.estimate,
+            low=judge.low,
+            high=judge.high,
+            level=level,
+            n_labelled=n,
+            n_unlabelled=int((~d.lab).sum()),
+            n_unscored=int((~d.scored).sum()),
+            effective_labels=0.0,
+            human_only=_human_baseline(d, weights, level, interval, ties, bounded, where),
+            judge_only=judge,
         )
     if method == "rogan-gladen":
-        return _rogan_gladen_records(d, weights, level, estimand, judge, where, interval, ties, bounded)
+        return _rogan_gladen_records(
+            d, weights, level, estimand, judge, where, interval, ties, bounded
+        )
     if method == "bayes":
         human = _human_baseline(d, weights, level, interval, ties, bounded, where)
         return _bayes_estimate(d, weights, cal, level, estimand, judge, human, stagewise, rng)
@@ -1064,14 +1230,29 @@ def _estimate(
     fa = _crossfit(d, d.ya, cal, folds, rng, stagewise) if method != "human" else d.ya * 0
     if ties != "drop":
         s = _stratified(d.ya, fa, d, weights, lam, where)
-        return _assemble(d, s, weights, label, level, interval, estimand, bounded, judge,
-                         human_theta=_weighted_human(s), lam_reported=method != "human",
-                         judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties))
+        return _assemble(
+            d,
+            s,
+            weights,
+            label,
+            level,
+            interval,
+            estimand,
+            bounded,
+            judge,
+            human_theta=_weighted_human(s),
+            lam_reported=method != "human",
+            judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties),
+        )
     # ratio P(first) / P(not tie), linearised around the human-only ratio
     assert d.yb is not None
     yb = d.yb
     fb = d.jtie if d.jtie is not None else None
-    fb_pred = (1.0 - fb) if fb is not None and method != "human" else np.full(yb.size, float(yb[d.lab].mean()))
+    fb_pred = (
+        (1.0 - fb)
+        if fb is not None and method != "human"
+        else np.full(yb.size, float(yb[d.lab].mean()))
+    )
     r0 = _ratio_human(d, weights)
     z = d.ya - r0 * yb
     g = fa - r0 * fb_pred
@@ -1084,22 +1265,47 @@ def _estimate(
         m = d.strata == name
         ml, mu = m & d.lab, m & ~d.lab
         rh = float(d.ya[ml].sum() / max(yb[ml].sum(), 1e-9))
-        zc = _ppi_core(d.ya[ml] - rh * yb[ml], fa[ml] - rh * fb_pred[ml], fa[mu] - rh * fb_pred[mu], lam, floor=True)
+        zc = _ppi_core(
+            d.ya[ml] - rh * yb[ml],
+            fa[ml] - rh * fb_pred[ml],
+            fa[mu] - rh * fb_pred[mu],
+            lam,
+            floor=True,
+        )
         bc = _ppi_core(yb[ml], fb_pred[ml], fb_pred[mu], lam, floor=True)
         b = max(bc.theta, 1e-9)
         bh = max(float(yb[ml].mean()), 1e-9)
         core = _Core(rh + zc.theta / b, zc.var / b**2, zc.lam, zc.var_human / bh**2, zc.n, zc.N, rh)
         per_ratio[name] = (core, w)
-    ratio = _Strat(r0 + sz.theta / bhat, sz.var / bhat**2, sz.var_human / _human_b(d, weights) ** 2,
-                   sz.df, sz.lam_mean, per_ratio)
-    return _assemble(d, ratio, weights, label, level, interval, estimand, bounded, judge,
-                     human_theta=r0, lam_reported=method != "human",
-                     judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties))
+    ratio = _Strat(
+        r0 + sz.theta / bhat,
+        sz.var / bhat**2,
+        sz.var_human / _human_b(d, weights) ** 2,
+        sz.df,
+        sz.lam_mean,
+        per_ratio,
+    )
+    return _assemble(
+        d,
+        ratio,
+        weights,
+        label,
+        level,
+        interval,
+        estimand,
+        bounded,
+        judge,
+        human_theta=r0,
+        lam_reported=method != "human",
+        judge_of=lambda name: _judge_baseline(d, {name: 1.0}, level, ties),
+    )
 
 
 def _human_b(d: _Data, weights: Mapping[str, float]) -> float:
     assert d.yb is not None
-    return max(sum(w * float(d.yb[(d.strata == k) & d.lab].mean()) for k, w in weights.items()), 1e-9)
+    return max(
+        sum(w * float(d.yb[(d.strata == k) & d.lab].mean()) for k, w in weights.items()), 1e-9
+    )
 
 
 def _ratio_human(d: _Data, weights: Mapping[str, float]) -> float:
@@ -1113,11 +1319,30 @@ def _weighted_human(s: _Strat) -> float:
 
 
 def _human_baseline(
-    d: _Data, weights: Mapping[str, float], level: float, interval: str, ties: str, bounded: bool, where: str
+    d: _Data,
+    weights: Mapping[str, float],
+    level: float,
+    interval: str,
+    ties: str,
+    bounded: bool,
+    where: str,
 ) -> Baseline:
     if ties == "drop":
-        r = _estimate(d, weights, "human", None, ties, level, 2, False, interval,
-                      np.random.default_rng(0), where, "", bounded=bounded)
+        r = _estimate(
+            d,
+            weights,
+            "human",
+            None,
+            ties,
+            level,
+            2,
+            False,
+            interval,
+            np.random.default_rng(0),
+            where,
+            "",
+            bounded=bounded,
+        )
         return r.human_only
     s = _stratified(d.ya, d.ya * 0, d, weights, 0.0, where)
     half = _crit(level, s.df, interval) * math.sqrt(s.var_human)
@@ -1126,12 +1351,24 @@ def _human_baseline(
 
 
 def _rogan_gladen_records(
-    d: _Data, weights: Mapping[str, float], level: float, estimand: str, judge: Baseline, where: str,
-    interval: str, ties: str, bounded: bool,
+    d: _Data,
+    weights: Mapping[str, float],
+    level: float,
+    estimand: str,
+    judge: Baseline,
+    where: str,
+    interval: str,
+    ties: str,
+    bounded: bool,
 ) -> RateEstimate:
     if ties != "half" or d.jtie is not None:
-        raise InputError("method", "'rogan-gladen' only with a yes/no judge (a two-word verdict scale) "
-                         "and binary or ordinal labels", "rogan-gladen", where=where)
+        raise InputError(
+            "method",
+            "'rogan-gladen' only with a yes/no judge (a two-word verdict scale) "
+            "and binary or ordinal labels",
+            "rogan-gladen",
+            where=where,
+        )
     jy = d.unit >= 0.5
     theta = var = 0.0
     per: dict[str, StratumEstimate] = {}
@@ -1141,8 +1378,12 @@ def _rogan_gladen_records(
         m = (d.strata == name) & d.scored
         ml = m & d.lab
         if ml.sum() < 2:
-            raise InputError("judgments", f"at least 2 labelled items with a judge verdict in stratum {name!r}",
-                             _Raw(str(int(ml.sum()))), where=where)
+            raise InputError(
+                "judgments",
+                f"at least 2 labelled items with a judge verdict in stratum {name!r}",
+                _Raw(str(int(ml.sum()))),
+                where=where,
+            )
         t, v = _rg_core(d.ya[ml], jy[ml].astype(float), jy[m].astype(float))
         theta += w * t
         if v is None:
@@ -1155,9 +1396,17 @@ def _rogan_gladen_records(
             jh = z * math.sqrt(float(ju.var()) / ju.size)
             lo, hi = (0.0, 1.0) if v == 0.25 else _clip_interval(t, z * math.sqrt(v), True)
             per[name] = StratumEstimate(
-                estimate=t, low=lo, high=hi, weight=w, n_labelled=int(ml.sum()), n_unlabelled=int((m & ~d.lab).sum()),
-                lam=1.0, human_only=hb, judge_only=Baseline(estimate=float(ju.mean()), low=float(ju.mean()) - jh,
-                                                               high=float(ju.mean()) + jh),
+                estimate=t,
+                low=lo,
+                high=hi,
+                weight=w,
+                n_labelled=int(ml.sum()),
+                n_unlabelled=int((m & ~d.lab).sum()),
+                lam=1.0,
+                human_only=hb,
+                judge_only=Baseline(
+                    estimate=float(ju.mean()), low=float(ju.mean()) - jh, high=float(ju.mean()) + jh
+                ),
             )
     human = _human_baseline(d, weights, level, interval, ties, bounded, where)
     lo, hi = (0.0, 1.0) if uninformative else _clip_interval(theta, z * math.sqrt(var), True)
@@ -1165,16 +1414,27 @@ def _rogan_gladen_records(
     hv = (human.width / (2 * _crit(level, max(n - 1, 1), interval))) ** 2
     eff = n * hv / var if var > 0 and not uninformative else float(n)
     return RateEstimate(
-        estimand=estimand, method="rogan-gladen (yes/no judge, delta-method interval)", estimate=theta,
-        low=lo, high=hi, level=level, n_labelled=n, n_unlabelled=int((~d.lab).sum()),
-        n_unscored=int((~d.scored).sum()), effective_labels=float(eff), human_only=human, judge_only=judge,
+        estimand=estimand,
+        method="rogan-gladen (yes/no judge, delta-method interval)",
+        estimate=theta,
+        low=lo,
+        high=hi,
+        level=level,
+        n_labelled=n,
+        n_unlabelled=int((~d.lab).sum()),
+        n_unscored=int((~d.scored).sum()),
+        effective_labels=float(eff),
+        human_only=human,
+        judge_only=judge,
         strata=per,
     )
 
 
 def _human_stratum_baseline(y: FloatArray, level: float) -> Baseline:
     m = float(y.mean())
-    half = _crit(level, y.size - 1, "t") * math.sqrt(max(float(y.var(ddof=1)), y.size / (y.size + 1.0) ** 2) / y.size)
+    half = _crit(level, y.size - 1, "t") * math.sqrt(
+        max(float(y.var(ddof=1)), y.size / (y.size + 1.0) ** 2) / y.size
+    )
     lo, hi = _clip_interval(m, half, True)
     return Baseline(estimate=m, low=lo, high=hi)
 
@@ -1241,18 +1501,43 @@ def estimate_difference(
     sys_of = judgments.meta(group)
     for name, val in (("first", first), ("second", second)):
         if val not in set(sys_of.tolist()):
-            raise InputError(name, f"a value of meta field {group!r} ({sorted(set(sys_of.tolist()))[:6]})", val,
-                             where=where)
+            raise InputError(
+                name,
+                f"a value of meta field {group!r} ({sorted(set(sys_of.tolist()))[:6]})",
+                val,
+                where=where,
+            )
     keep = (sys_of == first) | (sys_of == second)
     idx = np.flatnonzero(keep)
-    d = _Data(lab=d.lab[idx], scored=d.scored[idx], x=d.x[idx], unit=d.unit[idx], ya=d.ya[idx], yb=None,
-              ytie=None, jtie=None,
-              strata=np.char.add(np.char.add(sys_of[idx], " | "), d.strata[idx]))
+    d = _Data(
+        lab=d.lab[idx],
+        scored=d.scored[idx],
+        x=d.x[idx],
+        unit=d.unit[idx],
+        ya=d.ya[idx],
+        yb=None,
+        ytie=None,
+        jtie=None,
+        strata=np.char.add(np.char.add(sys_of[idx], " | "), d.strata[idx]),
+    )
     grp = sys_of[idx]
     weights = {**_stratum_weights(d, grp == first, 1.0), **_stratum_weights(d, grp == second, -1.0)}
     rng = make_rng(seed)
-    res = _estimate(d, weights, method, cal, "half", level, folds, False, interval, rng, where,
-                    f"{_estimand(judgments, threshold, 'half')}: {first} - {second}", bounded=False)
+    res = _estimate(
+        d,
+        weights,
+        method,
+        cal,
+        "half",
+        level,
+        folds,
+        False,
+        interval,
+        rng,
+        where,
+        f"{_estimand(judgments, threshold, 'half')}: {first} - {second}",
+        bounded=False,
+    )
     lo, hi = max(res.low, -1.0), min(res.high, 1.0)
     return res.model_copy(update={"low": lo, "high": hi})
 
@@ -1318,14 +1603,18 @@ def plan_labels(
     if pilot is not None:
         d = _prepare(pilot, None, threshold, "half", where)
         if d.lab.sum() < 10:
-            raise InputError("pilot", "at least 10 labelled items", _Raw(str(int(d.lab.sum()))), where=where)
+            raise InputError(
+                "pilot", "at least 10 labelled items", _Raw(str(int(d.lab.sum()))), where=where
+            )
         f = _crossfit(d, d.ya, _make_calibrator(calibrator, where), 5, make_rng(seed), False)
         y, fl = d.ya[d.lab], f[d.lab]
         sd = float(y.std(ddof=1))
         if correlation is None:
             correlation = 0.0 if fl.std() == 0 or y.std() == 0 else float(np.corrcoef(y, fl)[0, 1])
     if correlation is None:
-        raise InputError("correlation", "a number in [-1, 1] (or a labelled pilot)", None, where=where)
+        raise InputError(
+            "correlation", "a number in [-1, 1] (or a labelled pilot)", None, where=where
+        )
     rho = check_float(correlation, "correlation", low=-1.0, high=1.0, where=where)
     sd = check_float(sd, "sd", low=0.0, high=1.0, low_open=True, where=where)
     z = _crit(level, math.inf, "normal")
@@ -1346,8 +1635,15 @@ def plan_labels(
     if n_total is not None:
         n_h = min(n_h, n_total)
         n_p = min(n_p, n_total)
-    return LabelPlan(half_width=half_width, level=level, n_ppi=n_p, n_human_only=n_h, correlation=rho, sd=sd,
-                     n_total=n_total)
+    return LabelPlan(
+        half_width=half_width,
+        level=level,
+        n_ppi=n_p,
+        n_human_only=n_h,
+        correlation=rho,
+        sd=sd,
+        n_total=n_total,
+    )
 
 
 def keep_labels(
@@ -1389,7 +1685,9 @@ def keep_labels(
     check_int(n, "n", low=1, high=max(int(lab.size), 1), where=where)
     rng = make_rng(seed)
     if by is not None and not isinstance(by, str):
-        raise InputTypeError("by", "None, 'stage' or the name of a meta field", by, where="keep_labels")
+        raise InputTypeError(
+            "by", "None, 'stage' or the name of a meta field", by, where="keep_labels"
+        )
     if by is None:
         chosen = rng.choice(lab, n, replace=False)
     else:
@@ -1411,6 +1709,9 @@ def keep_labels(
     keep = np.zeros(len(judgments), dtype=bool)
     keep[chosen] = True
     return JudgmentSet(
-        [j if keep[i] or not j.ratings else j.model_copy(update={"ratings": ()}) for i, j in enumerate(judgments)],
+        [
+            j if keep[i] or not j.ratings else j.model_copy(update={"ratings": ()})
+            for i, j in enumerate(judgments)
+        ],
         scale=judgments.scale,
     )

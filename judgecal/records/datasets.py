@@ -24,7 +24,7 @@ from typing import Any
 
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_choice
-from judgecal.records import Judgment, JudgmentSet, Rating, Scale
+from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
 
 __all__ = ["HANNA_CRITERIA", "HANNA_JUDGES", "PANDALM_JUDGES", "load_hanna", "load_pandalm"]
 
@@ -67,7 +67,9 @@ def load_hanna(
     """
     check_choice(judge, "judge", HANNA_JUDGES, where="load_hanna")
     if isinstance(criteria, str) or not isinstance(criteria, tuple | list):
-        raise InputTypeError("criteria", f"a tuple of criteria from {HANNA_CRITERIA}", criteria, where="load_hanna")
+        raise InputTypeError(
+            "criteria", f"a tuple of criteria from {HANNA_CRITERIA}", criteria, where="load_hanna"
+        )
     for c in criteria:
         check_choice(c, "criteria", HANNA_CRITERIA, where="load_hanna")
     scale = Scale.likert(5)

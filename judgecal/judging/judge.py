@@ -30,10 +30,10 @@ import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError, JudgeError
 from judgecal._validation import FloatArray, check_stages
-from judgecal.records import Judgment, JudgmentSet, Scale
+from judgecal.records.core import Judgment, JudgmentSet, Scale
 
 if TYPE_CHECKING:  # pragma: no cover
-    from judgecal.runner import RunReport
+    from judgecal.judging.runner import RunReport
 
 __all__ = ["CalibratedJudge", "JudgeResult", "JudgeRun", "parse_score"]
 
@@ -289,7 +289,7 @@ class CalibratedJudge:
 
     # -- one call ---------------------------------------------------------------
     def _outcome(self, raw: Any) -> tuple[float | None, str]:
-        from judgecal.parsers import Parser
+        from judgecal.judging.parsers import Parser
 
         if isinstance(self.parser, Parser):  # explicit outcomes, including "refused"
             parsed = self.parser.parse(raw)
@@ -344,10 +344,16 @@ class CalibratedJudge:
     ) -> JudgeRun:
         """Judge every item (each passed as the single argument) and calibrate in one vectorized step."""
         if isinstance(items, str | bytes) or not isinstance(items, Iterable):
-            raise InputTypeError("items", "an iterable of items to judge", type(items).__name__, where="judge_many")
+            raise InputTypeError(
+                "items", "an iterable of items to judge", type(items).__name__, where="judge_many"
+            )
         seq = list(items)
-        if item_ids is not None and (isinstance(item_ids, str | bytes) or not isinstance(item_ids, Sequence)):
-            raise InputTypeError("item_ids", "a sequence of ids, one per item", item_ids, where="judge_many")
+        if item_ids is not None and (
+            isinstance(item_ids, str | bytes) or not isinstance(item_ids, Sequence)
+        ):
+            raise InputTypeError(
+                "item_ids", "a sequence of ids, one per item", item_ids, where="judge_many"
+            )
         sts = check_stages(self.stage if stages is None else stages, len(seq), where="judge_many")
         if item_ids is not None and len(item_ids) != len(seq):
             raise InputError(
@@ -372,11 +378,11 @@ class CalibratedJudge:
         aggregate: str | None = None,
         **options: Any,
     ) -> RunReport:
-        """Judge many items with a :class:`~judgecal.runner.JudgeRunner` built from this judge.
+        """Judge many items with a :class:`~judgecal.judging.runner.JudgeRunner` built from this judge.
 
         ``options`` are the runner's (``concurrency``, ``rate_limit``, ``timeout``,
         ``retries``, ``retry_on``, ``cache``, ``on_call``, ...). Returns a
-        :class:`~judgecal.runner.RunReport` (a :class:`JudgeRun` with summary counts).
+        :class:`~judgecal.judging.runner.RunReport` (a :class:`JudgeRun` with summary counts).
 
         Examples
         --------
@@ -387,9 +393,11 @@ class CalibratedJudge:
         >>> [r.score for r in report.results], report.summary()["ok"]
         ([2.0, 5.0], 2)
         """
-        from judgecal.runner import JudgeRunner
+        from judgecal.judging.runner import JudgeRunner
 
-        return JudgeRunner(self, **options).run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)  # type: ignore[arg-type]
+        return JudgeRunner(self, **options).run(
+            items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate
+        )  # type: ignore[arg-type]
 
     async def arun(
         self,
@@ -401,8 +409,8 @@ class CalibratedJudge:
         aggregate: str | None = None,
         **options: Any,
     ) -> RunReport:
-        """Async :meth:`run` with an :class:`~judgecal.runner.AsyncJudgeRunner`."""
-        from judgecal.runner import AsyncJudgeRunner
+        """Async :meth:`run` with an :class:`~judgecal.judging.runner.AsyncJudgeRunner`."""
+        from judgecal.judging.runner import AsyncJudgeRunner
 
         runner = AsyncJudgeRunner(self, **options)
         return await runner.run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)  # type: ignore[arg-type]
@@ -460,7 +468,7 @@ class CalibratedJudge:
         if calibrator is None:
             calibrator = self.calibrator
         if calibrator is None:
-            from judgecal.calibration import IsotonicCalibrator
+            from judgecal.calibration.stagewise import IsotonicCalibrator
 
             calibrator = IsotonicCalibrator()
         use = judgments.scored().labelled()

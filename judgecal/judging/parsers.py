@@ -37,8 +37,8 @@ import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_int
-from judgecal.judge import parse_score
-from judgecal.records import Scale
+from judgecal.judging.judge import parse_score
+from judgecal.records.core import Scale
 
 __all__ = [
     "PAIRWISE_SCALE",
@@ -149,7 +149,9 @@ class Parser:
         if not isinstance(scale, Scale):
             raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where="Parser")
         if not callable(extract):
-            raise InputError("extract", "a callable extract(output, scale)", extract, where="Parser")
+            raise InputError(
+                "extract", "a callable extract(output, scale)", extract, where="Parser"
+            )
         self.scale = scale
         self.extract = extract
         self.name = name
@@ -237,10 +239,14 @@ def likert(levels: int = 5, low: int = 1, *, labels: Sequence[str] | None = None
         return Parser(scale, _default_extract, name="likert", integer=True)
     names = [str(x).strip().lower() for x in labels]
     if len(names) != levels or len(set(names)) != levels or not all(names):
-        raise InputError("labels", f"{levels} distinct non-empty level names", labels, where="likert")
+        raise InputError(
+            "labels", f"{levels} distinct non-empty level names", labels, where="likert"
+        )
     index = {n: low + i for i, n in enumerate(names)}
     pattern = re.compile(
-        r"(?<![A-Za-z])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![A-Za-z])",
+        r"(?<![A-Za-z])("
+        + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        + r")(?![A-Za-z])",
         re.IGNORECASE,
     )
 
@@ -287,11 +293,30 @@ def yes_no() -> Parser:
 
 
 _PAIR_WORDS = {
-    "first": 2.0, "a": 2.0, "1": 2.0, "response 1": 2.0, "response a": 2.0, "output a": 2.0,
-    "assistant a": 2.0, "answer 1": 2.0, "answer a": 2.0,
-    "second": 0.0, "b": 0.0, "2": 0.0, "response 2": 0.0, "response b": 0.0, "output b": 0.0,
-    "assistant b": 0.0, "answer 2": 0.0, "answer b": 0.0,
-    "tie": 1.0, "c": 1.0, "equal": 1.0, "draw": 1.0, "both": 1.0, "same": 1.0,
+    "first": 2.0,
+    "a": 2.0,
+    "1": 2.0,
+    "response 1": 2.0,
+    "response a": 2.0,
+    "output a": 2.0,
+    "assistant a": 2.0,
+    "answer 1": 2.0,
+    "answer a": 2.0,
+    "second": 0.0,
+    "b": 0.0,
+    "2": 0.0,
+    "response 2": 0.0,
+    "response b": 0.0,
+    "output b": 0.0,
+    "assistant b": 0.0,
+    "answer 2": 0.0,
+    "answer b": 0.0,
+    "tie": 1.0,
+    "c": 1.0,
+    "equal": 1.0,
+    "draw": 1.0,
+    "both": 1.0,
+    "same": 1.0,
 }
 _BRACKET = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 _PAIR_LABEL = re.compile(
@@ -328,7 +353,9 @@ def pairwise() -> Parser:
         word = re.sub(r"\s+", " ", word)
         if word in _PAIR_WORDS:
             return _PAIR_WORDS[word]
-        labelled = {_PAIR_WORDS.get(re.sub(r"\s+", " ", m.lower())) for m in _PAIR_LABEL.findall(output)}
+        labelled = {
+            _PAIR_WORDS.get(re.sub(r"\s+", " ", m.lower())) for m in _PAIR_LABEL.findall(output)
+        }
         labelled.discard(None)
         if labelled:
             return labelled.pop() if len(labelled) == 1 else None
@@ -373,7 +400,9 @@ def json_field(field: str, scale: Scale | None = None) -> Parser:
     ('unparseable', "no field 'score'")
     """
     if not isinstance(field, str) or not field:
-        raise InputError("field", "a non-empty field name or dotted path", field, where="json_field")
+        raise InputError(
+            "field", "a non-empty field name or dotted path", field, where="json_field"
+        )
     sc = Scale.numeric(1, 10) if scale is None else scale
     path = field.split(".")
 
@@ -412,11 +441,15 @@ def regex(
     (3.0, 'unparseable')
     """
     if not isinstance(pattern, str | re.Pattern):
-        raise InputTypeError("pattern", "a regular expression (str or compiled)", pattern, where="regex")
+        raise InputTypeError(
+            "pattern", "a regular expression (str or compiled)", pattern, where="regex"
+        )
     try:
         rx = re.compile(pattern, re.IGNORECASE) if isinstance(pattern, str) else pattern
     except re.error as exc:
-        raise InputError("pattern", "a valid regular expression", f"{pattern!r} ({exc})", where="regex") from None
+        raise InputError(
+            "pattern", "a valid regular expression", f"{pattern!r} ({exc})", where="regex"
+        ) from None
     table = None if mapping is None else {str(k).lower(): v for k, v in mapping.items()}
 
     def extract(output: Any, scale: Scale) -> Any:
@@ -462,7 +495,9 @@ def as_parser(parser: Any, scale: Scale | None, *, where: str) -> Parser:
     """Normalize what users pass as ``parser``: a Parser, a ``(output, scale)`` callable, or ``None``."""
     if isinstance(parser, Parser):
         if scale is not None and scale != parser.scale:
-            raise InputError("scale", f"the parser's scale {parser.scale!r} (or None)", scale, where=where)
+            raise InputError(
+                "scale", f"the parser's scale {parser.scale!r} (or None)", scale, where=where
+            )
         return parser
     if scale is None:
         raise InputError("scale", "a judgecal.Scale (or a Parser that has one)", None, where=where)
@@ -476,4 +511,6 @@ def as_parser(parser: Any, scale: Scale | None, *, where: str) -> Parser:
         return Parser(scale, _default_extract, name="score")
     if callable(parser):
         return Parser(scale, parser, name=getattr(parser, "__name__", "custom"))
-    raise InputError("parser", "a judgecal Parser or a callable parser(output, scale)", parser, where=where)
+    raise InputError(
+        "parser", "a judgecal Parser or a callable parser(output, scale)", parser, where=where
+    )

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from judgecal._exceptions import InputError, InputTypeError, RecordError
 from judgecal._validation import check_choice
-from judgecal.records import (
+from judgecal.records.core import (
     PAIRWISE_OUTCOMES,
     Judgment,
     JudgmentSet,
@@ -164,22 +164,40 @@ def from_rows(
     if not isinstance(scale, Scale):
         raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where=where)
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
-        raise InputTypeError("rows", "an iterable of mappings (one per row)", type(rows).__name__, where=where)
+        raise InputTypeError(
+            "rows", "an iterable of mappings (one per row)", type(rows).__name__, where=where
+        )
     for cname, cval in (("item_col", item_col), ("score_col", score_col)):
         if not isinstance(cval, str):
             raise InputTypeError(cname, "a column name (str)", cval, where=where)
-    for cname, opt in (("stage_col", stage_col), ("label_col", label_col), ("rater_col", rater_col)):
+    for cname, opt in (
+        ("stage_col", stage_col),
+        ("label_col", label_col),
+        ("rater_col", rater_col),
+    ):
         if opt is not None and not isinstance(opt, str):
             raise InputTypeError(cname, "a column name (str) or None", opt, where=where)
     if not isinstance(stage, str) or not stage:
         raise InputTypeError("stage", "a non-empty stage name", stage, where=where)
     for cname, cols in (
-        ("label_cols", label_cols), ("feature_cols", feature_cols), ("text_cols", text_cols), ("meta_cols", meta_cols)
+        ("label_cols", label_cols),
+        ("feature_cols", feature_cols),
+        ("text_cols", text_cols),
+        ("meta_cols", meta_cols),
     ):
-        if isinstance(cols, str | bytes) or not isinstance(cols, Sequence) or not all(isinstance(c, str) for c in cols):
+        if (
+            isinstance(cols, str | bytes)
+            or not isinstance(cols, Sequence)
+            or not all(isinstance(c, str) for c in cols)
+        ):
             raise InputTypeError(cname, "a sequence of column names (str)", cols, where=where)
     if pairwise_codes is not None and not isinstance(pairwise_codes, Mapping):
-        raise InputTypeError("pairwise_codes", "a mapping of raw label to first/second/tie", pairwise_codes, where=where)
+        raise InputTypeError(
+            "pairwise_codes",
+            "a mapping of raw label to first/second/tie",
+            pairwise_codes,
+            where=where,
+        )
     if label_cols and label_col:
         raise InputError(
             "label_col",
@@ -381,7 +399,12 @@ def read_csv(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
                 raise InputError("path", "a CSV file with a header row", str(p), where="read_csv")
             return from_rows(reader, **columns)
     except UnicodeDecodeError as exc:
-        raise InputError("path", "a UTF-8 text file", f"{p} (undecodable byte at position {exc.start})", where="read_csv") from None
+        raise InputError(
+            "path",
+            "a UTF-8 text file",
+            f"{p} (undecodable byte at position {exc.start})",
+            where="read_csv",
+        ) from None
     except csv.Error as exc:
         raise InputError("path", "a readable CSV file", f"{p} ({exc})", where="read_csv") from None
 
@@ -397,10 +420,18 @@ def read_jsonl(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
                     continue
                 try:
                     rows.append(json.loads(line))
-                except (json.JSONDecodeError, ValueError) as exc:  # ValueError: an over-long integer
+                except (
+                    json.JSONDecodeError,
+                    ValueError,
+                ) as exc:  # ValueError: an over-long integer
                     raise RecordError(n, "<line>", "a JSON object", line.strip()[:60]) from exc
     except UnicodeDecodeError as exc:
-        raise InputError("path", "a UTF-8 text file", f"{p} (undecodable byte at position {exc.start})", where="read_jsonl") from None
+        raise InputError(
+            "path",
+            "a UTF-8 text file",
+            f"{p} (undecodable byte at position {exc.start})",
+            where="read_jsonl",
+        ) from None
     return from_rows(rows, **columns)
 
 

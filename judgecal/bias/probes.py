@@ -5,7 +5,7 @@ attribute, length, markdown, answer position) when its verdict moves with the
 feature more than a human's would. Four tools measure or remove that:
 
 :func:`probe_bias`
-    Judge each response and an ablated variant (:mod:`judgecal.ablations`)
+    Judge each response and an ablated variant (:mod:`judgecal.bias.ablations`)
     through a :class:`~judgecal.CalibratedJudge`, so judge failures are
     counted and never scored, and report the mean paired change with a
     bootstrap interval, a paired sign-flip permutation p-value and the share
@@ -61,11 +61,11 @@ from judgecal._validation import (
     check_weights,
     make_rng,
 )
-from judgecal.ablations import AblationRecord, _normalize_attributes, per_item_attributes
-from judgecal.calibration import fit_logistic_design, fit_stages, route_stages
-from judgecal.judge import CalibratedJudge, JudgeResult
+from judgecal.bias.ablations import AblationRecord, _normalize_attributes, per_item_attributes
+from judgecal.calibration.stagewise import fit_logistic_design, fit_stages, route_stages
+from judgecal.judging.judge import CalibratedJudge, JudgeResult
 from judgecal.persist import register
-from judgecal.records import JudgmentSet, Scale
+from judgecal.records.core import JudgmentSet, Scale
 
 __all__ = [
     "BiasEffect",
@@ -429,13 +429,13 @@ def probe_bias(
         The judge. A bare callable is wrapped in a ``CalibratedJudge`` on ``scale``.
     texts : sequence
         What the ablation changes: response texts, or ``(first, second)``
-        pairs for :func:`~judgecal.ablations.swap_answers`.
+        pairs for :func:`~judgecal.bias.ablations.swap_answers`.
     ablation : callable
         ``ablation(text, attributes) -> (new_text, AblationRecord)``, e.g.
-        :func:`~judgecal.ablations.remove_mentions`. Bind options with
+        :func:`~judgecal.bias.ablations.remove_mentions`. Bind options with
         :func:`functools.partial`.
     attributes : attribute spec, or one per text, optional
-        The user's attributes (see :mod:`judgecal.ablations`).
+        The user's attributes (see :mod:`judgecal.bias.ablations`).
     stages : str or sequence of str, optional
         Stage of each text (default: the judge's stage).
     scale : Scale, optional
@@ -470,7 +470,7 @@ def probe_bias(
     Examples
     --------
     >>> from judgecal import Scale
-    >>> from judgecal.ablations import insert_mention
+    >>> from judgecal.bias.ablations import insert_mention
     >>> def judge(text):                      # rewards any mention of "vegan"
     ...     return 5 + 2 * ("vegan" in text.lower())
     >>> texts = [f"Recipe number {i} uses beans." for i in range(40)]

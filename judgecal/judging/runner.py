@@ -20,7 +20,7 @@ Every call ends in exactly one status:
 ``timeout``    no answer within ``timeout`` seconds
 =============  ==========================================================
 
-A run returns a :class:`RunReport`: one :class:`~judgecal.judge.JudgeResult`
+A run returns a :class:`RunReport`: one :class:`~judgecal.judging.judge.JudgeResult`
 per item in input order, the status counts (they add up to the number of
 items), the failed items (listed, and retryable alone with
 :meth:`JudgeRunner.retry`), call and cache counts, and the usage summed from
@@ -52,10 +52,10 @@ import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError, JudgeError
 from judgecal._validation import check_choice, check_float, check_int, check_stages
-from judgecal.cache import JudgeCache, item_key
-from judgecal.judge import CalibratedJudge, JudgeResult, JudgeRun
-from judgecal.parsers import Parsed, Parser, as_parser
-from judgecal.records import Scale
+from judgecal.judging.cache import JudgeCache, item_key
+from judgecal.judging.judge import CalibratedJudge, JudgeResult, JudgeRun
+from judgecal.judging.parsers import Parsed, Parser, as_parser
+from judgecal.records.core import Scale
 
 __all__ = ["AsyncJudgeRunner", "CallEvent", "JudgeRunner", "RateLimit", "RunReport"]
 
@@ -148,8 +148,8 @@ _PENDING = _Unit("error", None, None, "not run", False)
 class RunReport(JudgeRun):
     """The outcome of a run: one result per item, in input order, plus what it took.
 
-    ``results`` (inherited from :class:`~judgecal.judge.JudgeRun`) has one
-    :class:`~judgecal.judge.JudgeResult` per item; with ``repeats > 1`` its
+    ``results`` (inherited from :class:`~judgecal.judging.judge.JudgeRun`) has one
+    :class:`~judgecal.judging.judge.JudgeResult` per item; with ``repeats > 1`` its
     ``raw`` is the list of sample outputs and ``samples`` keeps each sample.
     """
 
@@ -196,7 +196,12 @@ class RunReport(JudgeRun):
         """
         counts = Counter(r.status for r in self.results)
         out: dict[str, Any] = {"n": len(self.results), **{s: counts.get(s, 0) for s in STATUSES}}
-        out.update(calls=self.calls, cached=self.cached, retries=self.retries, elapsed=round(self.elapsed, 4))
+        out.update(
+            calls=self.calls,
+            cached=self.cached,
+            retries=self.retries,
+            elapsed=round(self.elapsed, 4),
+        )
         out["usage"] = dict(self.usage)
         out["failed_ids"] = [r.item_id for r in self.results if not r.ok]
         if self.pairwise is not None:
@@ -231,13 +236,32 @@ class RunReport(JudgeRun):
         multi = [m for m in multi if len(m) >= 2]
         res: dict[str, Any] = {"items": len(multi), "repeats": self.repeats}
         if not multi:
-            return {**res, "flip_rate": None, "disagreement": None, "within_sd": None, "icc": None, "spearman": None}
+            return {
+                **res,
+                "flip_rate": None,
+                "disagreement": None,
+                "within_sd": None,
+                "icc": None,
+                "spearman": None,
+            }
         res["flip_rate"] = float(np.mean([len(set(m)) > 1 for m in multi]))
-        res["disagreement"] = float(np.mean([np.mean([a != b for a, b in combinations(m, 2)]) for m in multi]))
-        res["within_sd"] = float(np.mean([np.std(np.asarray(m, dtype=float), ddof=1) for m in multi]))
-        full = np.asarray([[s.score for s in ss] for ss in self.samples if all(s.ok for s in ss)], dtype=float)
-        res["icc"] = _icc1(full) if full.ndim == 2 and full.shape[0] >= 2 and full.shape[1] >= 2 else None
-        pairs = [(ss[0].score, ss[1].score) for ss in self.samples if len(ss) >= 2 and ss[0].ok and ss[1].ok]
+        res["disagreement"] = float(
+            np.mean([np.mean([a != b for a, b in combinations(m, 2)]) for m in multi])
+        )
+        res["within_sd"] = float(
+            np.mean([np.std(np.asarray(m, dtype=float), ddof=1) for m in multi])
+        )
+        full = np.asarray(
+            [[s.score for s in ss] for ss in self.samples if all(s.ok for s in ss)], dtype=float
+        )
+        res["icc"] = (
+            _icc1(full) if full.ndim == 2 and full.shape[0] >= 2 and full.shape[1] >= 2 else None
+        )
+        pairs = [
+            (ss[0].score, ss[1].score)
+            for ss in self.samples
+            if len(ss) >= 2 and ss[0].ok and ss[1].ok
+        ]
         res["spearman"] = None
         if len(pairs) >= 3:
             a, b = np.asarray(pairs, dtype=float).T
@@ -280,7 +304,9 @@ class _Progress:
         bar = "#" * int(28 * frac)
         rate = self.done / max(now - self.start, 1e-9)
         fails = self.done - self.counts["ok"]
-        self.stream.write(f"\r{self.label} [{bar:<28}] {self.done}/{self.total} {rate:6.1f}/s failed={fails}")
+        self.stream.write(
+            f"\r{self.label} [{bar:<28}] {self.done}/{self.total} {rate:6.1f}/s failed={fails}"
+        )
         self.stream.flush()
 
     def close(self) -> None:
@@ -308,7 +334,9 @@ def _resolve_judge(judge: Any, method: str | None) -> tuple[Callable[..., Any], 
 
 
 def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or (callable(fn) and inspect.iscoroutinefunction(fn.__call__))
+    return inspect.iscoroutinefunction(fn) or (
+        callable(fn) and inspect.iscoroutinefunction(fn.__call__)
+    )
 
 
 class _RunnerBase:
@@ -353,7 +381,10 @@ class _RunnerBase:
             calibrator = judge.calibrator if calibrator is None else calibrator
             parser = judge.parser if parser is None else parser
             stage = judge.stage
-            fn, auto_name = judge._fn, getattr(judge._fn, "__qualname__", type(judge.judge).__name__)
+            fn, auto_name = (
+                judge._fn,
+                getattr(judge._fn, "__qualname__", type(judge.judge).__name__),
+            )
         else:
             fn, auto_name = _resolve_judge(judge, method)
         self.judge = judge
@@ -362,10 +393,17 @@ class _RunnerBase:
         self.parser: Parser = as_parser(parser, scale, where=where)
         self.scale = self.parser.scale
         if calibrator is not None and not hasattr(calibrator, "predict_proba"):
-            raise InputError("calibrator", "a fitted calibrator with predict_proba", type(calibrator).__name__, where=where)
+            raise InputError(
+                "calibrator",
+                "a fitted calibrator with predict_proba",
+                type(calibrator).__name__,
+                where=where,
+            )
         self.calibrator = calibrator
         self.stage = stage
-        self.batch_size = None if batch_size is None else check_int(batch_size, "batch_size", low=1, where=where)
+        self.batch_size = (
+            None if batch_size is None else check_int(batch_size, "batch_size", low=1, where=where)
+        )
         self.unpack = bool(unpack)
         if output is not None and not callable(output):
             raise InputError("output", "a callable output(response) -> answer", output, where=where)
@@ -379,11 +417,17 @@ class _RunnerBase:
                 self.rate_limit = RateLimit(int(per_min), 60.0)
             else:  # e.g. 0.5 or 90.5 per minute: one call per 60 / rate seconds
                 self.rate_limit = RateLimit(1, 60.0 / per_min)
-        self.timeout = None if timeout is None else check_float(timeout, "timeout", low=0.0, low_open=True, where=where)
+        self.timeout = (
+            None
+            if timeout is None
+            else check_float(timeout, "timeout", low=0.0, low_open=True, where=where)
+        )
         self.retries = check_int(retries, "retries", low=0, where=where)
         rt = retry_on if isinstance(retry_on, tuple) else (retry_on,)
         if not all(isinstance(e, type) and issubclass(e, BaseException) for e in rt):
-            raise InputError("retry_on", "an exception class or a tuple of them", retry_on, where=where)
+            raise InputError(
+                "retry_on", "an exception class or a tuple of them", retry_on, where=where
+            )
         self.retry_on: tuple[type[BaseException], ...] = rt
         self.retry_unparseable = bool(retry_unparseable)
         self.backoff = check_float(backoff, "backoff", low=0.0, where=where)
@@ -401,10 +445,14 @@ class _RunnerBase:
         self.params = dict(params or {})
         self._fingerprint: str | None = None
         if key is not None and not callable(key):
-            raise InputError("key", "a callable key(item) -> JSON-serializable identity", key, where=where)
+            raise InputError(
+                "key", "a callable key(item) -> JSON-serializable identity", key, where=where
+            )
         self.key = key
         if on_call is not None and not callable(on_call):
-            raise InputError("on_call", "a callable on_call(event) -> dict | None", on_call, where=where)
+            raise InputError(
+                "on_call", "a callable on_call(event) -> dict | None", on_call, where=where
+            )
         self.on_call = on_call
         self.progress = progress
         self._rng = random.Random(seed)
@@ -425,13 +473,19 @@ class _RunnerBase:
         if self._fingerprint is None:
             if self.cache is not None:
                 self._fingerprint = self.cache.register(
-                    self.name, version=self.version, prompt_template=self.prompt_template, params=self.params
+                    self.name,
+                    version=self.version,
+                    prompt_template=self.prompt_template,
+                    params=self.params,
                 )
             else:
-                from judgecal.cache import fingerprint
+                from judgecal.judging.cache import fingerprint
 
                 self._fingerprint = fingerprint(
-                    self.name, version=self.version, prompt_template=self.prompt_template, params=self.params
+                    self.name,
+                    version=self.version,
+                    prompt_template=self.prompt_template,
+                    params=self.params,
                 )
         return self._fingerprint
 
@@ -512,7 +566,9 @@ class _RunnerBase:
                 ident = it if self.key is None else self.key(it)
                 for s in range(repeats):
                     keys[(i, s)] = item_key(fp, ident, s)
-            hits = cache.get_many(k for (i, _), k in keys.items() if refresh is None or i not in refresh)
+            hits = cache.get_many(
+                k for (i, _), k in keys.items() if refresh is None or i not in refresh
+            )
             for (i, s), k in keys.items():
                 entry = hits.get(k)
                 if entry is not None and (refresh is None or i not in refresh):
@@ -529,13 +585,23 @@ class _RunnerBase:
         bs = self.batch_size or 1
         jobs = [todo[j : j + bs] for j in range(0, len(todo), bs)]
         show = self.progress if self.progress is not None else sys.stderr.isatty()
-        bar = _Progress(sum(len(g) for g in todo), sys.stderr, self.name[:24]) if show and todo else None
+        bar = (
+            _Progress(sum(len(g) for g in todo), sys.stderr, self.name[:24])
+            if show and todo
+            else None
+        )
         limiter = _Window(self.rate_limit, self.clock) if self.rate_limit is not None else None
-        inline = self._inline_ok and not self._async and self.timeout is None and self.concurrency == 1
+        inline = (
+            self._inline_ok and not self._async and self.timeout is None and self.concurrency == 1
+        )
         # a sync call that timed out keeps its thread until it returns (Python cannot stop it):
         # spare threads absorb a few such stragglers without slowing the run
         spare = 8 if self.timeout is not None else 0
-        pool = None if (self._async or inline) else ThreadPoolExecutor(max_workers=self.concurrency + spare)
+        pool = (
+            None
+            if (self._async or inline)
+            else ThreadPoolExecutor(max_workers=self.concurrency + spare)
+        )
         job_iter = iter(jobs)
 
         async def run_job(job: list[list[tuple[int, int]]]) -> None:
@@ -565,7 +631,9 @@ class _RunnerBase:
                     try:
                         answers = list(response) if self.batch_size is not None else [response]
                         if len(answers) != len(job):
-                            raise JudgeError(f"batch judge returned {len(answers)} outputs for {len(job)} items")
+                            raise JudgeError(
+                                f"batch judge returned {len(answers)} outputs for {len(job)} items"
+                            )
                         for a in answers:
                             if isinstance(a, BaseException):
                                 outs.append(None)
@@ -579,19 +647,40 @@ class _RunnerBase:
                     except Exception as e:
                         exc, status = e, "error"
                 if status != "returned":
-                    msg = f"{type(exc).__name__}: {exc}" if status == "error" else f"TimeoutError: no answer within {self.timeout} s"
+                    msg = (
+                        f"{type(exc).__name__}: {exc}"
+                        if status == "error"
+                        else f"TimeoutError: no answer within {self.timeout} s"
+                    )
                     outs, errs = [None] * len(job), [msg] * len(job)
                     parsed = [Parsed("unparseable", None)] * len(job)
-                statuses = [status if status != "returned" else ("error" if e else p.status) for p, e in zip(parsed, errs, strict=True)]
+                statuses = [
+                    status if status != "returned" else ("error" if e else p.status)
+                    for p, e in zip(parsed, errs, strict=True)
+                ]
                 if self.on_call is not None:
                     s0 = job[0][0][1]
                     head = statuses[0] if len(set(statuses)) == 1 else "mixed"
-                    got = self.on_call(CallEvent(first[0], ids[first[0]], s0, attempt, head, response, errs[0] if status != "returned" else None, elapsed, len(job)))
+                    got = self.on_call(
+                        CallEvent(
+                            first[0],
+                            ids[first[0]],
+                            s0,
+                            attempt,
+                            head,
+                            response,
+                            errs[0] if status != "returned" else None,
+                            elapsed,
+                            len(job),
+                        )
+                    )
                     for k, v in (got or {}).items():
                         usage[k] = usage.get(k, 0.0) + float(v)
                         stats["usage"][k] = stats["usage"].get(k, 0.0) + float(v)
                 retry = (status != "returned" and self._retryable(status, exc)) or (
-                    status == "returned" and self.batch_size is None and self._retryable(statuses[0], None)
+                    status == "returned"
+                    and self.batch_size is None
+                    and self._retryable(statuses[0], None)
                 )
                 if retry and attempt < self.retries:
                     await asyncio.sleep(self._delay(attempt))
@@ -600,9 +689,19 @@ class _RunnerBase:
                     continue
                 break
             for g, st, out, p, err in zip(job, statuses, outs, parsed, errs, strict=True):
-                unit = _Unit(st, out, p.score if st == "ok" else None, err or (p.reason or None), False)
+                unit = _Unit(
+                    st, out, p.score if st == "ok" else None, err or (p.reason or None), False
+                )
                 if cache is not None and status == "returned" and err is None:
-                    cache.put(keys[g[0]], self.fingerprint, out, status=st, sample=g[0][1], usage=usage if g is job[0] else None, replace=refresh is not None)
+                    cache.put(
+                        keys[g[0]],
+                        self.fingerprint,
+                        out,
+                        status=st,
+                        sample=g[0][1],
+                        usage=usage if g is job[0] else None,
+                        replace=refresh is not None,
+                    )
                 for i, s in g:
                     units[i][s] = unit
                     if bar is not None:
@@ -649,7 +748,9 @@ class _RunnerBase:
                 else:
                     err = f"{type(exc).__name__}: {exc}"
                 if hook is not None:
-                    got = hook(CallEvent(i0, ids[i0], s0, attempt, status, response, err, perf() - t0))
+                    got = hook(
+                        CallEvent(i0, ids[i0], s0, attempt, status, response, err, perf() - t0)
+                    )
                     for k, v in (got or {}).items():
                         usage[k] = usage.get(k, 0.0) + float(v)
                         stats["usage"][k] = stats["usage"].get(k, 0.0) + float(v)
@@ -662,7 +763,15 @@ class _RunnerBase:
             if parsed is not None:
                 unit = _Unit(status, out, parsed.score, parsed.reason or None, False)
                 if cache is not None:
-                    cache.put(keys[group[0]], fp, out, status=status, sample=s0, usage=usage, replace=replace)
+                    cache.put(
+                        keys[group[0]],
+                        fp,
+                        out,
+                        status=status,
+                        sample=s0,
+                        usage=usage,
+                        replace=replace,
+                    )
             else:
                 unit = _Unit(status, None, None, err, False)
             for i, s in group:
@@ -688,7 +797,12 @@ class _RunnerBase:
 
     # -- aggregation -----------------------------------------------------------------------
     def _check_run_args(
-        self, items: Iterable[Any], ids: Sequence[Any] | None, stages: Any, repeats: int, aggregate: str | None
+        self,
+        items: Iterable[Any],
+        ids: Sequence[Any] | None,
+        stages: Any,
+        repeats: int,
+        aggregate: str | None,
     ) -> tuple[list[Any], list[str], list[str], int, str]:
         where = f"{type(self).__name__}.run"
         seq = _as_list(items, "items", where)
@@ -697,17 +811,39 @@ class _RunnerBase:
         else:
             id_list = [str(x) for x in _as_list(ids, "ids", where)]
             if len(id_list) != len(seq):
-                raise InputError("ids", f"one id per item ({len(seq)})", f"{len(id_list)} ids", where=where)
+                raise InputError(
+                    "ids", f"one id per item ({len(seq)})", f"{len(id_list)} ids", where=where
+                )
         st = check_stages(self.stage if stages is None else stages, len(seq), where=where).tolist()
         repeats = check_int(repeats, "repeats", low=1, high=10_000, where=where)
         default = "majority" if self.scale.kind == "verdict" else "mean"
-        agg = check_choice(default if aggregate is None else aggregate, "aggregate", ("mean", "majority", "distribution"), where=where)
+        agg = check_choice(
+            default if aggregate is None else aggregate,
+            "aggregate",
+            ("mean", "majority", "distribution"),
+            where=where,
+        )
         if agg == "mean" and self.scale.kind == "verdict":
-            raise InputError("aggregate", "'majority' or 'distribution' on a verdict scale", agg, where=where)
+            raise InputError(
+                "aggregate", "'majority' or 'distribution' on a verdict scale", agg, where=where
+            )
         return seq, id_list, st, repeats, agg
 
-    def _combine(self, units: list[_Unit], stage: str, item_id: str, agg: str) -> tuple[JudgeResult, list[JudgeResult]]:
-        samples = [JudgeResult(u.output, u.score, None, u.status, stage, u.error if u.status != "ok" else None, item_id) for u in units]
+    def _combine(
+        self, units: list[_Unit], stage: str, item_id: str, agg: str
+    ) -> tuple[JudgeResult, list[JudgeResult]]:
+        samples = [
+            JudgeResult(
+                u.output,
+                u.score,
+                None,
+                u.status,
+                stage,
+                u.error if u.status != "ok" else None,
+                item_id,
+            )
+            for u in units
+        ]
         if len(units) == 1:
             return samples[0], samples
         ok = [u.score for u in units if u.status == "ok" and u.score is not None]
@@ -722,7 +858,9 @@ class _RunnerBase:
             score = _majority(ok)
         return JudgeResult(raw, score, None, "ok", stage, None, item_id), samples
 
-    def _calibrate(self, results: list[JudgeResult], samples: list[list[JudgeResult]], agg: str) -> list[JudgeResult]:
+    def _calibrate(
+        self, results: list[JudgeResult], samples: list[list[JudgeResult]], agg: str
+    ) -> list[JudgeResult]:
         if self.calibrator is None:
             return results
         ok = [i for i, r in enumerate(results) if r.ok]
@@ -731,13 +869,17 @@ class _RunnerBase:
         out = list(results)
         if agg == "distribution" and samples and len(samples[0]) > 1:
             flat = [(i, s.score) for i in ok for s in samples[i] if s.ok]
-            p = self.calibrator.predict_proba([x for _, x in flat], stages=[results[i].stage for i, _ in flat])[:, 1]
+            p = self.calibrator.predict_proba(
+                [x for _, x in flat], stages=[results[i].stage for i, _ in flat]
+            )[:, 1]
             sums: dict[int, list[float]] = {}
             for (i, _), v in zip(flat, p, strict=True):
                 sums.setdefault(i, []).append(float(v))
             probs = [float(np.mean(sums[i])) for i in ok]
         else:
-            probs = self.calibrator.predict_proba([results[i].score for i in ok], stages=[results[i].stage for i in ok])[:, 1].tolist()
+            probs = self.calibrator.predict_proba(
+                [results[i].score for i in ok], stages=[results[i].stage for i in ok]
+            )[:, 1].tolist()
         for i, p1 in zip(ok, probs, strict=True):
             r = results[i]
             out[i] = JudgeResult(r.raw, r.score, float(p1), r.status, r.stage, r.error, r.item_id)
@@ -754,8 +896,12 @@ class _RunnerBase:
         refresh: bool = False,
     ) -> RunReport:
         t0 = time.perf_counter()
-        seq, id_list, st, repeats, agg = self._check_run_args(items, ids, stages, repeats, aggregate)
-        units, stats = await self._execute(seq, id_list, repeats, refresh=set(range(len(seq))) if refresh else None)
+        seq, id_list, st, repeats, agg = self._check_run_args(
+            items, ids, stages, repeats, aggregate
+        )
+        units, stats = await self._execute(
+            seq, id_list, repeats, refresh=set(range(len(seq))) if refresh else None
+        )
         results, samples = [], []
         for i, us in enumerate(units):
             r, ss = self._combine(us, st[i], id_list[i], agg)
@@ -763,8 +909,17 @@ class _RunnerBase:
             samples.append(ss)
         results = self._calibrate(results, samples, agg)
         return RunReport(
-            results, samples=samples, calls=stats["calls"], cached=stats["cached"], retries=stats["retries"],
-            elapsed=time.perf_counter() - t0, usage=stats["usage"], repeats=repeats, aggregate=agg, items=seq, stages=st,
+            results,
+            samples=samples,
+            calls=stats["calls"],
+            cached=stats["cached"],
+            retries=stats["retries"],
+            elapsed=time.perf_counter() - t0,
+            usage=stats["usage"],
+            repeats=repeats,
+            aggregate=agg,
+            items=seq,
+            stages=st,
         )
 
     async def _arun_pairwise(
@@ -780,20 +935,34 @@ class _RunnerBase:
     ) -> RunReport:
         where = f"{type(self).__name__}.run_pairwise"
         if self.scale.kind != "verdict" or len(self.scale.verdicts) % 2 == 0:
-            raise InputError("scale", "a verdict scale like ('second', 'tie', 'first')", self.scale.verdicts or self.scale.kind, where=where)
+            raise InputError(
+                "scale",
+                "a verdict scale like ('second', 'tie', 'first')",
+                self.scale.verdicts or self.scale.kind,
+                where=where,
+            )
         policy = check_choice(policy, "policy", ("tie", "first", "exclude"), where=where)
         seq = list(pairs)
         if swap is None:
             for j, p in enumerate(seq):
                 if not (isinstance(p, tuple | list) and len(p) == 2):
-                    raise InputError("pairs", "(first, second) 2-tuples, or pass swap=", f"{type(p).__name__} at index {j}", where=where)
+                    raise InputError(
+                        "pairs",
+                        "(first, second) 2-tuples, or pass swap=",
+                        f"{type(p).__name__} at index {j}",
+                        where=where,
+                    )
             swap = _swap_tuple
         n = len(seq)
         fwd_ids = [str(i) for i in range(n)] if ids is None else [str(x) for x in ids]
         st = check_stages(self.stage if stages is None else stages, n, where=where).tolist()
         both = await self._arun(
-            seq + [swap(p) for p in seq], ids=fwd_ids + [f"{x}/swapped" for x in fwd_ids], stages=st + st,
-            repeats=repeats, aggregate="majority", refresh=refresh,
+            seq + [swap(p) for p in seq],
+            ids=fwd_ids + [f"{x}/swapped" for x in fwd_ids],
+            stages=st + st,
+            repeats=repeats,
+            aggregate="majority",
+            refresh=refresh,
         )
         top = self.scale.high
         middle = top / 2.0
@@ -804,7 +973,11 @@ class _RunnerBase:
             if not a.ok or not b.ok:
                 bad = a if not a.ok else b
                 counts["incomplete"] += 1
-                results.append(JudgeResult((a.raw, b.raw), None, None, bad.status, st[i], bad.error, fwd_ids[i]))
+                results.append(
+                    JudgeResult(
+                        (a.raw, b.raw), None, None, bad.status, st[i], bad.error, fwd_ids[i]
+                    )
+                )
                 continue
             v, w = float(a.score), top - float(b.score)  # type: ignore[arg-type]
             if v == w:
@@ -814,25 +987,45 @@ class _RunnerBase:
             counts["inconsistent"] += 1
             msg = f"inconsistent across presentation orders: {self.scale.verdicts[int(v)]} vs {self.scale.verdicts[int(w)]} (swapped back)"
             if policy == "exclude":
-                results.append(JudgeResult((a.raw, b.raw), None, None, "unparseable", st[i], msg, fwd_ids[i]))
+                results.append(
+                    JudgeResult((a.raw, b.raw), None, None, "unparseable", st[i], msg, fwd_ids[i])
+                )
             else:
                 score = middle if policy == "tie" else v
-                results.append(JudgeResult((a.raw, b.raw), score, None, "ok", st[i], None, fwd_ids[i]))
+                results.append(
+                    JudgeResult((a.raw, b.raw), score, None, "ok", st[i], None, fwd_ids[i])
+                )
         judged = counts["consistent"] + counts["inconsistent"]
         summary = {
-            "policy": policy, "consistent": counts["consistent"], "inconsistent": counts["inconsistent"],
-            "incomplete": counts["incomplete"], "consistency": counts["consistent"] / judged if judged else None,
+            "policy": policy,
+            "consistent": counts["consistent"],
+            "inconsistent": counts["inconsistent"],
+            "incomplete": counts["incomplete"],
+            "consistency": counts["consistent"] / judged if judged else None,
         }
         samples = [[both.results[i], both.results[n + i]] for i in range(n)]
         results = self._calibrate(results, [], "majority")
         return RunReport(
-            results, samples=samples, calls=both.calls, cached=both.cached, retries=both.retries, elapsed=both.elapsed,
-            usage=both.usage, repeats=repeats, aggregate="majority", pairwise=summary, items=seq, stages=st, swap=swap,
+            results,
+            samples=samples,
+            calls=both.calls,
+            cached=both.cached,
+            retries=both.retries,
+            elapsed=both.elapsed,
+            usage=both.usage,
+            repeats=repeats,
+            aggregate="majority",
+            pairwise=summary,
+            items=seq,
+            stages=st,
+            swap=swap,
         )
 
     async def _aretry(self, report: RunReport, *, refresh: bool) -> RunReport:
         if not isinstance(report, RunReport):
-            raise InputError("report", "a RunReport from this runner", type(report).__name__, where="retry")
+            raise InputError(
+                "report", "a RunReport from this runner", type(report).__name__, where="retry"
+            )
         idx = report.failed_indices()
         if not idx:
             return report
@@ -840,9 +1033,24 @@ class _RunnerBase:
         ids = [report.results[i].item_id or str(i) for i in idx]
         stages = [report.stages[i] for i in idx]
         if report.pairwise is not None:
-            sub = await self._arun_pairwise(sub_items, ids=ids, stages=stages, swap=report.swap, policy=report.pairwise["policy"], repeats=report.repeats, refresh=refresh)
+            sub = await self._arun_pairwise(
+                sub_items,
+                ids=ids,
+                stages=stages,
+                swap=report.swap,
+                policy=report.pairwise["policy"],
+                repeats=report.repeats,
+                refresh=refresh,
+            )
         else:
-            sub = await self._arun(sub_items, ids=ids, stages=stages, repeats=report.repeats, aggregate=report.aggregate, refresh=refresh)
+            sub = await self._arun(
+                sub_items,
+                ids=ids,
+                stages=stages,
+                repeats=report.repeats,
+                aggregate=report.aggregate,
+                refresh=refresh,
+            )
         results, samples = list(report.results), list(report.samples)
         for j, i in enumerate(idx):
             results[i] = sub.results[j]
@@ -860,9 +1068,18 @@ class _RunnerBase:
             judged = pw["consistent"] + pw["inconsistent"]
             pw["consistency"] = pw["consistent"] / judged if judged else None
         return RunReport(
-            results, samples=samples, calls=report.calls + sub.calls, cached=report.cached + sub.cached,
-            retries=report.retries + sub.retries, elapsed=report.elapsed + sub.elapsed, usage=usage,
-            repeats=report.repeats, aggregate=report.aggregate, pairwise=pw, items=report.items, stages=report.stages,
+            results,
+            samples=samples,
+            calls=report.calls + sub.calls,
+            cached=report.cached + sub.cached,
+            retries=report.retries + sub.retries,
+            elapsed=report.elapsed + sub.elapsed,
+            usage=usage,
+            repeats=report.repeats,
+            aggregate=report.aggregate,
+            pairwise=pw,
+            items=report.items,
+            stages=report.stages,
             swap=report.swap,
         )
 
@@ -878,7 +1095,9 @@ def _majority(scores: list[float]) -> float:
     if len(modes) == 1:
         return float(modes[0])
     mean = float(np.mean(scores))
-    return float(min(modes, key=lambda m: (abs(m - mean), m)))  # tie: closest to the mean, then the lower
+    return float(
+        min(modes, key=lambda m: (abs(m - mean), m))
+    )  # tie: closest to the mean, then the lower
 
 
 _RUN_DOC = """
@@ -887,10 +1106,10 @@ _RUN_DOC = """
     judge : callable, async callable, object, or CalibratedJudge
         What to call, once per item (or per batch with ``batch_size``).
     scale : Scale, optional
-        The judge's output scale (not needed when ``parser`` is a :class:`~judgecal.parsers.Parser`
+        The judge's output scale (not needed when ``parser`` is a :class:`~judgecal.judging.parsers.Parser`
         or ``judge`` is a :class:`~judgecal.CalibratedJudge`).
     parser : Parser or callable, optional
-        A :mod:`judgecal.parsers` parser, or ``parser(output, scale) -> float | None``.
+        A :mod:`judgecal.judging.parsers` parser, or ``parser(output, scale) -> float | None``.
     calibrator : fitted calibrator, optional
         Maps ``ok`` scores to P(a human would agree), in one vectorized step at the end.
     method : str, optional
@@ -946,7 +1165,10 @@ class JudgeRunner(_RunnerBase):
     event loop.
     """
 
-    __doc__ = (__doc__ or "") + _RUN_DOC + """
+    __doc__ = (
+        (__doc__ or "")
+        + _RUN_DOC
+        + """
     Examples
     --------
     >>> from judgecal import parsers
@@ -963,6 +1185,7 @@ class JudgeRunner(_RunnerBase):
     >>> report.failed_items()
     ['what?', 'no!']
     """
+    )
 
     _inline_ok = True
 
@@ -990,7 +1213,9 @@ class JudgeRunner(_RunnerBase):
         majority on verdict scales; probability: the mean of the samples'
         calibrated probabilities). An item is ``ok`` when at least one sample is.
         """
-        return _run_sync(self._arun(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate))
+        return _run_sync(
+            self._arun(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)
+        )
 
     def run_pairwise(
         self,
@@ -1023,7 +1248,11 @@ class JudgeRunner(_RunnerBase):
         >>> r.pairwise["inconsistent"], r.pairwise["policy"]
         (1, 'tie')
         """
-        return _run_sync(self._arun_pairwise(pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats))
+        return _run_sync(
+            self._arun_pairwise(
+                pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats
+            )
+        )
 
     def retry(self, report: RunReport, *, refresh: bool = True) -> RunReport:
         """Judge again only the failed items of ``report``; return the merged report.
@@ -1041,7 +1270,10 @@ class AsyncJudgeRunner(_RunnerBase):
     pool of ``concurrency`` threads, so they never block the loop.
     """
 
-    __doc__ = (__doc__ or "") + _RUN_DOC + """
+    __doc__ = (
+        (__doc__ or "")
+        + _RUN_DOC
+        + """
     Examples
     --------
     >>> import asyncio
@@ -1054,6 +1286,7 @@ class AsyncJudgeRunner(_RunnerBase):
     >>> [r.score for r in report.results]
     [1.0, 0.0, 1.0]
     """
+    )
 
     async def __aenter__(self) -> AsyncJudgeRunner:
         return self
@@ -1084,7 +1317,9 @@ class AsyncJudgeRunner(_RunnerBase):
         repeats: int = 1,
     ) -> RunReport:
         """Judge each pair in both orders; see :meth:`JudgeRunner.run_pairwise`."""
-        return await self._arun_pairwise(pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats)
+        return await self._arun_pairwise(
+            pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats
+        )
 
     async def retry(self, report: RunReport, *, refresh: bool = True) -> RunReport:
         """Judge again only the failed items; see :meth:`JudgeRunner.retry`."""
@@ -1116,5 +1351,7 @@ def _run_sync(coro: Awaitable[RunReport]) -> RunReport:
 def _as_list(values: Any, name: str, where: str) -> list[Any]:
     """``list(values)`` for an iterable that is not a string; an InputError otherwise."""
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise InputTypeError(name, "an iterable of items (a list, a generator, ...)", values, where=where)
+        raise InputTypeError(
+            name, "an iterable of items (a list, a generator, ...)", values, where=where
+        )
     return list(values)

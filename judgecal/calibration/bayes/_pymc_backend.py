@@ -1,6 +1,6 @@
 """Everything that touches PyMC, PyTensor and ArviZ (imported only when NUTS is asked for).
 
-No other judgecal module imports pymc, pytensor or arviz; :mod:`judgecal.bayes`
+No other judgecal module imports pymc, pytensor or arviz; :mod:`judgecal.calibration.bayes.calibrator`
 imports this module lazily inside ``fit`` (``method="nuts"``) and
 ``inference_data_``. Posterior access is kept here too, so that ArviZ's move
 from ``InferenceData`` to ``xarray.DataTree`` stays a change in one file.
@@ -48,7 +48,7 @@ def _attrs() -> dict[str, str]:
 
 
 def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any:
-    """A PyMC model of ``kind`` with ``pm.Data`` containers (see :mod:`judgecal.bayes` for the maths)."""
+    """A PyMC model of ``kind`` with ``pm.Data`` containers (see :mod:`judgecal.calibration.bayes.calibrator` for the maths)."""
     pm, pt, _ = _import()
     S = int(data["n_stages"])
     with pm.Model() as model:
@@ -75,12 +75,15 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             z_c = pm.Normal("z_c", 0.0, 1.0, shape=S)
             c = mu_c + tau_c * z_c
             if J > 1:
-                mu_g = pm.Normal("mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1)
+                mu_g = pm.Normal(
+                    "mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1
+                )
                 tau_g = pm.HalfNormal("tau_g", prior["tau_g"])
                 z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, J - 1))
                 inc = pt.exp(mu_g[None, :] + tau_g * z_g)
                 theta = pm.Deterministic(
-                    "theta", pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1)
+                    "theta",
+                    pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1),
                 )
             else:
                 theta = pm.Deterministic("theta", c[:, None])
@@ -97,7 +100,10 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             a = pm.Deterministic("a", tau_a * z_a)
             b = pm.Deterministic("b", mu_b + tau_b * z_b)
             cut = pm.Normal(
-                "cut", 0.0, prior["sd_cut"], shape=K - 1,
+                "cut",
+                0.0,
+                prior["sd_cut"],
+                shape=K - 1,
                 transform=pm.distributions.transforms.ordered,
                 initval=np.linspace(-1.5, 1.5, K - 1),
             )
@@ -162,7 +168,9 @@ def _jittered_initvals(ip: dict[str, Any], chains: int, seed: int | None) -> lis
             if name.endswith("_log__"):
                 vals[name[: -len("_log__")]] = np.exp(z)
             elif name.endswith("_ordered__"):
-                vals[name[: -len("_ordered__")]] = np.concatenate([z[:1], z[0] + np.cumsum(np.exp(z[1:]))])
+                vals[name[: -len("_ordered__")]] = np.concatenate(
+                    [z[:1], z[0] + np.cumsum(np.exp(z[1:]))]
+                )
             else:
                 vals[name] = z
         out.append(vals)
@@ -185,8 +193,11 @@ def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
     max_rhat = max(float(np.nanmax(rhat[v].values)) for v in free)
     min_ess = min(float(np.nanmin(ess[v].values)) for v in free)
     div = int(np.asarray(idata.sample_stats["diverging"].values).sum())
-    return {"max_rhat": max_rhat if math.isfinite(max_rhat) else 1.0,
-            "min_ess_bulk": min_ess, "divergences": div}
+    return {
+        "max_rhat": max_rhat if math.isfinite(max_rhat) else 1.0,
+        "min_ess_bulk": min_ess,
+        "divergences": div,
+    }
 
 
 _NAMES = {
@@ -222,9 +233,17 @@ def sample(
         step.step_adapt.reset()
         step.reset()
         idata = pm.sample(
-            draws=per_chain, tune=tune, chains=chains, cores=1, step=step, model=model,
-            random_seed=seed, progressbar=False, compute_convergence_checks=False,
-            return_inferencedata=True, initvals=_jittered_initvals(ip, chains, seed),
+            draws=per_chain,
+            tune=tune,
+            chains=chains,
+            cores=1,
+            step=step,
+            model=model,
+            random_seed=seed,
+            progressbar=False,
+            compute_convergence_checks=False,
+            return_inferencedata=True,
+            initvals=_jittered_initvals(ip, chains, seed),
         )
     return _package(az, idata, k, draws)
 
@@ -245,8 +264,13 @@ def sample_plain(
     k = "ordinal" if kind == "pairwise" else kind
     model = build_model(k, data, prior)
     idata = pm.sample(
-        draws=max(1, math.ceil(draws / chains)), tune=tune, chains=chains, model=model,
-        random_seed=seed, progressbar=False, target_accept=target_accept,
+        draws=max(1, math.ceil(draws / chains)),
+        tune=tune,
+        chains=chains,
+        model=model,
+        random_seed=seed,
+        progressbar=False,
+        target_accept=target_accept,
         compute_convergence_checks=False,
     )
     return _package(az, idata, k, draws)
@@ -287,5 +311,7 @@ def to_inference_data(cal: Any) -> Any:
             post[name] = arr[None]
             dims[name] = ["stage"] + ([f"{name}_dim"] if arr.ndim == 3 else [])
     idata = az.from_dict(posterior=post, dims=dims, coords={"stage": stages})
-    idata.posterior.attrs.update({**_attrs(), "inference_library": f"judgecal ({cal.diagnostics_['method']})"})
+    idata.posterior.attrs.update(
+        {**_attrs(), "inference_library": f"judgecal ({cal.diagnostics_['method']})"}
+    )
     return idata

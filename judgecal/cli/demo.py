@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from judgecal._validation import FloatArray, check_int
-from judgecal.calibration import IsotonicCalibrator, LogisticCalibrator
-from judgecal.datasets import load_hanna
+from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
 from judgecal.metrics import brier_score, expected_calibration_error
+from judgecal.records.datasets import load_hanna
 
 __all__ = ["DemoRow", "hanna_split", "run_demo"]
 
@@ -72,21 +72,19 @@ def run_demo(
     method: str = "isotonic",
 ) -> int:
     """Run the demo, print the table, write the reliability diagram; returns 0."""
-    from judgecal.records import Scale
+    from judgecal.records.core import Scale
 
     (s_tr, y_tr, w_tr, st_tr), (s_te, y_te, w_te, st_te), counts = hanna_split(
         judge, n_labelled=n_labelled, seed=seed
     )
     cal: Any
     if method == "bayes":
-        from judgecal.bayes import BayesianCalibrator
+        from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
         cal = BayesianCalibrator(score_range=(1.0, 5.0), random_state=seed)
     else:
         cal = IsotonicCalibrator() if method == "isotonic" else LogisticCalibrator()
-    cal = cal.fit(
-        s_tr, y_tr, w_tr, stages=st_tr
-    )
+    cal = cal.fit(s_tr, y_tr, w_tr, stages=st_tr)
     raw = Scale.likert(5).to_unit(s_te)
     p = cal.predict_proba(s_te, stages=st_te)[:, 1]
     rows = []

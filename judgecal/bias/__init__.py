@@ -1,0 +1,1 @@
+"""Surface-feature bias: ablations of texts, experimental probes and observational comparisons."""
