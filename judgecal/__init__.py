@@ -69,7 +69,7 @@ _LAZY: dict[str, str] = {
     "spearman_rho": "judgecal.metrics",
     # surface-feature bias
     "BiasReport": "judgecal.bias.probes",
-    "FeatureAdjustedCalibrator": "judgecal.bias.probes",
+    "FeatureAdjustedCalibrator": "judgecal.calibration.feature_adjusted",
     "feature_regression": "judgecal.bias.probes",
     "find_mentions": "judgecal.bias.ablations",
     "human_judge_gap": "judgecal.bias.probes",
@@ -144,13 +144,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.bias.ablations import find_mentions
     from judgecal.bias.probes import (
         BiasReport,
-        FeatureAdjustedCalibrator,
         feature_regression,
         human_judge_gap,
         preference_gap,
         probe_bias,
     )
     from judgecal.calibration.bayes.calibrator import BayesianCalibrator, prior_predictive
+    from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
     from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
     from judgecal.estimate.core import (
         RateEstimate,

@@ -27,7 +27,7 @@ import numpy as np
 from judgecal._exceptions import InputError, PersistenceError
 from judgecal._version import __version__
 
-__all__ = ["dumps", "load", "loads", "register", "save"]
+__all__ = ["dumps", "load", "loads", "register", "registered_class", "save"]
 
 FORMAT = "judgecal.calibrator"
 SCHEMA_VERSION = 1
@@ -50,11 +50,11 @@ _BUILTIN = {
     "IsotonicCalibrator": "judgecal.calibration.stagewise",
     "LogisticCalibrator": "judgecal.calibration.stagewise",
     "BayesianCalibrator": "judgecal.calibration.bayes.calibrator",
-    "FeatureAdjustedCalibrator": "judgecal.bias.probes",
+    "FeatureAdjustedCalibrator": "judgecal.calibration.feature_adjusted",
 }
 
 
-def _lookup(name: str) -> type[Any] | None:
+def registered_class(name: str) -> type[Any] | None:
     """The registered class called ``name``, importing its built-in module on demand."""
     if name not in _REGISTRY and name in _BUILTIN:
         import importlib
@@ -111,7 +111,7 @@ def dumps(estimator: Any) -> str:
     True
     """
     name = type(estimator).__name__
-    if _lookup(name) is not type(estimator) or not hasattr(estimator, "_get_state"):
+    if registered_class(name) is not type(estimator) or not hasattr(estimator, "_get_state"):
         raise InputError("estimator", f"a judgecal calibrator {_known()}", name, where="save")
     params = _jsonable(estimator.get_params(deep=False))
     state = _jsonable(estimator._get_state())
@@ -166,7 +166,7 @@ def loads(text: str | bytes) -> Any:
         raise PersistenceError(
             "Calibrator file failed its integrity check (sha256 mismatch): it was edited or corrupted."
         )
-    cls = _lookup(name) if isinstance(name, str) else None
+    cls = registered_class(name) if isinstance(name, str) else None
     if cls is None:
         raise PersistenceError(f"Unknown calibrator class {name!r}; known: {_known()}.")
     try:

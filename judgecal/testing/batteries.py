@@ -1032,9 +1032,9 @@ def check_calibrator(
             name, strategy, check, max_examples=max_examples, derandomize=derandomize, shrink=False
         )
 
-    from judgecal.persist import _lookup
+    from judgecal.persist import registered_class
 
-    registered = _lookup(type(probe).__name__) is type(probe) and hasattr(probe, "_get_state")
+    registered = registered_class(type(probe).__name__) is type(probe) and hasattr(probe, "_get_state")
     results = [
         run("probabilities", data, check_probs),
         run("monotone", data, check_mono)
