@@ -591,3 +591,25 @@ def test_nuts_pairwise_real_fit_with_ties_and_several_raters() -> None:
     assert Q[2, 2] > Q[0, 2]  # the judge saying "first" raises P(human prefers first)
     assert Q[0, 0] > Q[2, 0]
     assert cal.diagnostics_["max_rhat"] < 1.1
+
+
+# ------------------------------------------------------------------------------ draws
+def test_predict_agreement_draws_shape_mean_and_thinning() -> None:
+    rng = np.random.default_rng(3)
+    s, stages, y = _simulate(rng, 300, [0.0, 0.5], [1.0, 1.0])
+    cal = BayesianCalibrator(score_range=(1, 5), random_state=0).fit(s, y, stages=stages)
+    X = np.array([1.0, 2.0, 3.0, 5.0, 3.0])
+    st = np.array(["s0", "s1", "s0", "s1", "new"])
+    draws = cal.predict_agreement_draws(X, stages=st)
+    assert draws.shape == (cal._n_draws(), X.size)
+    np.testing.assert_allclose(draws.mean(axis=0), cal.predict_agreement(X, stages=st))
+    iv = cal.predict_interval(X, stages=st, level=0.9)
+    np.testing.assert_allclose(np.quantile(draws, [0.05, 0.95], axis=0).T, iv)
+    thin = cal.predict_agreement_draws(X, stages=st, n_draws=7)
+    assert thin.shape == (7, X.size)
+    assert all((thin[k] == draws).all(axis=1).any() for k in range(7))
+    assert cal.predict_agreement_draws(X, n_draws=10**9).shape == draws.shape
+    with pytest.raises(InputError, match="n_draws"):
+        cal.predict_agreement_draws(X, n_draws=0)
+    with pytest.raises(NotFittedError):
+        BayesianCalibrator().predict_agreement_draws(X)
