@@ -79,13 +79,13 @@ def as_float_1d(
             raise InputError(
                 name,
                 "finite numbers (no NaN or inf)",
-                _Raw(f"{int((~ok).sum())} non-finite value(s), first at index {idx}: {arr[idx]}"),
+                Verbatim(f"{int((~ok).sum())} non-finite value(s), first at index {idx}: {arr[idx]}"),
                 where=where,
             )
     return arr
 
 
-class _Raw(str):
+class Verbatim(str):
     """A string shown without quotes in error messages."""
 
     def __repr__(self) -> str:
@@ -118,7 +118,7 @@ def check_probability_targets(
         raise InputError(
             name,
             "binary labels (0/1) or soft labels (share of raters agreeing) in [0, 1]",
-            _Raw(f"{y[idx]!r} at index {idx}"),
+            Verbatim(f"{y[idx]!r} at index {idx}"),
             where=where,
         )
     return y
@@ -133,16 +133,16 @@ def check_weights(
     w = as_float_1d(value, name, where=where)
     check_same_length(n, w.size, name, where=where)
     if (w < 0).any():
-        raise InputError(name, "non-negative weights", _Raw(f"minimum {w.min()!r}"), where=where)
+        raise InputError(name, "non-negative weights", Verbatim(f"minimum {w.min()!r}"), where=where)
     if w.sum() <= 0:
-        raise InputError(name, "weights with a positive sum", _Raw("all zero"), where=where)
+        raise InputError(name, "weights with a positive sum", Verbatim("all zero"), where=where)
     return w
 
 
 def check_same_length(n: int, m: int, name: str, *, where: str | None = None) -> None:
     """Raise unless ``m == n``."""
     if m != n:
-        raise InputError(name, f"of length {n} (one per score)", _Raw(f"length {m}"), where=where)
+        raise InputError(name, f"of length {n} (one per score)", Verbatim(f"length {m}"), where=where)
 
 
 def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None = None) -> StrArray:
@@ -163,7 +163,7 @@ def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None 
         raise InputTypeError(name, "a sequence of stage names", value, where=where) from exc
     if arr.ndim != 1:
         raise InputError(
-            name, "a 1-D sequence of stage names", _Raw(f"shape {arr.shape}"), where=where
+            name, "a 1-D sequence of stage names", Verbatim(f"shape {arr.shape}"), where=where
         )
     check_same_length(n, arr.size, name, where=where)
     if arr.dtype.kind not in "U":

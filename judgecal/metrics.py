@@ -26,7 +26,7 @@ from scipy import stats
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import (
     FloatArray,
-    _Raw,
+    Verbatim,
     as_float_1d,
     check_choice,
     check_float,
@@ -59,7 +59,7 @@ def _yp(
     check_same_length(yy.size, pp.size, "p", where=where)
     if ((pp < 0) | (pp > 1)).any():
         bad = pp[(pp < 0) | (pp > 1)][0]
-        raise InputError("p", "probabilities in [0, 1]", _Raw(repr(float(bad))), where=where)
+        raise InputError("p", "probabilities in [0, 1]", Verbatim(repr(float(bad))), where=where)
     w = check_weights(sample_weight, yy.size, where=where)
     return yy, pp, w
 
@@ -182,7 +182,7 @@ def _pair(a: Any, b: Any, where: str) -> tuple[FloatArray, FloatArray]:
     y = as_float_1d(b, "b", where=where)
     check_same_length(x.size, y.size, "b", where=where)
     if x.size < 2:
-        raise InputError("a", "at least 2 paired values", _Raw(f"{x.size}"), where=where)
+        raise InputError("a", "at least 2 paired values", Verbatim(f"{x.size}"), where=where)
     return x, y
 
 
@@ -258,7 +258,7 @@ def cohen_kappa(
         seen = set(ra.tolist()) | set(rb.tolist())
     except TypeError:
         raise InputTypeError(
-            "a", "hashable labels (numbers or strings)", _Raw("an unhashable label"), where=where
+            "a", "hashable labels (numbers or strings)", Verbatim("an unhashable label"), where=where
         ) from None
     if labels is None:
         try:
@@ -279,7 +279,7 @@ def cohen_kappa(
             raise InputError(
                 "labels",
                 "every label that occurs",
-                _Raw(f"missing {sorted(map(str, missing))}"),
+                Verbatim(f"missing {sorted(map(str, missing))}"),
                 where=where,
             )
     index = {c: i for i, c in enumerate(cats)}
@@ -367,10 +367,10 @@ def bootstrap_ci(
     for i, a in enumerate(arrs):
         if a.ndim == 0 or a.shape[0] != n:
             raise InputError(
-                f"arrays[{i}]", f"an array of length {n}", _Raw(f"shape {a.shape}"), where=where
+                f"arrays[{i}]", f"an array of length {n}", Verbatim(f"shape {a.shape}"), where=where
             )
     if n < 2:
-        raise InputError("arrays", "at least 2 rows to resample", _Raw(str(n)), where=where)
+        raise InputError("arrays", "at least 2 rows to resample", Verbatim(str(n)), where=where)
     est = float(metric(*arrs))
     if not np.isfinite(est):
         raise InputError("metric", "a metric that returns a finite value", est, where=where)
@@ -383,7 +383,7 @@ def bootstrap_ci(
         raise InputError(
             "metric",
             "a metric that returns finite values on resamples",
-            _Raw("a non-finite value"),
+            Verbatim("a non-finite value"),
             where=where,
         )
     alpha = 1.0 - level

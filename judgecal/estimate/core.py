@@ -81,7 +81,7 @@ from sklearn.base import clone
 from judgecal._exceptions import InputError, InputTypeError, SmallSampleWarning
 from judgecal._validation import (
     FloatArray,
-    _Raw,
+    Verbatim,
     as_float_1d,
     check_choice,
     check_float,
@@ -392,13 +392,13 @@ def ppi_mean(
     if lam is not None:
         lam = check_float(lam, "lam", low=0.0, high=1.0, where=where)
     if yy.size < 2:
-        raise InputError("y", "at least 2 labelled items", _Raw(str(yy.size)), where=where)
+        raise InputError("y", "at least 2 labelled items", Verbatim(str(yy.size)), where=where)
     for name, arr in (("y", yy), ("pred_labelled", fl), ("pred_unlabelled", fu)):
         if arr.size and float(np.max(np.abs(arr))) > 1e150:
             raise InputError(
                 name,
                 "values of magnitude below 1e150 (their squares must stay finite)",
-                _Raw(f"maximum magnitude {float(np.max(np.abs(arr))):g}"),
+                Verbatim(f"maximum magnitude {float(np.max(np.abs(arr))):g}"),
                 where=where,
             )
     c = _ppi_core(yy, fl, fu, lam)
@@ -459,11 +459,11 @@ def rogan_gladen(
     for name, arr in (("y", yy), ("judge_labelled", jl), ("judge_all", ja)):
         if ((arr < 0) | (arr > 1)).any():
             raise InputError(
-                name, "values in [0, 1]", _Raw(f"min {arr.min()}, max {arr.max()}"), where=where
+                name, "values in [0, 1]", Verbatim(f"min {arr.min()}, max {arr.max()}"), where=where
             )
     if ((jl != 0) & (jl != 1)).any() or ((ja != 0) & (ja != 1)).any():
         raise InputError(
-            "judge_all", "yes/no judge outputs coded 0 or 1", _Raw("other values"), where=where
+            "judge_all", "yes/no judge outputs coded 0 or 1", Verbatim("other values"), where=where
         )
     theta, var = _rg_core(yy, jl, ja)
     z = _crit(level, math.inf, "normal")
@@ -747,7 +747,7 @@ def _stratified(
             raise InputError(
                 "judgments",
                 f"at least 2 human-labelled items in every stratum (stratum {name!r})",
-                _Raw(str(nl)),
+                Verbatim(str(nl)),
                 where=where,
             )
         masks[name] = (ml, mu)
@@ -1381,7 +1381,7 @@ def _rogan_gladen_records(
             raise InputError(
                 "judgments",
                 f"at least 2 labelled items with a judge verdict in stratum {name!r}",
-                _Raw(str(int(ml.sum()))),
+                Verbatim(str(int(ml.sum()))),
                 where=where,
             )
         t, v = _rg_core(d.ya[ml], jy[ml].astype(float), jy[m].astype(float))
@@ -1604,7 +1604,7 @@ def plan_labels(
         d = _prepare(pilot, None, threshold, "half", where)
         if d.lab.sum() < 10:
             raise InputError(
-                "pilot", "at least 10 labelled items", _Raw(str(int(d.lab.sum()))), where=where
+                "pilot", "at least 10 labelled items", Verbatim(str(int(d.lab.sum()))), where=where
             )
         f = _crossfit(d, d.ya, _make_calibrator(calibrator, where), 5, make_rng(seed), False)
         y, fl = d.ya[d.lab], f[d.lab]
