@@ -9,6 +9,7 @@ are errors.
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ def as_float_1d(
     >>> as_float_1d([1, float("nan")], "scores")
     Traceback (most recent call last):
     ...
-    judgecal._exceptions.InputError: The 'scores' parameter must be finite numbers (no NaN or inf). Got 1 non-finite value(s), first at index 1: nan instead.
+    judgecal._exceptions.InputError: The 'scores' parameter must be finite ... index 1: nan ...
     """
     if isinstance(value, str | bytes) or value is None:
         raise InputTypeError(name, "an array-like of numbers", value, where=where)
@@ -79,7 +80,9 @@ def as_float_1d(
             raise InputError(
                 name,
                 "finite numbers (no NaN or inf)",
-                Verbatim(f"{int((~ok).sum())} non-finite value(s), first at index {idx}: {arr[idx]}"),
+                Verbatim(
+                    f"{int((~ok).sum())} non-finite value(s), first at index {idx}: {arr[idx]}"
+                ),
                 where=where,
             )
     return arr
@@ -90,6 +93,28 @@ class Verbatim(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+#: C0 and C1 control characters and lone surrogates: never part of an id or a name.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+#: What an id, stage or rater name must be (used in messages).
+NAME_TEXT = "a string without control characters (such as NUL, tab or newline)"
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a control character or a lone surrogate.
+
+    numpy's fixed-width strings drop trailing NULs, so ``"a\\0"`` and ``"a"``
+    would become one id, one stage or one rater in the arrays judgecal builds:
+    such names are refused where records are made.
+
+    Examples
+    --------
+    >>> has_control_characters("a\\0"), has_control_characters("Stage 2: ä")
+    (True, False)
+    """
+    return _CONTROL.search(text) is not None
 
 
 def _first_non_numeric(values: NDArray[Any]) -> Any:
@@ -133,7 +158,9 @@ def check_weights(
     w = as_float_1d(value, name, where=where)
     check_same_length(n, w.size, name, where=where)
     if (w < 0).any():
-        raise InputError(name, "non-negative weights", Verbatim(f"minimum {w.min()!r}"), where=where)
+        raise InputError(
+            name, "non-negative weights", Verbatim(f"minimum {w.min()!r}"), where=where
+        )
     if w.sum() <= 0:
         raise InputError(name, "weights with a positive sum", Verbatim("all zero"), where=where)
     return w
@@ -142,7 +169,9 @@ def check_weights(
 def check_same_length(n: int, m: int, name: str, *, where: str | None = None) -> None:
     """Raise unless ``m == n``."""
     if m != n:
-        raise InputError(name, f"of length {n} (one per score)", Verbatim(f"length {m}"), where=where)
+        raise InputError(
+            name, f"of length {n} (one per score)", Verbatim(f"length {m}"), where=where
+        )
 
 
 def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None = None) -> StrArray:
@@ -184,9 +213,36 @@ def check_int(
     low: int | None = None,
     high: int | None = None,
     where: str | None = None,
+    integral_float: bool = False,
 ) -> int:
-    """An integer in ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    """An integer in ``[low, high]``.
+
+    Python and numpy integers are accepted; bools (Python or numpy) never are.
+    With ``integral_float=True`` a float with an integral value (``4.0``,
+    ``np.float64(4)``) is accepted too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_int(np.int64(4), "threshold"), check_int(4.0, "threshold", integral_float=True)
+    (4, 4)
+    >>> check_int(np.bool_(True), "threshold")
+    Traceback (most recent call last):
+    ...
+    judgecal._exceptions.InputTypeError: The 'threshold' parameter must be an integer. Got ...
+    """
+    if isinstance(value, bool | np.bool_):
+        raise InputTypeError(name, "an integer", value, where=where)
+    if (
+        integral_float
+        and isinstance(value, numbers.Real)
+        and not isinstance(value, numbers.Integral)
+    ):
+        as_float = float(value)
+        if not as_float.is_integer():
+            raise InputError(name, "an integer (a float must have no fraction)", value, where=where)
+        value = int(as_float)
+    if not isinstance(value, numbers.Integral):
         raise InputTypeError(name, "an integer", value, where=where)
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
@@ -206,8 +262,15 @@ def check_float(
     high_open: bool = False,
     where: str | None = None,
 ) -> float:
-    """A finite float in the given interval."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """A finite float in the given interval (Python or numpy numbers; never a bool).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_float(np.float32(0.5), "level", low=0, high=1)
+    0.5
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise InputTypeError(name, "a real number", value, where=where)
     try:
         v = float(value)
@@ -235,7 +298,7 @@ def check_choice(value: Any, name: str, choices: Sequence[Any], *, where: str | 
     >>> check_choice("platt", "method", ("isotonic", "logistic"), where="fit")
     Traceback (most recent call last):
     ...
-    judgecal._exceptions.InputError: The 'method' parameter of fit must be one of ('isotonic', 'logistic'). Got 'platt' instead.
+    judgecal._exceptions.InputError: The 'method' parameter of fit must be one of ... 'platt' ...
     """
     try:
         ok = bool(value in choices)
@@ -256,7 +319,7 @@ def make_rng(seed: Any, name: str = "seed", *, where: str | None = None) -> np.r
     >>> make_rng("x")
     Traceback (most recent call last):
     ...
-    judgecal._exceptions.InputTypeError: The 'seed' parameter must be None, a non-negative integer or a numpy Generator. Got 'x' instead.
+    judgecal._exceptions.InputTypeError: The 'seed' parameter must be None, ... Got 'x' instead.
     """
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)

@@ -7,6 +7,11 @@ judgments on one judge :class:`Scale` and turns them into numpy arrays. Turning
 several ratings per item into one training target is always an explicit call
 (:meth:`JudgmentSet.targets`), never implicit.
 
+Every invalid record raises :class:`RecordValidationError` (a
+:class:`~judgecal.RecordError`, so also a ``ValueError``) naming the record
+class, the field, what was expected and what came in; pydantic's own
+``ValidationError`` never escapes.
+
 Label kinds and their codes
 ---------------------------
 ``binary``
@@ -14,43 +19,171 @@ Label kinds and their codes
 ``ordinal``
     an integer level ``1..levels`` (a Likert rating).
 ``pairwise``
-    ``"first"``, ``"second"`` or ``"tie"``: which of two responses the human prefers.
+    one of :data:`judgecal.vocabulary.PAIRWISE_OUTCOMES` (``"second"``,
+    ``"tie"``, ``"first"``): which of two responses the human prefers. As a
+    calibration target ``first`` is 1, ``second`` is 0 and a tie follows the tie
+    policy (``ties=``, see :mod:`judgecal.vocabulary`).
+
+Names
+-----
+Item ids, stage names, rater ids and meta values may not hold control
+characters (NUL, tab, newline, ...): numpy's string arrays drop trailing NULs,
+so ``"a\\0"`` and ``"a"`` would silently become one item, stage or rater. They
+are refused where a record is made, with a message that says so.
+
+One rater rates an item once: a :class:`Judgment` whose ratings name the same
+rater twice is refused (anonymous ratings, ``rater=None``, are distinct people).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from judgecal._exceptions import InputError, InputTypeError
-from judgecal._validation import FloatArray, IntArray, StrArray, check_choice, check_float
+from judgecal._exceptions import InputError, InputTypeError, RecordError
+from judgecal._validation import (
+    NAME_TEXT,
+    FloatArray,
+    IntArray,
+    StrArray,
+    Verbatim,
+    check_choice,
+    check_float,
+    check_int,
+    has_control_characters,
+)
+from judgecal.vocabulary import PAIRWISE_CODES, PAIRWISE_OUTCOMES, JudgeStatus, check_ties
 
 __all__ = [
     "PAIRWISE_OUTCOMES",
     "STAGES",
+    "JudgeStatus",
     "Judgment",
     "JudgmentSet",
     "LabelKind",
     "Rating",
+    "RecordProblem",
+    "RecordValidationError",
     "Scale",
 ]
 
 #: The three stages of a personalization pipeline (any other string is allowed too).
 STAGES: tuple[str, str, str] = ("extraction", "selection", "generation")
-#: The outcomes of a pairwise human label.
-PAIRWISE_OUTCOMES: tuple[str, str, str] = ("first", "second", "tie")
 
 LabelKind = Literal["binary", "ordinal", "pairwise"]
-JudgeStatus = Literal["ok", "unparseable", "refused", "error", "timeout"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
-class Scale(BaseModel):
+class RecordValidationError(RecordError):
+    """A record built in code is invalid.
+
+    Like :class:`~judgecal.RecordError` it names the field, what was expected
+    and what came in; ``row`` holds the record class instead of a row number.
+
+    Examples
+    --------
+    >>> try:
+    ...     Rating(value=1.5)
+    ... except RecordValidationError as err:
+    ...     print(err)
+    Rating: field 'value' must be an integer label (0/1, or a level 1..K) or ... Got 1.5 instead.
+    """
+
+    def __init__(self, row: int | str, field: str, expected: str, got: Any):
+        super().__init__(row, field, expected, got)
+        self.args = (str(self).removeprefix("Row "),)
+
+
+def _invalid(field: str, expected: str, got: Any) -> PydanticCustomError:
+    """An error raised inside a validator, turned into a RecordValidationError on the way out."""
+    return PydanticCustomError(
+        "judgecal_record",
+        "{field} must be {expected}",
+        {"field": field, "expected": expected, "got": got},
+    )
+
+
+#: What a field must be, for pydantic's own type errors on it.
+_EXPECTED: dict[str, str] = {
+    "item_id": f"a non-empty string: {NAME_TEXT}",
+    "stage": f"a non-empty string: {NAME_TEXT}",
+    "rater": f"None or a non-empty string: {NAME_TEXT}",
+    "score": "a finite number, or None when the judge gave no score",
+    "levels": "None or an integer >= 2 (ordinal labels only)",
+    "low": "a finite number",
+    "high": "a finite number",
+}
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<record>"
+
+
+def _as_record_error(record: str, exc: ValidationError, fields: Iterable[str]) -> RecordError:
+    """The first error of a pydantic ``ValidationError`` as a judgecal error."""
+    err = exc.errors(include_url=False)[0]
+    ctx = err.get("ctx") or {}
+    if err["type"] == "judgecal_record":
+        return RecordValidationError(record, ctx["field"], ctx["expected"], ctx["got"])
+    field = _location(err["loc"])
+    leaf = next((p for p in reversed(err["loc"]) if isinstance(p, str)), "")
+    if err["type"] == "missing":
+        return RecordValidationError(record, field, "given (it is required)", Verbatim("nothing"))
+    if err["type"] == "extra_forbidden":
+        expected = f"one of the fields of {record} ({', '.join(fields)})"
+        return RecordValidationError(record, field, expected, Verbatim(f"{field}={err['input']!r}"))
+    msg = str(err["msg"])
+    expected = _EXPECTED.get(leaf) or msg.removeprefix("Input should be ").removeprefix(
+        "Value error, "
+    )
+    return RecordValidationError(record, field, expected, err["input"])
+
+
+class _Record(BaseModel):
+    """A frozen pydantic model whose validation errors are judgecal errors."""
+
+    model_config = _FROZEN
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _as_record_error(type(self).__name__, exc, type(self).model_fields) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Validate a mapping or object (errors are :class:`RecordValidationError`)."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _as_record_error(cls.__name__, exc, cls.model_fields) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Any:
+        """Validate a JSON document (errors are :class:`RecordValidationError`)."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise _as_record_error(cls.__name__, exc, cls.model_fields) from None
+
+
+def _check_name(value: str, field: str) -> str:
+    if has_control_characters(value):
+        raise _invalid(field, NAME_TEXT, value)
+    return value
+
+
+class Scale(_Record):
     """The judge's output scale.
 
     ``numeric`` and ``likert`` scales run from ``low`` to ``high``; a ``verdict``
@@ -64,12 +197,14 @@ class Scale(BaseModel):
     (4.0, [0.0, 0.5, 1.0])
     >>> Scale.verdict("no", "yes").check("YES")
     1.0
+    >>> Scale.verdict("only")
+    Traceback (most recent call last):
+    ...
+    judgecal.records.core.RecordValidationError: Scale: field 'verdicts' must be at least two ...
     """
 
-    model_config = _FROZEN
-
     kind: Literal["numeric", "likert", "verdict"]
-    """``numeric`` (any real in range), ``likert`` (levels, averages allowed) or ``verdict`` (words)."""
+    """``numeric`` (any real in range), ``likert`` (levels, means allowed) or ``verdict``."""
     low: float
     """Lowest possible score (0 for verdicts)."""
     high: float
@@ -79,19 +214,18 @@ class Scale(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Scale:
-        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(f"need finite low < high, got low={self.low}, high={self.high}")
         if self.kind == "verdict":
-            if len(self.verdicts) < 2:
-                raise ValueError("a verdict scale needs at least two verdicts")
-            if len({v.lower() for v in self.verdicts}) != len(self.verdicts):
-                raise ValueError(
-                    f"verdicts must be distinct (case-insensitive), got {self.verdicts}"
-                )
+            words = {v.strip().lower() for v in self.verdicts}
+            if len(self.verdicts) < 2 or len(words) != len(self.verdicts) or "" in words:
+                raise _invalid("verdicts", "at least two distinct words", self.verdicts)
             if self.low != 0 or self.high != len(self.verdicts) - 1:
-                raise ValueError("a verdict scale runs from 0 to len(verdicts) - 1")
+                raise _invalid("high", "len(verdicts) - 1, with low 0", (self.low, self.high))
         elif self.verdicts:
-            raise ValueError("only verdict scales have verdicts")
+            raise _invalid("verdicts", "empty unless kind='verdict'", self.verdicts)
+        if not math.isfinite(self.low):
+            raise _invalid("low", "a finite number", self.low)
+        if not (math.isfinite(self.high) and self.low < self.high):
+            raise _invalid("high", f"a finite number above low={self.low:g}", self.high)
         return self
 
     @classmethod
@@ -106,16 +240,14 @@ class Scale(BaseModel):
     @classmethod
     def likert(cls, levels: int = 5, low: int = 1) -> Scale:
         """A Likert scale ``low..low+levels-1`` (means of several judge samples allowed)."""
-        if isinstance(levels, bool) or not isinstance(levels, int) or not 2 <= levels <= 10**6:
-            raise InputError("levels", "an integer in [2, 1000000]", levels, where="Scale.likert")
-        if isinstance(low, bool) or not isinstance(low, int) or abs(low) > 10**15:
-            raise InputError("low", "an integer (the lowest level)", low, where="Scale.likert")
-        return cls(kind="likert", low=low, high=low + levels - 1)
+        n_levels = check_int(levels, "levels", low=2, high=10**6, where="Scale.likert")
+        lowest = check_int(low, "low", low=-(10**15), high=10**15, where="Scale.likert")
+        return cls(kind="likert", low=lowest, high=lowest + n_levels - 1)
 
     @classmethod
     def verdict(cls, *verdicts: str) -> Scale:
         """Verdict words ordered from least to most favourable, e.g. ``("no", "yes")``."""
-        return cls(kind="verdict", low=0, high=len(verdicts) - 1, verdicts=tuple(verdicts))
+        return cls(kind="verdict", low=0, high=max(len(verdicts) - 1, 1), verdicts=verdicts)
 
     def check(self, value: Any) -> float:
         """Validate one judge output and return it as a number on this scale.
@@ -123,25 +255,26 @@ class Scale(BaseModel):
         Raises :class:`~judgecal.InputError` for NaN, off-scale numbers and unknown verdicts.
         """
         if self.kind == "verdict":
-            if isinstance(value, str):
-                low = [v.lower() for v in self.verdicts]
-                key = value.strip().lower()
-                if key in low:
-                    return float(low.index(key))
-                raise InputError("score", f"one of the verdicts {self.verdicts}", value)
-            if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-                value, bool
-            ):
-                f = _as_float(value)
-                if f.is_integer() and self.low <= f <= self.high:
-                    return f
-            raise InputError("score", f"one of the verdicts {self.verdicts} or its index", value)
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            return self._check_verdict(value)
+        if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise InputError("score", f"a number in [{self.low:g}, {self.high:g}]", value)
-        f = _as_float(value)
-        if not math.isfinite(f) or f < self.low or f > self.high:
+        number = _as_float(value)
+        if not math.isfinite(number) or number < self.low or number > self.high:
             raise InputError("score", f"a finite number in [{self.low:g}, {self.high:g}]", value)
-        return f
+        return number
+
+    def _check_verdict(self, value: Any) -> float:
+        if isinstance(value, str):
+            words = [v.lower() for v in self.verdicts]
+            key = value.strip().lower()
+            if key in words:
+                return float(words.index(key))
+            raise InputError("score", f"one of the verdicts {self.verdicts}", value)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+            number = _as_float(value)
+            if number.is_integer() and self.low <= number <= self.high:
+                return number
+        raise InputError("score", f"one of the verdicts {self.verdicts} or its index", value)
 
     def to_unit(self, scores: Any) -> FloatArray:
         """Rescale scores linearly to [0, 1] (the raw judge read as a probability)."""
@@ -165,18 +298,44 @@ def _as_float(value: Any) -> float:
         return math.inf
 
 
-class Rating(BaseModel):
-    """One human label of one item."""
+_RATING_VALUE = (
+    f"an integer label (0/1, or a level 1..K) or a pairwise outcome {tuple(PAIRWISE_OUTCOMES)}"
+)
 
-    model_config = _FROZEN
+
+class Rating(_Record):
+    """One human label of one item.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Rating(value=np.int64(1), rater="r1")
+    Rating(value=1, rater='r1')
+    """
 
     value: int | str
-    """The label: 0/1 (binary), a level 1..K (ordinal) or first/second/tie (pairwise)."""
-    rater: str | None = None
+    """The label: 0/1 (binary), a level 1..K (ordinal) or second/tie/first (pairwise)."""
+    rater: str | None = Field(default=None, min_length=1)
     """Who gave it, when known (several raters per item are first class)."""
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _label_value(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_):
+            number = _as_float(value)
+            if number.is_integer():
+                return int(value) if isinstance(value, numbers.Integral) else int(number)
+        raise _invalid("value", _RATING_VALUE, value)
 
-class Judgment(BaseModel):
+    @field_validator("rater")
+    @classmethod
+    def _rater_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "rater")
+
+
+class Judgment(_Record):
     """One judged item, with the human ratings it has (possibly none).
 
     Examples
@@ -186,18 +345,22 @@ class Judgment(BaseModel):
     ...                                            Rating(value=0, rater="r2")])
     >>> j.n_ratings, j.stage
     (2, 'selection')
+    >>> Judgment(item_id="a1", score=4.0, label_kind="binary",
+    ...          ratings=[Rating(value=1, rater="r1"), Rating(value=0, rater="r1")])
+    Traceback (most recent call last):
+    ...
+    judgecal.records.core.RecordValidationError: Judgment: field 'ratings' must be one rating ...
     """
 
-    model_config = _FROZEN
-
     item_id: str = Field(min_length=1)
-    """Identifier of the judged item."""
+    """Identifier of the judged item (no control characters)."""
     stage: str = Field(default="default", min_length=1)
     """Pipeline stage (``extraction``, ``selection``, ``generation`` or any name)."""
     score: float | None
     """The judge's parsed score on the set's :class:`Scale`; ``None`` when the judge failed."""
     judge_status: JudgeStatus = "ok"
-    """``ok`` when ``score`` is set; otherwise why the judge gave no score."""
+    """``ok`` when ``score`` is set; otherwise why the judge gave no score
+    (:data:`judgecal.vocabulary.STATUSES`)."""
     judge_output: str | float | None = None
     """The judge's raw output, kept for audit."""
     label_kind: LabelKind | None = None
@@ -205,7 +368,7 @@ class Judgment(BaseModel):
     levels: int | None = Field(default=None, ge=2)
     """Number of ordinal levels (ordinal labels only)."""
     ratings: tuple[Rating, ...] = ()
-    """Human ratings, one per rater."""
+    """Human ratings, at most one per named rater."""
     features: Mapping[str, float] = Field(default_factory=dict)
     """Surface features (length, mention count, ...)."""
     texts: Mapping[str, str] = Field(default_factory=dict)
@@ -213,36 +376,47 @@ class Judgment(BaseModel):
     meta: Mapping[str, str] = Field(default_factory=dict)
     """Free grouping information (system, model pairing, ...)."""
 
+    @field_validator("item_id", "stage")
+    @classmethod
+    def _names(cls, value: str, info: Any) -> str:
+        return _check_name(value, str(info.field_name))
+
     @field_validator("score")
     @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
-            raise ValueError(f"score must be finite, got {v}")
-        return v
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise _invalid("score", _EXPECTED["score"], value)
+        return value
 
     @field_validator("features")
     @classmethod
-    def _finite_features(cls, v: Mapping[str, float]) -> Mapping[str, float]:
-        for k, x in v.items():
-            if not math.isfinite(x):
-                raise ValueError(f"feature {k!r} must be finite, got {x}")
-        return v
+    def _finite_features(cls, value: Mapping[str, float]) -> Mapping[str, float]:
+        for name, number in value.items():
+            if not math.isfinite(number):
+                raise _invalid(f"features[{name!r}]", "a finite number", number)
+        return value
+
+    @field_validator("meta")
+    @classmethod
+    def _meta_names(cls, value: Mapping[str, str]) -> Mapping[str, str]:
+        for name, text in value.items():
+            _check_name(text, f"meta[{name!r}]")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Judgment:
         if (self.score is None) != (self.judge_status != "ok"):
-            raise ValueError(
-                "score must be set exactly when judge_status is 'ok' "
-                f"(got score={self.score}, judge_status={self.judge_status!r})"
-            )
+            got = Verbatim(f"score={self.score!r} with judge_status={self.judge_status!r}")
+            raise _invalid("score", "set exactly when judge_status is 'ok'", got)
         if self.ratings and self.label_kind is None:
-            raise ValueError("label_kind is required when ratings are given")
+            raise _invalid("label_kind", "given when ratings are given", None)
         if self.label_kind == "ordinal" and self.levels is None:
-            raise ValueError("levels is required for ordinal labels")
+            raise _invalid("levels", "an integer >= 2 for ordinal labels", None)
         if self.label_kind != "ordinal" and self.levels is not None:
-            raise ValueError("levels is only for ordinal labels")
-        for r in self.ratings:
-            _check_rating(r.value, self.label_kind, self.levels)
+            raise _invalid("levels", "None unless label_kind='ordinal'", self.levels)
+        for index, rating in enumerate(self.ratings):
+            _check_rating(rating.value, self.label_kind, self.levels, index)
+        _check_one_rating_per_rater(self.ratings, self.item_id)
         return self
 
     @property
@@ -251,20 +425,33 @@ class Judgment(BaseModel):
         return len(self.ratings)
 
 
-def _check_rating(value: int | str, kind: LabelKind | None, levels: int | None) -> None:
-    if kind == "binary":
-        if isinstance(value, str) or value not in (0, 1):
-            raise ValueError(f"a binary rating must be 0 or 1, got {value!r}")
-    elif kind == "ordinal":
-        assert levels is not None
-        if isinstance(value, str) or not 1 <= value <= levels:
-            raise ValueError(f"an ordinal rating must be an integer in 1..{levels}, got {value!r}")
-    elif kind == "pairwise" and value not in PAIRWISE_OUTCOMES:
-        raise ValueError(f"a pairwise rating must be one of {PAIRWISE_OUTCOMES}, got {value!r}")
+def _check_rating(value: int | str, kind: LabelKind | None, levels: int | None, index: int) -> None:
+    field = f"ratings[{index}].value"
+    if kind == "binary" and (isinstance(value, str) or value not in (0, 1)):
+        raise _invalid(field, "0 or 1 (a binary rating)", value)
+    if kind == "ordinal" and (isinstance(value, str) or not 1 <= value <= (levels or 0)):
+        raise _invalid(field, f"an integer level in 1..{levels} (an ordinal rating)", value)
+    if kind == "pairwise" and value not in PAIRWISE_OUTCOMES:
+        raise _invalid(field, f"one of {PAIRWISE_OUTCOMES} (a pairwise rating)", value)
+
+
+def _check_one_rating_per_rater(ratings: Sequence[Rating], item_id: str) -> None:
+    seen: set[str] = set()
+    for rating in ratings:
+        if rating.rater is None:
+            continue
+        if rating.rater in seen:
+            got = Verbatim(f"rater {rating.rater!r} rates item {item_id!r} twice")
+            raise _invalid("ratings", "one rating per rater", got)
+        seen.add(rating.rater)
 
 
 TargetHow = Literal["soft", "majority", "mean"]
-TiePolicy = Literal["half", "drop", "negative"]
+#: The tie policies :meth:`JudgmentSet.targets` accepts (see :mod:`judgecal.vocabulary`).
+TargetTies = Literal["half", "drop", "loss"]
+_TARGET_TIES: tuple[str, ...] = ("half", "drop", "loss")
+#: Target of each pairwise outcome before the tie policy: first 1, second 0, tie 0.5.
+_PAIRWISE_TARGET = np.array([0.0, 0.5, 1.0])  # indexed by the vocabulary's code
 
 
 class JudgmentSet(Sequence[Judgment]):
@@ -395,7 +582,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def stage(self, name: str) -> JudgmentSet:
         """Only the judgments of one stage."""
-        _check_name(name, "stage")
+        _check_name_arg(name, "stage")
         return self._subset(j for j in self._items if j.stage == name)
 
     # Arrays --------------------------------------------------------------------
@@ -424,7 +611,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def feature(self, name: str) -> FloatArray:
         """One surface feature for every judgment (raises when an item lacks it)."""
-        _check_name(name, "feature")
+        _check_name_arg(name, "feature")
         out = np.empty(len(self))
         for i, j in enumerate(self._items):
             if name not in j.features:
@@ -438,7 +625,7 @@ class JudgmentSet(Sequence[Judgment]):
 
     def meta(self, name: str) -> StrArray:
         """One meta field for every judgment (raises when an item lacks it)."""
-        _check_name(name, "meta")
+        _check_name_arg(name, "meta")
         vals = []
         for j in self._items:
             if name not in j.meta:
@@ -454,24 +641,39 @@ class JudgmentSet(Sequence[Judgment]):
         """How many judgments ended in each judge status."""
         return dict(Counter(j.judge_status for j in self._items))
 
-    def ratings_long(self) -> tuple[IntArray, NDArrayAny, StrArray]:
+    def ratings_long(
+        self, *, coding: Literal["signed", "vocabulary"] = "signed"
+    ) -> tuple[IntArray, IntArray, StrArray]:
         """Every rating as its own row: ``(item_index, value, rater)``.
 
-        Values are ints for binary and ordinal labels; pairwise outcomes are coded
-        ``first=1, tie=0, second=-1``. Unknown raters are ``""``.
+        Values are ints for binary and ordinal labels. Pairwise outcomes are
+        coded ``first=1, tie=0, second=-1`` with ``coding="signed"`` (the
+        default, as in 0.1) or with the one coding of :mod:`judgecal.vocabulary`
+        (``second=0, tie=1, first=2``) with ``coding="vocabulary"``. Unknown
+        raters are ``""`` (a named rater is never ``""``).
+
+        Examples
+        --------
+        >>> js = JudgmentSet([Judgment(item_id="a", score=2.0, label_kind="pairwise",
+        ...     ratings=[Rating(value="first"), Rating(value="tie", rater="r2")])],
+        ...     scale=Scale.verdict("second", "tie", "first"))
+        >>> [v.tolist() for v in js.ratings_long(coding="vocabulary")]
+        [[0, 0], [2, 1], ['', 'r2']]
         """
-        idx: list[int] = []
-        vals: list[int] = []
+        check_choice(coding, "coding", ("signed", "vocabulary"), where="JudgmentSet.ratings_long")
+        shift = 1 if coding == "signed" else 0
+        items: list[int] = []
+        values: list[int] = []
         raters: list[str] = []
-        code = {"first": 1, "tie": 0, "second": -1}
-        for i, j in enumerate(self._items):
-            for r in j.ratings:
-                idx.append(i)
-                vals.append(code[r.value] if isinstance(r.value, str) else int(r.value))
-                raters.append(r.rater or "")
+        for index, judgment in enumerate(self._items):
+            for rating in judgment.ratings:
+                items.append(index)
+                value = rating.value
+                values.append(PAIRWISE_CODES[value] - shift if isinstance(value, str) else value)
+                raters.append(rating.rater or "")
         return (
-            np.asarray(idx, dtype=np.int64),
-            np.asarray(vals, dtype=np.int64),
+            np.asarray(items, dtype=np.int64),
+            np.asarray(values, dtype=np.int64),
             np.asarray(raters, dtype=str),
         )
 
@@ -480,13 +682,15 @@ class JudgmentSet(Sequence[Judgment]):
         *,
         how: TargetHow = "soft",
         threshold: int | None = None,
-        ties: TiePolicy = "half",
+        ties: TargetTies = "half",
     ) -> tuple[FloatArray, FloatArray]:
         """Binary calibration targets ``(y, weight)`` from the human ratings.
 
         What is modelled is the probability that a human rates the item
         *positively*: a ``1`` for binary labels, a level ``>= threshold`` for
-        ordinal labels, ``"first"`` for pairwise labels.
+        ordinal labels, ``"first"`` for pairwise labels. Pairwise outcomes map to
+        targets in one way everywhere: ``first`` is 1, ``second`` is 0, and a tie
+        follows ``ties``.
 
         Parameters
         ----------
@@ -496,106 +700,141 @@ class JudgmentSet(Sequence[Judgment]):
             raters rated positively, 0 when most did not, 0.5 on an exact split;
             weight 1. For pairwise labels ``majority`` takes the most common
             outcome (first 1, second 0, tie per ``ties``; no single most common
-            outcome gives 0.5). ``mean`` (ordinal only): 1 when the mean rating is at least
-            ``threshold``; weight 1.
+            outcome gives 0.5). ``mean`` (ordinal only): 1 when the mean rating
+            is at least ``threshold``; weight 1.
         threshold : int, optional
-            Ordinal labels only: the lowest level that counts as positive.
-        ties : {"half", "drop", "negative"}
-            Pairwise labels only: a tie counts as half a preference for the
-            first response, is left out (an item whose ratings are all ties gets
-            weight 0, it is not removed), or counts as not preferring it.
+            Ordinal labels only: the lowest level that counts as positive (a
+            Python or numpy integer, or a float with an integral value).
+        ties : {"half", "drop", "loss"}
+            Pairwise labels only (tie policies of :mod:`judgecal.vocabulary`): a
+            tie counts as half a preference for the first response, is left out
+            (an item whose ratings are all ties gets weight 0, it is not
+            removed), or counts as not preferring it. ``"negative"`` (0.1's name
+            for ``"loss"``) still works with a :class:`DeprecationWarning`.
 
         Returns
         -------
         y : ndarray of float in [0, 1]
         weight : ndarray of float >= 0
+
+        Examples
+        --------
+        >>> js = JudgmentSet([Judgment(item_id="a", score=2.0, label_kind="pairwise",
+        ...     ratings=[Rating(value="first"), Rating(value="tie")])],
+        ...     scale=Scale.verdict("second", "tie", "first"))
+        >>> [js.targets(ties=t)[0].tolist() for t in ("half", "drop", "loss")]
+        [[0.75], [1.0], [0.5]]
         """
+        ties = check_ties(ties, where="JudgmentSet.targets", allowed=_TARGET_TIES)  # type: ignore[assignment]
+        level = self._check_target_args(how, threshold)
+        item, codes, _ = self.ratings_long(coding="vocabulary")
+        n = len(self)
+        if how == "mean":
+            return _mean_targets(item, codes, n, level)
+        if self.label_kind == "pairwise" and how == "majority":
+            return _pairwise_majority(item, codes, n, ties)
+        positive, weight = _rating_targets(self.label_kind, codes, level, ties)
+        return _aggregate(item, positive, weight, n, how)
+
+    def _check_target_args(self, how: Any, threshold: Any) -> int:
+        """Validate ``how`` and ``threshold``; the threshold as an int (0 unless ordinal)."""
         where = "JudgmentSet.targets"
         check_choice(how, "how", ("soft", "majority", "mean"), where=where)
-        check_choice(ties, "ties", ("half", "drop", "negative"), where=where)
-        unl = [j.item_id for j in self._items if not j.ratings]
-        if unl:
+        unlabelled = [j.item_id for j in self._items if not j.ratings]
+        if unlabelled:
             raise InputError(
                 "judgments",
                 "judgments that all have ratings (call .labelled() first)",
-                f"{len(unl)} without ratings, e.g. item {unl[0]!r}",
+                f"{len(unlabelled)} without ratings, e.g. item {unlabelled[0]!r}",
                 where=where,
             )
-        kind = self.label_kind
-        if kind == "ordinal":
-            assert self.levels is not None
-            if (
-                threshold is None
-                or isinstance(threshold, bool)
-                or not isinstance(threshold, int)
-                or not 2 <= threshold <= self.levels
-            ):
-                raise InputError(
-                    "threshold",
-                    f"an integer level in 2..{self.levels} for ordinal labels",
-                    threshold,
-                    where=where,
-                )
-        elif threshold is not None:
-            raise InputError("threshold", "None unless labels are ordinal", threshold, where=where)
-        if how == "mean" and kind != "ordinal":
+        if how == "mean" and self.label_kind != "ordinal":
             raise InputError("how", "'soft' or 'majority' for non-ordinal labels", how, where=where)
-        n = len(self)
-        y = np.empty(n)
-        w = np.empty(n)
-        for i, j in enumerate(self._items):
-            vals = [r.value for r in j.ratings]
-            if kind == "ordinal" and how == "mean":
-                y[i] = float(np.mean([float(v) for v in vals]) >= threshold)  # type: ignore[operator]
-                w[i] = 1.0
-                continue
-            if kind == "pairwise" and how == "majority":
-                top = Counter(vals).most_common()
-                if len(top) > 1 and top[0][1] == top[1][1]:
-                    y[i], w[i] = 0.5, 1.0  # no plurality outcome
-                elif top[0][0] == "tie":
-                    y[i] = 0.0 if ties == "negative" else 0.5
-                    w[i] = 0.0 if ties == "drop" else 1.0
-                else:
-                    y[i], w[i] = float(top[0][0] == "first"), 1.0
-                continue
-            pos: list[float] = []
-            for v in vals:
-                if kind == "binary":
-                    pos.append(float(v))
-                elif kind == "ordinal":
-                    pos.append(float(v >= threshold))  # type: ignore[operator]
-                elif v == "tie":
-                    if ties == "half":
-                        pos.append(0.5)
-                    elif ties == "negative":
-                        pos.append(0.0)
-                else:
-                    pos.append(float(v == "first"))
-            if not pos:
-                y[i], w[i] = 0.5, 0.0
-                continue
-            share = float(np.mean(pos))
-            if how == "soft":
-                y[i], w[i] = share, float(len(pos))
-            else:
-                y[i] = 1.0 if share > 0.5 else 0.0 if share < 0.5 else 0.5
-                w[i] = 1.0
-        return y, w
+        if self.label_kind != "ordinal":
+            if threshold is not None:
+                raise InputError(
+                    "threshold", "None unless labels are ordinal", threshold, where=where
+                )
+            return 0
+        assert self.levels is not None
+        if threshold is None:
+            raise InputError(
+                "threshold",
+                f"an integer level in 2..{self.levels} for ordinal labels",
+                None,
+                where=where,
+            )
+        return check_int(threshold, "threshold", low=2, high=self.levels, where=where,
+                         integral_float=True)  # fmt: skip
 
 
-def _check_name(name: Any, where: str) -> None:
+def _rating_targets(
+    kind: LabelKind | None, codes: IntArray, level: int, ties: str
+) -> tuple[FloatArray, FloatArray]:
+    """Per rating: how positive it is and its weight (0 for a dropped tie)."""
+    weight = np.ones(codes.size)
+    if kind == "binary":
+        return codes.astype(np.float64), weight
+    if kind == "ordinal":
+        return (codes >= level).astype(np.float64), weight
+    positive = _PAIRWISE_TARGET[codes] if codes.size else np.zeros(0)
+    is_tie = codes == PAIRWISE_CODES["tie"]
+    if ties == "loss":
+        positive[is_tie] = 0.0
+    elif ties == "drop":
+        weight[is_tie] = 0.0
+    return positive, weight
+
+
+def _aggregate(
+    item: IntArray, positive: FloatArray, weight: FloatArray, n: int, how: str
+) -> tuple[FloatArray, FloatArray]:
+    """Per item: the weighted share of positive ratings (``soft``) or its majority."""
+    total = np.bincount(item, weights=weight, minlength=n)
+    positive_total = np.bincount(item, weights=positive * weight, minlength=n)
+    share = np.full(n, 0.5)
+    np.divide(positive_total, total, out=share, where=total > 0)
+    if how == "soft":
+        return share, total.astype(np.float64)
+    majority = np.where(share > 0.5, 1.0, np.where(share < 0.5, 0.0, 0.5))
+    return majority, (total > 0).astype(np.float64)
+
+
+def _mean_targets(
+    item: IntArray, levels: IntArray, n: int, threshold: int
+) -> tuple[FloatArray, FloatArray]:
+    """Per item: 1 when the mean ordinal rating reaches ``threshold``."""
+    counts = np.bincount(item, minlength=n)
+    sums = np.bincount(item, weights=levels.astype(np.float64), minlength=n)
+    return (sums / counts >= threshold).astype(np.float64), np.ones(n)
+
+
+def _pairwise_majority(
+    item: IntArray, codes: IntArray, n: int, ties: str
+) -> tuple[FloatArray, FloatArray]:
+    """Per item: the target of the most common outcome (0.5 when none is most common)."""
+    counts = np.bincount(item * 3 + codes, minlength=3 * n).reshape(n, 3)
+    top = counts.max(axis=1, initial=0)
+    split = (counts == top[:, None]).sum(axis=1) > 1
+    winner = counts.argmax(axis=1)
+    y = _PAIRWISE_TARGET[winner]
+    weight = np.ones(n)
+    tie_wins = ~split & (winner == PAIRWISE_CODES["tie"])
+    if ties == "loss":
+        y[tie_wins] = 0.0
+    elif ties == "drop":
+        weight[tie_wins] = 0.0
+    y[split] = 0.5
+    return y, weight
+
+
+def _check_name_arg(name: Any, where: str) -> None:
     if not isinstance(name, str):
         raise InputTypeError("name", "a string", name, where=f"JudgmentSet.{where}")
 
 
-NDArrayAny = np.ndarray  # type: ignore[type-arg]
-
-
-class RecordProblem(BaseModel):
+class RecordProblem(_Record):
     """A row a loader could not turn into a :class:`Judgment` (``on_error="report"``)."""
-
-    model_config = _FROZEN
 
     row: int
     """Row number in the source (1-based data rows; the header is row 0)."""
