@@ -42,8 +42,8 @@ _LAZY: dict[str, str] = {
     "load_hanna": "judgecal.records.datasets",
     "load_pandalm": "judgecal.records.datasets",
     # calibration
-    "IsotonicCalibrator": "judgecal.calibration.stagewise",
-    "LogisticCalibrator": "judgecal.calibration.stagewise",
+    "IsotonicCalibrator": "judgecal.calibration.isotonic",
+    "LogisticCalibrator": "judgecal.calibration.logistic",
     "BayesianCalibrator": "judgecal.calibration.bayes.calibrator",
     "prior_predictive": "judgecal.calibration.bayes.calibrator",
     "save": "judgecal.persist",
@@ -151,7 +151,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from judgecal.calibration.bayes.calibrator import BayesianCalibrator, prior_predictive
     from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
-    from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
+    from judgecal.calibration.isotonic import IsotonicCalibrator
+    from judgecal.calibration.logistic import LogisticCalibrator
     from judgecal.estimate.core import (
         RateEstimate,
         estimate_difference,

@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
-from judgecal._exceptions import InputError, InputTypeError, NotFittedError
+from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import (
     FloatArray,
     as_float_1d,
     check_choice,
     check_float,
-    check_int,
-    check_probability_targets,
     check_same_length,
-    check_weights,
 )
-from judgecal.calibration.stagewise import fit_logistic_design, fit_stages, route_stages
+from judgecal.calibration.base import (
+    StagewiseCalibrator,
+    State,
+    check_finite_array,
+    route_stages,
+    sigmoid,
+)
+from judgecal.calibration.logistic import fit_logistic_design
 from judgecal.persist import register
 
 __all__ = ["FeatureAdjustedCalibrator"]
 
 
-def _sigmoid(t: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t)))
-
-
-def _fit_logistic(
-    Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, max_iter: int = 100
-) -> FloatArray:
-    """MAP logistic regression (intercept column included in ``Z``): the spine's Newton solver."""
-    return fit_logistic_design(Z, y, w, prior_scale, max_iter=max_iter)
-
-
 @register
-class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class FeatureAdjustedCalibrator(StagewiseCalibrator):
     r"""Calibrate on the judge score plus surface features, predicting at reference feature values.
 
     Fits, per stage (with a pooled fallback, as the other calibrators),
@@ -111,12 +103,11 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         min_stage_labels: int = 30,
         unknown_stage: str = "pooled",
     ) -> None:
+        super().__init__(min_stage_labels=min_stage_labels, unknown_stage=unknown_stage)
         self.features = features
         self.reference = reference
         self.score_column = score_column
         self.prior_scale = prior_scale
-        self.min_stage_labels = min_stage_labels
-        self.unknown_stage = unknown_stage
 
     # -- inputs ---------------------------------------------------------------
     def _names(self, where: str) -> list[str]:
@@ -128,6 +119,9 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         if not all(isinstance(f, str) and f for f in feats) or len(set(feats)) != len(feats):
             raise InputError("features", "distinct, non-empty feature names", feats, where=where)
         return list(feats)
+
+    def _inputs(self, X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
+        return self._matrix(X, where, allow_empty)
 
     def _matrix(self, X: Any, where: str, allow_empty: bool = False) -> FloatArray:
         names = self._names(where)
@@ -167,10 +161,10 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             )
         return arr
 
-    def _check_params(self, where: str = "FeatureAdjustedCalibrator") -> None:
+    def _check_params(self) -> None:
+        where = "FeatureAdjustedCalibrator.fit"
+        super()._check_params()
         self._names(where)
-        check_int(self.min_stage_labels, "min_stage_labels", low=1, where=where)
-        check_choice(self.unknown_stage, "unknown_stage", ("pooled", "raise"), where=where)
         if self.prior_scale != float("inf"):
             check_float(self.prior_scale, "prior_scale", low=0.0, low_open=True, where=where)
         if not isinstance(self.score_column, str) or not self.score_column:
@@ -201,7 +195,7 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         spread = np.sqrt((w @ (M - center) ** 2) / wsum)
         spread = np.where(spread > 0, spread, 1.0)
         Z = np.column_stack([np.ones(M.shape[0]), (M - center) / spread])
-        coef = _fit_logistic(Z, y, w, float(self.prior_scale))
+        coef = fit_logistic_design(Z, y, w, float(self.prior_scale))
         return {"center": center, "spread": spread, "coef": coef}
 
     def fit(
@@ -224,48 +218,31 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         -------
         self
         """
-        where = "FeatureAdjustedCalibrator.fit"
-        self._check_params(where)
-        M = self._matrix(X, where)
-        yy = check_probability_targets(y, "y", where=where)
-        check_same_length(M.shape[0], yy.size, "y", where=where)
-        w = check_weights(sample_weight, M.shape[0], where=where)
-        names = self._names(where)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = M.shape[1]
+        x, yy, w = self._fit_inputs(X, y, sample_weight)
+        names = self._names("FeatureAdjustedCalibrator.fit")
         self.feature_names_ = names
         if isinstance(self.reference, str):
-            ref = (w @ M[:, 1:]) / float(w.sum())
+            ref = (w @ x[:, 1:]) / float(w.sum())
         else:
             ref = np.array([float(self.reference[k]) for k in names])
         self.reference_ = np.asarray(ref, dtype=np.float64)
-        self.pooled_ = self._fit_one(M, yy, w)
-        self.stage_states_, self.stage_counts_ = fit_stages(
-            self._fit_one, M, yy, w, stages, int(self.min_stage_labels), where=where
-        )
+        self._fit_states(x, yy, w, stages)
         return self
 
     # -- predict ------------------------------------------------------------------
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "pooled_"):
-            raise NotFittedError(
-                f"This FeatureAdjustedCalibrator is not fitted yet: call fit(X, y) before {where}."
-            )
-
     def _route(
         self,
         M: FloatArray,
         stages: Any,
         where: str,
-        fn: Callable[[dict[str, Any], FloatArray], FloatArray],
+        fn: Any,
     ) -> FloatArray:
         return route_stages(self, M, stages, fn, where=where)
 
-    @staticmethod
-    def _prob(state: dict[str, Any], M: FloatArray) -> FloatArray:
-        Z = (M - state["center"]) / state["spread"]
+    def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
+        Z = (x - state["center"]) / state["spread"]
         coef = state["coef"]
-        return np.asarray(_sigmoid(coef[0] + Z @ coef[1:]), dtype=np.float64)
+        return np.asarray(sigmoid(coef[0] + Z @ coef[1:]), dtype=np.float64)
 
     def _adjust(self, state: dict[str, Any], M: FloatArray) -> FloatArray:
         return M[:, 0] - (M[:, 1:] - self.reference_) @ self._bonus(state)
@@ -277,22 +254,6 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
         if abs(b) < 1e-8:
             return np.zeros(coef.size - 2)
         return np.asarray(-coef[2:] * spread[0] / (b * spread[1:]), dtype=np.float64)
-
-    def predict_agreement(self, X: Any, *, stages: Any = None) -> FloatArray:
-        """P(a human rates positively | score, features) as a 1-D array."""
-        where = "FeatureAdjustedCalibrator.predict_proba"
-        self._check_fitted("predict_proba")
-        M = self._matrix(X, where, allow_empty=True)
-        return self._route(M, stages, where, self._prob)
-
-    def predict_proba(self, X: Any, *, stages: Any = None) -> FloatArray:
-        """Probabilities of each class, shape (n, 2); column 1 is P(a human rates positively)."""
-        p = self.predict_agreement(X, stages=stages)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any, *, stages: Any = None) -> Any:
-        """1 where P(agree) >= 0.5, else 0."""
-        return (self.predict_agreement(X, stages=stages) >= 0.5).astype(np.int64)
 
     def adjusted_score(self, X: Any, *, stages: Any = None) -> FloatArray:
         """The judge score moved to the reference feature values: ``s - sum_k gamma_k (f_k - r_k)``."""
@@ -320,14 +281,26 @@ class FeatureAdjustedCalibrator(ClassifierMixin, BaseEstimator):  # type: ignore
             "feature_names": self.feature_names_,
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
-        def dec(s: dict[str, Any]) -> dict[str, Any]:
-            return {k: np.asarray(v, dtype=np.float64) for k, v in s.items()}
+    def _set_extra_state(self, state: State) -> None:
+        names = state.get("feature_names")
+        if not isinstance(names, list) or not names or not all(isinstance(f, str) for f in names):
+            raise ValueError(f"a feature-adjusted state needs 'feature_names', got {names!r}")
+        self.feature_names_ = list(names)
+        self.n_features_in_ = 1 + len(names)
+        self.reference_ = check_finite_array(
+            state.get("reference"), "reference", kind="feature-adjusted", shape=(len(names),)
+        )
 
-        self.classes_ = np.array([0, 1])
-        self.feature_names_ = [str(f) for f in state["feature_names"]]
-        self.n_features_in_ = 1 + len(self.feature_names_)
-        self.reference_ = np.asarray(state["reference"], dtype=np.float64)
-        self.pooled_ = dec(state["pooled"])
-        self.stage_states_ = {str(k): dec(v) for k, v in state["stages"].items()}
-        self.stage_counts_ = {str(k): int(v) for k, v in state["stage_counts"].items()}
+    def _decode_state(self, state: State) -> State:
+        if not isinstance(state, dict):
+            raise ValueError(f"a fitted state must be a mapping, got {type(state).__name__}")
+        k = getattr(self, "n_features_in_", 0)
+        kind = "feature-adjusted"
+        out = {
+            "center": check_finite_array(state.get("center"), "center", kind=kind, shape=(k,)),
+            "spread": check_finite_array(state.get("spread"), "spread", kind=kind, shape=(k,)),
+            "coef": check_finite_array(state.get("coef"), "coef", kind=kind, shape=(k + 1,)),
+        }
+        if not (out["spread"] > 0).all():
+            raise ValueError("feature-adjusted state 'spread' must be positive")
+        return out

@@ -90,11 +90,9 @@ from judgecal._validation import (
     check_stages,
     make_rng,
 )
-from judgecal.calibration.stagewise import (
-    IsotonicCalibrator,
-    LogisticCalibrator,
-    StagewiseCalibrator,
-)
+from judgecal.calibration.base import StagewiseCalibrator
+from judgecal.calibration.isotonic import IsotonicCalibrator
+from judgecal.calibration.logistic import LogisticCalibrator
 from judgecal.metrics import Interval
 from judgecal.records.core import JudgmentSet
 

@@ -56,7 +56,6 @@ continuous scores take a second instead of minutes.
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 import time
@@ -85,9 +84,17 @@ from judgecal._validation import (
     check_weights,
     make_rng,
 )
+from judgecal.calibration.base import CalibratorBase, sigmoid
+from judgecal.calibration.bayes.fastpath import (
+    MAX_DRAW_STAGES,
+    data_order,
+    laplace_binary,
+    psis,
+    softplus,
+)
 from judgecal.persist import register
 
-__all__ = ["BayesianCalibrator", "prior_predictive"]
+__all__ = ["BayesianCalibrator", "laplace_binary", "prior_predictive", "psis"]
 
 KINDS = ("binary", "monotone", "ordinal", "pairwise")
 METHODS = ("auto", "laplace", "nuts")
@@ -137,298 +144,6 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
         "tau_a": 0.5,
         "tau_b": 0.25,
         "sd_cut": 3.0,
-    }
-
-
-# --------------------------------------------------------------------------------------
-# Small numerics
-# --------------------------------------------------------------------------------------
-def _sigmoid(t: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t)))
-
-
-def _softplus(t: Any) -> Any:
-    return np.logaddexp(0.0, t)
-
-
-def _gpd_fit(x: FloatArray) -> tuple[float, float]:
-    """Generalized Pareto fit (shape k, scale sigma) by Zhang and Stephens (2009), as in PSIS."""
-    n = x.size
-    m = 30 + int(np.sqrt(n))
-    prior = 3.0
-    q1 = x[int(n / 4.0 + 0.5) - 1]
-    if not q1 > 0:
-        pos = x[x > 0]
-        if pos.size == 0:
-            return 0.0, 1.0
-        q1 = float(pos[0])
-    bs = 1.0 - np.sqrt(m / (np.arange(1, m + 1) - 0.5))
-    bs /= prior * q1
-    bs += 1.0 / x[-1]
-    ks = np.log1p(-bs[:, None] * x).mean(axis=1)
-    L = n * (np.log(-(bs / ks)) - ks - 1.0)
-    w = 1.0 / np.exp(L - L[:, None]).sum(axis=1)
-    b = float(np.sum(bs * w))
-    k = float(np.log1p(-b * x).mean())
-    sigma = -k / b
-    k = (n * k + 10 * 0.5) / (n + 10)  # weakly informative prior on k, as in PSIS
-    return k, sigma
-
-
-def psis(log_w: FloatArray) -> tuple[FloatArray, float]:
-    """Pareto-smoothed importance weights (normalised) and the Pareto ``k-hat``.
-
-    Vehtari, Simpson, Gelman, Yao and Gabry (2024), "Pareto smoothed importance
-    sampling", JMLR 25(72). ``k-hat < 0.7`` means the weights are reliable.
-
-    Examples
-    --------
-    >>> w, k = psis(np.zeros(1000))
-    >>> bool(np.allclose(w, 1e-3)), k < 0.5
-    (True, True)
-    """
-    lw = np.asarray(log_w, dtype=np.float64) - np.max(log_w)
-    n = lw.size
-    k_hat = -np.inf
-    m = int(min(0.2 * n, 3.0 * np.sqrt(n)))
-    if m >= 5:
-        order = np.argsort(lw)
-        tail_idx = order[-m:]
-        cutoff = lw[order[-m - 1]]
-        tail = np.exp(lw[tail_idx])
-        exp_cut = math.exp(cutoff)
-        if np.ptp(tail) > 1e-12 * tail.max():
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                k_hat, sigma = _gpd_fit(np.sort(tail) - exp_cut)
-            if np.isfinite(k_hat) and sigma > 0:
-                p = (np.arange(1, m + 1) - 0.5) / m
-                if abs(k_hat) > 1e-10:
-                    q = sigma * (np.power(1.0 - p, -k_hat) - 1.0) / k_hat
-                else:  # pragma: no cover - exponential tail
-                    q = -sigma * np.log1p(-p)
-                smoothed = np.log(np.minimum(q + exp_cut, 1.0))
-                lw = lw.copy()
-                lw[tail_idx] = smoothed
-        else:
-            k_hat = 0.0
-    if np.isnan(k_hat):
-        k_hat = np.inf
-    w = np.exp(lw - np.max(lw))
-    return w / w.sum(), float(k_hat)
-
-
-def _systematic_resample(w: FloatArray, n: int, rng: np.random.Generator) -> IntArray:
-    cdf = np.cumsum(w)
-    cdf[-1] = 1.0
-    u = (rng.random() + np.arange(n)) / n
-    idx: IntArray = np.searchsorted(cdf, u).astype(np.int64)
-    return idx
-
-
-# --------------------------------------------------------------------------------------
-# Fast path: grid over the group scales x Laplace on the rest x PSIS
-# --------------------------------------------------------------------------------------
-def _data_order(g: Any, w: Any, y: Any, x: Any, n_stages: int) -> Any:
-    """Rank of each stage when stages are ordered by their data rather than their names.
-
-    The random draws of the fast path follow the order of the stages. Ordering
-    them by a summary of their data (count, weights, agreement, score moments;
-    names only break exact ties) makes the posterior draws, and so every
-    prediction, unchanged when stages are renamed or rows are permuted.
-    """
-    summary = np.stack(
-        [
-            np.bincount(g, minlength=n_stages).astype(np.float64),
-            np.bincount(g, weights=w, minlength=n_stages),
-            np.bincount(g, weights=w * y, minlength=n_stages),
-            np.bincount(g, weights=w * x, minlength=n_stages),
-            np.bincount(g, weights=w * x * y, minlength=n_stages),
-        ],
-        axis=1,
-    )
-    order = sorted(range(n_stages), key=lambda k: (*np.round(summary[k], 9).tolist(), k))
-    rank = np.empty(n_stages, dtype=np.int64)
-    rank[order] = np.arange(n_stages)
-    return rank
-
-
-def laplace_binary(
-    f: FloatArray,
-    y: FloatArray,
-    w: FloatArray,
-    g: IntArray,
-    n_stages: int,
-    prior: dict[str, float],
-    *,
-    draws: int = 2000,
-    grid: int = 9,
-    rng: np.random.Generator,
-    df: float = 6.0,
-) -> dict[str, Any]:
-    r"""Posterior draws of the hierarchical binary model without PyMC.
-
-    The group scales :math:`(\tau_a, \tau_b)` are integrated over a ``grid`` x
-    ``grid`` log-spaced grid (2% to 3x their prior scales). At each grid point
-    the conditional posterior of :math:`(a_{1..S}, b_{1..S}, \mu_a, \mu_b)` (a
-    logistic regression with a Gaussian prior) is approximated by a Laplace
-    fit (batched Newton's method over all grid points at once), and the grid
-    point is weighted by its Laplace marginal likelihood times the prior of the
-    scales. Draws from that mixture (multivariate Student-t with ``df`` degrees
-    of freedom around each mode, for heavier tails than the target) are
-    importance-weighted against the exact joint density, Pareto-smoothed
-    (:func:`psis`) and resampled.
-
-    Returns a dict with ``a`` and ``b`` of shape (draws, n_stages), ``mu_a``,
-    ``mu_b``, ``tau_a``, ``tau_b`` of shape (draws,), and diagnostics
-    ``k_hat`` (PSIS) and ``ess`` (importance-sampling effective sample size).
-    """
-    S = n_stages
-    # Sufficient statistics per distinct (stage, feature): the likelihood only sees these.
-    key = np.column_stack([g.astype(np.float64), f])
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    rg = uniq[:, 0].astype(np.int64)
-    rf = uniq[:, 1]
-    W = np.bincount(inv, weights=w, minlength=uniq.shape[0])
-    Y = np.bincount(inv, weights=w * y, minlength=uniq.shape[0])
-    R = rf.size
-    P = 2 * S + 2
-    ia, ib, ima, imb = np.arange(S), S + np.arange(S), 2 * S, 2 * S + 1
-    A = np.zeros((R, P))
-    A[np.arange(R), rg] = 1.0
-    A[np.arange(R), S + rg] = rf
-    center = np.empty(P)
-    center[ia] = center[ima] = prior["mu_a"]
-    center[ib] = center[imb] = prior["mu_b"]
-
-    # Grid over log tau; every grid point is one Gaussian-prior logistic regression.
-    la = np.log(prior["tau_a"]) + np.linspace(np.log(0.02), np.log(3.0), grid)
-    lb = np.log(prior["tau_b"]) + np.linspace(np.log(0.02), np.log(3.0), grid)
-    step_a, step_b = la[1] - la[0], lb[1] - lb[0]
-    LTA, LTB = (m.ravel() for m in np.meshgrid(la, lb, indexing="ij"))
-    G = LTA.size
-    pa, pb = np.exp(-2.0 * LTA), np.exp(-2.0 * LTB)  # 1 / tau^2
-    Q = np.zeros((G, P, P))
-    for idx, imu, pr in ((ia, ima, pa), (ib, imb, pb)):
-        Q[:, idx, idx] += pr[:, None]
-        Q[:, idx, imu] -= pr[:, None]
-        Q[:, imu, idx] -= pr[:, None]
-        Q[:, imu, imu] += S * pr
-    Q[:, ima, ima] += 1.0 / prior["sd_a"] ** 2
-    Q[:, imb, imb] += 1.0 / prior["sd_b"] ** 2
-    # Half-normal densities of the scales (normalised: the evidence below needs it), times the
-    # Jacobian of the log-scale grid.
-    log_prior_tau = (
-        -0.5 * np.exp(2 * LTA) / prior["tau_a"] ** 2
-        + LTA
-        - 0.5 * np.exp(2 * LTB) / prior["tau_b"] ** 2
-        + LTB
-        + 2.0 * (math.log(2.0) - 0.5 * math.log(2.0 * math.pi))
-        - math.log(prior["tau_a"])
-        - math.log(prior["tau_b"])
-    )
-
-    def objective(theta: FloatArray) -> FloatArray:  # (G, P) -> (G,) negative log posterior
-        eta = theta @ A.T
-        d = theta - center
-        out: FloatArray = _softplus(eta) @ W - eta @ Y + 0.5 * np.einsum("gp,gpq,gq->g", d, Q, d)
-        return out
-
-    def hessian(theta: FloatArray) -> FloatArray:
-        p = _sigmoid(theta @ A.T)
-        h = W * p * (1.0 - p)  # (G, R)
-        out: FloatArray = np.einsum("rp,gr,rq->gpq", A, h, A) + Q
-        return out
-
-    theta = np.tile(center, (G, 1))
-    fval = objective(theta)
-    active = np.ones(G, dtype=bool)
-    for _ in range(100):
-        p = _sigmoid(theta @ A.T)
-        grad = (W * p - Y) @ A + np.einsum("gpq,gq->gp", Q, theta - center)
-        H = hessian(theta)
-        step = np.linalg.solve(H, grad[..., None])[..., 0]
-        step[~active] = 0.0
-        t = np.ones(G)
-        cand = theta - step
-        fc = objective(cand)
-        for _ in range(30):
-            worse = fc > fval + 1e-12
-            if not worse.any():
-                break
-            t[worse] *= 0.5
-            cand[worse] = theta[worse] - t[worse, None] * step[worse]
-            fc = np.where(worse, objective(cand), fc)
-        done = (np.abs(fval - fc) < 1e-10 * (1.0 + np.abs(fval))) | (
-            np.max(np.abs(t[:, None] * step), axis=1) < 1e-9
-        )
-        improved = fc <= fval + 1e-12
-        theta = np.where(improved[:, None], cand, theta)
-        fval = np.where(improved, fc, fval)
-        active &= ~done & improved
-        if not active.any():
-            break
-    H = hessian(theta)
-    L = np.linalg.cholesky(H)
-    logdet_h = 2.0 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)
-    logdet_q = np.linalg.slogdet(Q)[1]
-    log_m = -fval + 0.5 * logdet_q - 0.5 * logdet_h + log_prior_tau
-    pi = np.exp(log_m - log_m.max())
-    pi /= pi.sum()
-    pi = np.where(pi > 1e-6 * pi.max(), pi, 0.0)
-    pi /= pi.sum()
-
-    # Student-t mixture proposal, then PSIS against the exact density.
-    n_prop = max(2 * draws, 2000)
-    comp = rng.choice(G, size=n_prop, p=pi)
-    counts = np.bincount(comp, minlength=G)
-    z = rng.standard_normal((n_prop, P)) / np.sqrt(rng.chisquare(df, n_prop) / df)[:, None]
-    LinvT = np.linalg.inv(np.transpose(L, (0, 2, 1)))  # (G, P, P): H^-1 = LinvT @ LinvT.T
-    th = theta[comp] + np.einsum("ipq,iq->ip", LinvT[comp], z)
-    log_q = (
-        math.lgamma((df + P) / 2.0)
-        - math.lgamma(df / 2.0)
-        - 0.5 * P * math.log(df * math.pi)
-        + 0.5 * logdet_h[comp]
-        - 0.5 * (df + P) * np.log1p(np.sum(z * z, axis=1) / df)
-        + np.log(counts[comp] / n_prop)
-    )
-    eta = th @ A.T
-    d = th - center
-    log_p = (
-        eta @ Y
-        - _softplus(eta) @ W
-        - 0.5 * np.einsum("ip,ipq,iq->i", d, Q[comp], d)
-        + 0.5 * logdet_q[comp]
-        - 0.5 * P * math.log(2.0 * math.pi)
-        + log_prior_tau[comp]
-    )
-    log_r = log_p - log_q
-    weights, k_hat = psis(log_r)
-    ess = float(1.0 / np.sum(weights**2))
-    # Marginal likelihood of the model: the mean raw importance ratio times the grid cell volume.
-    r_max = float(np.max(log_r))
-    log_evidence = (
-        r_max + math.log(float(np.mean(np.exp(log_r - r_max)))) + math.log(step_a * step_b)
-    )
-    # ... and of the "raw judge is calibrated" model (a = 0, b = 1 in every stage), with no parameter.
-    eta0 = rf
-    log_evidence_identity = float(eta0 @ Y - _softplus(eta0) @ W)
-    idx = rng.permutation(_systematic_resample(weights, draws, rng))
-    th_s = th[idx]
-    jit = rng.uniform(-0.5, 0.5, (draws, 2))
-    return {
-        "a": th_s[:, ia].copy(),
-        "b": th_s[:, ib].copy(),
-        "mu_a": th_s[:, ima].copy(),
-        "mu_b": th_s[:, imb].copy(),
-        "tau_a": np.exp(LTA[comp[idx]] + jit[:, 0] * step_a),
-        "tau_b": np.exp(LTB[comp[idx]] + jit[:, 1] * step_b),
-        "k_hat": k_hat,
-        "ess": ess,
-        "grid_points": int(np.count_nonzero(pi)),
-        "log_evidence": log_evidence,
-        "log_evidence_identity": log_evidence_identity,
     }
 
 
@@ -484,63 +199,7 @@ def _unique_inverse(x: FloatArray) -> tuple[FloatArray, IntArray]:
     return u, inv.ravel().astype(np.int64)
 
 
-class _EstimatorBase:
-    """The scikit-learn estimator protocol without importing scikit-learn.
-
-    ``get_params``/``set_params`` (so ``sklearn.base.clone`` and grid searches
-    work), a parameter ``repr`` and ``__sklearn_tags__`` (imports scikit-learn
-    only when asked). Importing scikit-learn costs ~2 s, which the fast path
-    does not pay.
-    """
-
-    _estimator_type = "classifier"
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this estimator (scikit-learn protocol)."""
-        return {k: getattr(self, k) for k in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> Any:
-        """Set parameters (scikit-learn protocol); returns ``self``."""
-        valid = self._get_param_names()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(
-                    "params",
-                    f"parameters among {valid}",
-                    k,
-                    where=f"{type(self).__name__}.set_params",
-                )
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        sig = inspect.signature(type(self).__init__)
-        parts = []
-        for name in self._get_param_names():
-            default = sig.parameters[name].default
-            value = getattr(self, name)
-            if value is not default and value != default:
-                parts.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(parts)})"
-
-    def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=False),
-            input_tags=InputTags(one_d_array=True, two_d_array=True),
-            non_deterministic=getattr(self, "random_state", None) is None,
-        )
-
-
-class BayesianCalibrator(_EstimatorBase):
+class BayesianCalibrator(CalibratorBase):
     r"""Bayesian calibrator: partial pooling across stages and credible intervals.
 
     ``predict_proba`` returns posterior means; ``predict_interval`` returns
@@ -647,6 +306,12 @@ class BayesianCalibrator(_EstimatorBase):
     """
 
     _estimator_name: ClassVar[str] = "bayesian"
+
+    _fitted_attribute = "draws_"
+
+    @property
+    def _non_deterministic(self) -> bool:
+        return self.random_state is None
 
     def __init__(
         self,
@@ -828,7 +493,7 @@ class BayesianCalibrator(_EstimatorBase):
             self.score_levels_ = lv
         if method == "laplace":
             f = self._feature(x)
-            rank = _data_order(g, w, yy, x, len(self.stages_))
+            rank = data_order(g, w, yy, x, len(self.stages_))
             post = laplace_binary(
                 f, yy, w, rank[g], len(self.stages_), prior, draws=int(self.draws), rng=rng
             )
@@ -1034,12 +699,6 @@ class BayesianCalibrator(_EstimatorBase):
             )
 
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "draws_"):
-            raise NotFittedError(
-                f"This BayesianCalibrator is not fitted yet: call fit(X, y) before {where}."
-            )
-
     def _stage_groups(self, stages: Any, n: int, where: str) -> list[tuple[State, Any]]:
         if stages is None:
             key = self.stages_[0] if len(self.stages_) == 1 else NEW_STAGE
@@ -1059,27 +718,27 @@ class BayesianCalibrator(_EstimatorBase):
     def _quantity(self, state: State, u: FloatArray, what: str) -> FloatArray:
         """Per-draw values (draws, len(u)) of the predicted quantity at scores u."""
         if self.kind == "monotone":
-            return _sigmoid(_interp_logit(self.score_levels_, state["theta"], u))  # type: ignore[no-any-return]
+            return sigmoid(_interp_logit(self.score_levels_, state["theta"], u))  # type: ignore[no-any-return]
         f = self._feature(u)
         eta = state["a"][:, None] + state["b"][:, None] * f[None, :]
         if self.kind == "binary":
-            return _sigmoid(eta)  # type: ignore[no-any-return]
+            return sigmoid(eta)  # type: ignore[no-any-return]
         cut = state["cut"]  # (D, K-1)
         K = cut.shape[1] + 1
         if what.startswith("ge"):  # P(Y >= k)
             k = int(what[2:])
-            return _sigmoid(eta - cut[:, k - 2][:, None])  # type: ignore[no-any-return]
+            return sigmoid(eta - cut[:, k - 2][:, None])  # type: ignore[no-any-return]
         if what.startswith("p"):  # P(Y == k)
             k = int(what[1:])
-            up = _sigmoid(eta - cut[:, k - 2][:, None]) if k >= 2 else 1.0
-            down = _sigmoid(eta - cut[:, k - 1][:, None]) if k <= K - 1 else 0.0
+            up = sigmoid(eta - cut[:, k - 2][:, None]) if k >= 2 else 1.0
+            down = sigmoid(eta - cut[:, k - 1][:, None]) if k <= K - 1 else 0.0
             return np.asarray(up - down)
         # agreement
         if self.kind == "ordinal" and self.threshold is not None:
-            return _sigmoid(eta - cut[:, int(self.threshold) - 2][:, None])  # type: ignore[no-any-return]
+            return sigmoid(eta - cut[:, int(self.threshold) - 2][:, None])  # type: ignore[no-any-return]
         tot = np.zeros_like(eta)
         for k in range(K - 1):
-            tot += _sigmoid(eta - cut[:, k][:, None])
+            tot += sigmoid(eta - cut[:, k][:, None])
         return tot / (K - 1)  # type: ignore[no-any-return]
 
     def _summarise(
@@ -1451,4 +1110,4 @@ def prior_predictive(
     b = mu_b + np.abs(prior["tau_b"] * rng.standard_normal(n)) * rng.standard_normal(n)
     spike = rng.random(n) < prior["p_identity"]  # "the raw judge is calibrated"
     a[spike], b[spike] = 0.0, 1.0
-    return _sigmoid(a[:, None] + b[:, None] * f[None, :])  # type: ignore[no-any-return]
+    return sigmoid(a[:, None] + b[:, None] * f[None, :])  # type: ignore[no-any-return]
