@@ -428,7 +428,7 @@ def test_from_rows_garbage_rows(rows: list[dict[str, Any]]) -> None:
 def _rehash(doc: dict[str, Any]) -> str:
     """A hand-edited file whose author also fixed the checksum: only validation can catch it."""
     doc = dict(doc)
-    doc["sha256"] = persist._digest(doc["class"], doc["params"], doc["state"])
+    doc["sha256"] = persist._checksum(doc)
     return json.dumps(doc)
 
 
