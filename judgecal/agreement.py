@@ -54,17 +54,19 @@ from __future__ import annotations
 
 import html
 import itertools
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from judgecal._exceptions import InputError, InputTypeError
-from judgecal._validation import FloatArray, check_float, check_int
-from judgecal.metrics import bootstrap_ci, cohen_kappa
+from judgecal._validation import FloatArray, Verbatim, check_float, check_int
+from judgecal.metrics import bootstrap_ci, cohen_kappa, is_missing
 from judgecal.records.core import JudgmentSet
+from judgecal.vocabulary import DEFAULT_LEVEL
 
 __all__ = [
     "AgreementReport",
@@ -85,39 +87,51 @@ ALPHA_TENTATIVE = 0.667
 # ---------------------------------------------------------------------------
 # coefficients on a count matrix (units x categories)
 # ---------------------------------------------------------------------------
-def _delta2(k: int, metric: str, marginals: FloatArray) -> FloatArray:
-    idx = np.arange(k)
+def _delta2(metric: str, marginals: FloatArray, values: FloatArray | None = None) -> FloatArray:
+    """Squared distances between categories (Krippendorff, 2011, section 4).
+
+    ``nominal``: 0 for equal categories, 1 otherwise. ``ordinal``: the marginal
+    counts from one category to the other, less half of the two ends, squared
+    (so only the *ranks* of the values present matter). ``interval``: the
+    squared difference of the category *values* (``values``; positions
+    ``0..k-1`` when not given).
+    """
+    k = marginals.size
+    positions = np.arange(k)
     if metric == "nominal":
         return 1.0 - np.eye(k)
     if metric == "interval":
-        return (idx[:, None] - idx[None, :]).astype(float) ** 2
-    # ordinal: (sum of marginals from c to k, minus half of the two ends)^2
+        at = positions.astype(float) if values is None else values
+        return (at[:, None] - at[None, :]) ** 2
     cum = np.concatenate([[0.0], np.cumsum(marginals)])
-    lo = np.minimum(idx[:, None], idx[None, :])
-    hi = np.maximum(idx[:, None], idx[None, :])
+    lo = np.minimum(positions[:, None], positions[None, :])
+    hi = np.maximum(positions[:, None], positions[None, :])
     between = cum[hi + 1] - cum[lo]
     out: FloatArray = (between - (marginals[:, None] + marginals[None, :]) / 2.0) ** 2
     return out
 
 
-def _alpha_counts(C: FloatArray, w: FloatArray, metric: str) -> float | None:
-    m = C.sum(1)
-    keep = (m >= 2) & (w > 0)
+def _alpha_counts(
+    counts: FloatArray, unit_weight: FloatArray, metric: str, values: FloatArray | None = None
+) -> float | None:
+    """Krippendorff's alpha from a units x categories count table (``None``: nothing pairable)."""
+    per_unit = counts.sum(1)
+    keep = (per_unit >= 2) & (unit_weight > 0)
     if not keep.any():
         return None
-    Ck, mk, wk = C[keep], m[keep], w[keep]
-    scale = wk / (mk - 1.0)
-    o = (Ck * scale[:, None]).T @ Ck - np.diag((Ck * scale[:, None]).sum(0))
-    nc = o.sum(1)
-    n = float(nc.sum())
-    if n <= 1.0:
+    kept, scale = counts[keep], unit_weight[keep] / (per_unit[keep] - 1.0)
+    scaled = kept * scale[:, None]
+    coincidences = scaled.T @ kept - np.diag(scaled.sum(0))
+    marginals = coincidences.sum(1)
+    n_pairable = float(marginals.sum())
+    if n_pairable <= 1.0:
         return None
-    d2 = _delta2(C.shape[1], metric, nc)
-    do = float((o * d2).sum())
-    de = float((np.outer(nc, nc) * d2).sum()) / (n - 1.0)
-    if de <= 1e-12:
-        return 1.0 if do <= 1e-12 else 0.0
-    return float(np.round(1.0 - do / de, 12))
+    delta2 = _delta2(metric, marginals, values)
+    observed = float((coincidences * delta2).sum())
+    expected = float((np.outer(marginals, marginals) * delta2).sum()) / (n_pairable - 1.0)
+    if expected <= 1e-12:
+        return 1.0  # every pairable rating in one category: perfect agreement (documented)
+    return float(np.round(1.0 - observed / expected, 12))
 
 
 def _fleiss_counts(C: FloatArray, w: FloatArray) -> float | None:
@@ -145,45 +159,75 @@ def _exact_counts(C: FloatArray, w: FloatArray) -> float | None:
 
 
 def _reliability_counts(data: Any, name: str, where: str) -> tuple[FloatArray, list[Any]]:
-    """Units x categories counts from a coders x units reliability matrix (None/NaN = missing)."""
+    """Units x categories counts from a coders x units table (missing: see ``is_missing``)."""
     try:
-        arr = np.asarray(data, dtype=object)
+        table = np.asarray(data, dtype=object)
     except (ValueError, TypeError) as exc:  # pragma: no cover - ragged input
         raise InputTypeError(name, "a coders x units table of labels", data, where=where) from exc
-    if arr.ndim != 2 or arr.size == 0:
+    if table.ndim != 2 or table.size == 0:
         raise InputError(
-            name, "a non-empty 2-D coders x units table", f"shape {arr.shape}", where=where
+            name, "a non-empty 2-D coders x units table", f"shape {table.shape}", where=where
         )
-
-    def missing(v: Any) -> bool:
-        return v is None or (isinstance(v, float) and np.isnan(v))
-
-    values = [v for v in arr.ravel().tolist() if not missing(v)]
+    present = np.array([not is_missing(v) for v in table.ravel().tolist()]).reshape(table.shape)
+    values = table[present].tolist()
     if not values:
         raise InputError(name, "at least one rating", "only missing values", where=where)
+    for value in values:
+        if isinstance(value, float | np.floating) and not np.isfinite(value):
+            raise InputError(name, "finite labels (inf is not a category)", value, where=where)
     try:
-        cats = sorted(set(values))
+        categories = sorted(set(values))
     except TypeError:
-        cats = list(dict.fromkeys(values))
-    index = {c: i for i, c in enumerate(cats)}
-    C = np.zeros((arr.shape[1], len(cats)))
-    for coder in range(arr.shape[0]):
-        for u in range(arr.shape[1]):
-            v = arr[coder, u]
-            if not missing(v):
-                C[u, index[v]] += 1
-    return C, cats
+        categories = list(dict.fromkeys(values))
+    index = {category: i for i, category in enumerate(categories)}
+    coder, unit = np.nonzero(present)
+    category = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+    counts = _counts(unit, category, table.shape[1], len(categories))
+    return counts, categories
+
+
+def _interval_values(categories: list[Any], name: str, where: str) -> FloatArray:
+    """Category values as numbers, rescaled to [0, 1] (alpha is unchanged; squares stay finite)."""
+    if any(
+        isinstance(c, bool) or not isinstance(c, int | float | np.integer | np.floating)
+        for c in categories
+    ):
+        raise InputError(
+            name,
+            "numbers at level='interval'",
+            Verbatim(f"categories {categories[:6]}"),
+            where=where,
+        )
+    values = np.asarray(categories, dtype=np.float64)
+    span = float(values.max() - values.min())
+    return (values - values.min()) / span if span > 0 else values * 0.0
 
 
 def krippendorff_alpha(
     reliability_data: Any, *, level: Literal["nominal", "ordinal", "interval"] = "nominal"
 ) -> float | None:
-    """Krippendorff's alpha for a coders x units table; ``None`` or NaN entries are missing.
+    """Krippendorff's alpha for a coders x units table; missing entries are left out.
 
-    Units with fewer than two ratings are not pairable and are ignored. Returns
-    ``None`` when no unit has two ratings, and 1.0 when all ratings fall in one
-    category. ``ordinal`` ranks the sorted distinct values; ``interval`` uses
-    their positions ``0..k-1`` among the sorted values (equally spaced labels).
+    Missing is ``None``, NaN (any float type), ``pd.NA``, ``pd.NaT`` or numpy's
+    NaT. Units with fewer than two ratings are not pairable and are ignored.
+    ``nominal`` compares categories for equality; ``ordinal`` uses the ranks of
+    the values present (Krippendorff's ordinal metric, built from the
+    marginal counts); ``interval`` uses the squared difference of the values
+    themselves, which must be numbers (values {1, 2, 3, 5} are not equally
+    spaced).
+
+    Returns
+    -------
+    float or None
+        ``None`` when no unit has two ratings (nothing to compare); 1.0 when
+        every pairable rating falls in one category (no disagreement is
+        possible, resolved as agreement). Never NaN.
+
+    Raises
+    ------
+    InputError
+        For an empty table, a table of only missing values, ``inf``, or
+        non-numeric labels at ``level="interval"``.
 
     Examples
     --------
@@ -201,8 +245,11 @@ def krippendorff_alpha(
     where = "krippendorff_alpha"
     if not isinstance(level, str) or level not in ("nominal", "ordinal", "interval"):
         raise InputError("level", "one of ('nominal', 'ordinal', 'interval')", level, where=where)
-    C, _ = _reliability_counts(reliability_data, "reliability_data", where)
-    return _alpha_counts(C, np.ones(C.shape[0]), level)
+    counts, categories = _reliability_counts(reliability_data, "reliability_data", where)
+    values = (
+        _interval_values(categories, "reliability_data", where) if level == "interval" else None
+    )
+    return _alpha_counts(counts, np.ones(counts.shape[0]), level, values)
 
 
 def fleiss_kappa(counts: Any) -> float | None:
@@ -338,7 +385,7 @@ class AgreementReport(BaseModel):
     Examples
     --------
     >>> import judgecal
-    >>> rep = agreement_report(judgecal.load_hanna(criteria=("Coherence",)), n_boot=20)
+    >>> rep = agreement_report(judgecal.load_hanna(criteria=("Coherence",)), n_resamples=20)
     >>> hh = rep.stages["Coherence"].get("human-human")
     >>> hh.alpha_ordinal.value < 0.667  # humans agree poorly on HANNA
     True
@@ -354,8 +401,29 @@ class AgreementReport(BaseModel):
     """Judge names, in order."""
     level: float
     """Nominal coverage of the bootstrap intervals."""
-    n_boot: int
+    n_resamples: int
     """Bootstrap resamples (0: no intervals)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_fields(cls, data: Any) -> Any:
+        """Reports written by 0.1 call the resample count ``n_boot``."""
+        if isinstance(data, dict) and "n_boot" in data and "n_resamples" not in data:
+            data = {("n_resamples" if k == "n_boot" else k): v for k, v in data.items()}
+        return data
+
+    @property
+    def n_boot(self) -> int:
+        """Deprecated name of :attr:`n_resamples`."""
+        warnings.warn(
+            "AgreementReport.n_boot is now called n_resamples; the old name will be removed.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.n_resamples
+
+    def _intervals_in_words(self) -> str:
+        return f"{self.level:.0%} bootstrap intervals, {self.n_resamples} resamples"
 
     def warnings(self) -> list[str]:
         """Plain-language flags: stages where humans agree poorly, judges that over-mark."""
@@ -365,7 +433,8 @@ class AgreementReport(BaseModel):
             a = None if hh is None else hh.alpha_ordinal.value
             if a is not None and a < ALPHA_TENTATIVE:
                 out.append(
-                    f"{name}: humans agree poorly with each other (ordinal alpha {a:.2f} < {ALPHA_TENTATIVE}); "
+                    f"{name}: humans agree poorly with each other "
+                    f"(ordinal alpha {a:.2f} < {ALPHA_TENTATIVE}); "
                     "judge-human agreement cannot be expected to be higher, and a calibrated judge "
                     "predicts a noisy target."
                 )
@@ -375,15 +444,14 @@ class AgreementReport(BaseModel):
                 and st.selection.ratio > 1.5
             ):
                 out.append(
-                    f"{name}: the judge marks {st.selection.ratio:.1f}x as many items positive as the human majority."
+                    f"{name}: the judge marks {st.selection.ratio:.1f}x as many items positive "
+                    "as the human majority."
                 )
         return out
 
     def to_markdown(self) -> str:
         """The report as markdown: one table per stage."""
-        head = (
-            f"## Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)"
-        )
+        head = f"## Agreement report ({self._intervals_in_words()})"
         lines = [head, ""]
         for w in self.warnings():
             lines.append(f"- **{w}**")
@@ -409,8 +477,8 @@ class AgreementReport(BaseModel):
             for c in st.comparisons:
                 lines.append(
                     f"| {c.comparison} | {c.n_items} | {c.exact.fmt()} | {c.cohen_kappa.fmt()} | "
-                    f"{c.weighted_kappa.fmt()} | {c.fleiss_kappa.fmt()} | {c.alpha_nominal.fmt()} | "
-                    f"{c.alpha_ordinal.fmt()} |"
+                    f"{c.weighted_kappa.fmt()} | {c.fleiss_kappa.fmt()} | "
+                    f"{c.alpha_nominal.fmt()} | {c.alpha_ordinal.fmt()} |"
                 )
             notes = [f"{c.comparison}: {c.note}" for c in st.comparisons if c.note]
             for n in notes:
@@ -419,8 +487,9 @@ class AgreementReport(BaseModel):
                 s = st.selection
                 ratio = "n/a" if s.ratio is None else f"{s.ratio:.2f}x"
                 lines.append(
-                    f"\nSelection: judge marks {s.judge_positive} of {s.n_items} positive, human majority "
-                    f"{s.human_positive} ({ratio}); Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}."
+                    f"\nSelection: judge marks {s.judge_positive} of {s.n_items} positive, "
+                    f"human majority {s.human_positive} ({ratio}); "
+                    f"Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}."
                 )
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
@@ -428,9 +497,7 @@ class AgreementReport(BaseModel):
     def to_html(self) -> str:
         """The report as a self-contained HTML fragment (tables, escaped text)."""
         e = html.escape
-        parts = [
-            f"<h2>Agreement report ({self.level:.0%} bootstrap intervals, {self.n_boot} resamples)</h2>"
-        ]
+        parts = [f"<h2>Agreement report ({self._intervals_in_words()})</h2>"]
         ws = self.warnings()
         if ws:
             parts.append(
@@ -474,8 +541,9 @@ class AgreementReport(BaseModel):
                 s = st.selection
                 ratio = "n/a" if s.ratio is None else f"{s.ratio:.2f}x"
                 parts.append(
-                    f"<p>Selection: judge marks {s.judge_positive} of {s.n_items} positive, human majority "
-                    f"{s.human_positive} ({ratio}); Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}.</p>"
+                    f"<p>Selection: judge marks {s.judge_positive} of {s.n_items} positive, "
+                    f"human majority {s.human_positive} ({ratio}); "
+                    f"Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}.</p>"
                 )
         return "\n".join(parts) + "\n"
 
@@ -575,7 +643,10 @@ def _build(js: JudgmentSet, judge_codes: Mapping[str, np.ndarray], k: int) -> li
     elif not (
         (js.ratings_long()[2] != "").all() and np.unique(js.ratings_long()[2]).size < item.size
     ):
-        note = "raters are anonymous: Cohen's kappa pairs ratings by position (slot), Fleiss and alpha need no ids"
+        note = (
+            "raters are anonymous: Cohen's kappa pairs ratings by position (slot), "
+            "Fleiss and alpha need no ids"
+        )
     comps.append(_Comparison("human-human", C_h, np.arange(n), wide_h, pairs_h, note))
     for name, jc in judge_codes.items():
         ok = jc[item] >= 0
@@ -605,7 +676,7 @@ def _build(js: JudgmentSet, judge_codes: Mapping[str, np.ndarray], k: int) -> li
 def _pair_codes(
     wide: np.ndarray, pairs: Sequence[tuple[int, int]], k: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For each rater pair: the items both rated, and the cell ``a * k + b`` of their joint table."""
+    """For each rater pair: the items both rated, and their joint-table cell ``a * k + b``."""
     out = []
     for a, b in pairs:
         rows = np.flatnonzero((wide[:, a] >= 0) & (wide[:, b] >= 0))
@@ -635,11 +706,13 @@ def _mean_kappa(
     if np.all(w == 1.0):
         for (a, b), (rows, _) in zip(pairs, codes, strict=True):
             if rows.size >= 2:
-                vals.append(
-                    cohen_kappa(
-                        wide[rows, a], wide[rows, b], labels=list(range(k)), weights=weights
-                    )
-                )  # type: ignore[arg-type]
+                kappa = cohen_kappa(
+                    wide[rows, a],
+                    wide[rows, b],
+                    labels=list(range(k)),
+                    weights=weights,  # type: ignore[arg-type]
+                )
+                vals.append(kappa)
         return float(np.mean(vals)) if vals else None
     v = _kappa_weights(k, weights)
     for rows, cell in codes:
@@ -655,23 +728,33 @@ def _mean_kappa(
 
 
 def _stat(
-    fn: Callable[[FloatArray], float | None], n_items: int, n_boot: int, level: float, seed: int
+    fn: Callable[[FloatArray], float | None],
+    n_items: int,
+    n_resamples: int,
+    level: float,
+    seed: int,
 ) -> Stat:
     ones = np.ones(n_items)
     value = fn(ones)
-    if value is None or n_boot == 0 or n_items < 2:
+    if value is None or n_resamples == 0 or n_items < 2:
         return Stat(value=value)
 
     def metric(idx: np.ndarray) -> float:
         v = fn(np.bincount(idx, minlength=n_items).astype(float))
         return value if v is None else v  # a resample without pairs keeps the full-data value
 
-    ci = bootstrap_ci(metric, np.arange(n_items), n_resamples=n_boot, level=level, seed=seed)
+    ci = bootstrap_ci(metric, np.arange(n_items), n_resamples=n_resamples, level=level, seed=seed)
     return Stat(value=value, low=ci.low, high=ci.high)
 
 
 def _agreement(
-    c: _Comparison, n_items: int, k: int, ordered: bool, n_boot: int, level: float, seed: int
+    c: _Comparison,
+    n_items: int,
+    k: int,
+    ordered: bool,
+    n_resamples: int,
+    level: float,
+    seed: int,
 ) -> AgreementStats:
     def per_unit(w: FloatArray) -> FloatArray:
         out: FloatArray = w[c.unit_item]
@@ -687,7 +770,7 @@ def _agreement(
         "alpha_nominal": lambda w: _alpha_counts(c.C, per_unit(w), "nominal"),
         "alpha_ordinal": lambda w: _alpha_counts(c.C, per_unit(w), "ordinal"),
     }
-    out = {name: _stat(fn, n_items, n_boot, level, seed) for name, fn in stats_.items()}
+    out = {name: _stat(fn, n_items, n_resamples, level, seed) for name, fn in stats_.items()}
     n_with = int(np.unique(c.unit_item[c.C.sum(1) >= 2]).size)
     return AgreementStats(
         comparison=c.name, n_items=n_with, n_rater_pairs=len(c.pairs), note=c.note, **out
@@ -739,9 +822,10 @@ def agreement_report(
     judges: Mapping[str, JudgmentSet] | None = None,
     judge_name: str = "judge",
     judge_cut: float | None = None,
-    n_boot: int = 200,
-    level: float = 0.9,
+    n_resamples: int = 200,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
+    n_boot: int | None = None,
 ) -> AgreementReport:
     """Agreement per stage: human-human, judge-human and judge-judge.
 
@@ -757,12 +841,14 @@ def agreement_report(
     judge_cut : float, optional
         For yes/no labels with a numeric judge score: scores ``>= judge_cut``
         count as yes (default: the middle of the scale).
-    n_boot : int
+    n_resamples : int
         Bootstrap resamples of items for the intervals (0: no intervals).
     level : float
         Nominal coverage of the intervals.
     seed : int
         Bootstrap seed.
+    n_boot : int, optional
+        Deprecated name of ``n_resamples`` (accepted with a ``DeprecationWarning``).
 
     Returns
     -------
@@ -771,55 +857,109 @@ def agreement_report(
     Examples
     --------
     >>> import judgecal
-    >>> rep = agreement_report(judgecal.load_pandalm(), judges={"pandalm7b": judgecal.load_pandalm("pandalm7b")},
-    ...                        judge_name="gpt35", n_boot=0)
+    >>> other = {"pandalm7b": judgecal.load_pandalm("pandalm7b")}
+    >>> rep = agreement_report(judgecal.load_pandalm(), judges=other, judge_name="gpt35",
+    ...                        n_resamples=0)
     >>> st = rep.stages["bloom-7b_opt-7b"]
     >>> [c.comparison for c in st.comparisons]
     ['human-human', 'judge-human (gpt35)', 'judge-human (pandalm7b)', 'judge-judge']
     """
     where = "agreement_report"
-    if not isinstance(judgments, JudgmentSet):
-        raise InputTypeError("judgments", "a JudgmentSet", judgments, where=where)
-    check_int(n_boot, "n_boot", low=0, where=where)
-    if 0 < n_boot < 10:
-        raise InputError("n_boot", "0 (no intervals) or at least 10", n_boot, where=where)
+    n_resamples = _resample_count(n_resamples, n_boot, where)
     check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
     check_int(seed, "seed", low=0, where=where)
     if judge_cut is not None:
         check_float(judge_cut, "judge_cut", where=where)
     if not isinstance(judge_name, str) or not judge_name:
         raise InputError("judge_name", "a non-empty string", judge_name, where=where)
-    js = judgments.labelled()
-    if len(js) == 0:
+    sets = _judge_sets(judgments, judges, judge_name, where)
+    labelled = sets[judge_name]
+    categories = _categories(labelled)
+    stages = {
+        stage: _stage_agreement(
+            stage,
+            {name: s.stage(stage) for name, s in sets.items()},
+            judge_name,
+            categories,
+            judge_cut,
+            n_resamples=n_resamples,
+            level=level,
+            seed=seed,
+        )
+        for stage in labelled.stage_names()
+    }
+    return AgreementReport(stages=stages, judges=list(sets), level=level, n_resamples=n_resamples)
+
+
+def _resample_count(n_resamples: Any, n_boot: Any, where: str) -> int:
+    if n_boot is not None:
+        warnings.warn(
+            f"{where}: n_boot= is now called n_resamples=; the old name will be removed.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        name, n_resamples = "n_boot", n_boot
+    else:
+        name = "n_resamples"
+    check_int(n_resamples, name, low=0, where=where)
+    if 0 < n_resamples < 10:
+        raise InputError(name, "0 (no intervals) or at least 10", n_resamples, where=where)
+    return int(n_resamples)
+
+
+def _judge_sets(
+    judgments: Any, judges: Mapping[str, JudgmentSet] | None, judge_name: str, where: str
+) -> dict[str, JudgmentSet]:
+    """The labelled items, once per judge (each with that judge's scores), checked."""
+    if not isinstance(judgments, JudgmentSet):
+        raise InputTypeError("judgments", "a JudgmentSet", judgments, where=where)
+    labelled = judgments.labelled()
+    if len(labelled) == 0:
         raise InputError(
             "judgments", "a set with human ratings", "no item has a rating", where=where
         )
-    sets = {judge_name: js}
+    sets = {judge_name: labelled}
     for name, other in (judges or {}).items():
         if name in sets:
             raise InputError("judges", f"names other than {judge_name!r}", name, where=where)
-        sets[name] = _align(js, other, name, where)
-    cats = _categories(js)
-    k = len(cats)
-    ordered = js.label_kind != "binary"
-    stages: dict[str, StageAgreement] = {}
-    for stage in js.stage_names():
-        sub = {name: s.stage(stage) for name, s in sets.items()}
-        base = sub[judge_name]
-        codes = {name: _judge_codes(s, k, judge_cut) for name, s in sub.items()}
-        comps = _build(base, codes, k)
-        _, hcat, _ = _human_codes(base)
-        rates = {"humans": (np.bincount(hcat, minlength=k) / max(hcat.size, 1)).tolist()}
-        for name, jc in codes.items():
-            ok = jc[jc >= 0]
-            rates[name] = (np.bincount(ok, minlength=k) / max(ok.size, 1)).tolist()
-        stats_ = [_agreement(c, len(base), k, ordered, n_boot, level, seed) for c in comps]
-        stages[stage] = StageAgreement(
-            stage=stage,
-            n_items=len(base),
-            categories=cats,
-            base_rates=rates,
-            comparisons=stats_,
-            selection=_selection(base, codes[judge_name]) if js.label_kind == "binary" else None,
-        )
-    return AgreementReport(stages=stages, judges=list(sets), level=level, n_boot=n_boot)
+        sets[name] = _align(labelled, other, name, where)
+    return sets
+
+
+def _stage_agreement(
+    stage: str,
+    per_judge: Mapping[str, JudgmentSet],
+    judge_name: str,
+    categories: list[str],
+    judge_cut: float | None,
+    *,
+    n_resamples: int,
+    level: float,
+    seed: int,
+) -> StageAgreement:
+    base = per_judge[judge_name]
+    n_categories = len(categories)
+    codes = {name: _judge_codes(s, n_categories, judge_cut) for name, s in per_judge.items()}
+    _, human_categories, _ = _human_codes(base)
+    rates = {"humans": _shares(human_categories, n_categories)}
+    for name, judge_categories in codes.items():
+        rates[name] = _shares(judge_categories[judge_categories >= 0], n_categories)
+    ordered = base.label_kind != "binary"
+    comparisons = [
+        _agreement(c, len(base), n_categories, ordered, n_resamples, level, seed)
+        for c in _build(base, codes, n_categories)
+    ]
+    binary = base.label_kind == "binary"
+    return StageAgreement(
+        stage=stage,
+        n_items=len(base),
+        categories=categories,
+        base_rates=rates,
+        comparisons=comparisons,
+        selection=_selection(base, codes[judge_name]) if binary else None,
+    )
+
+
+def _shares(category_codes: np.ndarray, n_categories: int) -> list[float]:
+    shares = np.bincount(category_codes, minlength=n_categories) / max(category_codes.size, 1)
+    return [float(x) for x in shares]

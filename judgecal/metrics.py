@@ -61,7 +61,9 @@ def _yp(
         bad = pp[(pp < 0) | (pp > 1)][0]
         raise InputError("p", "probabilities in [0, 1]", Verbatim(repr(float(bad))), where=where)
     w = check_weights(sample_weight, yy.size, where=where)
-    return yy, pp, w
+    # every metric here is a ratio of weighted sums: dividing by the largest weight leaves it
+    # unchanged and keeps sums of huge weights (1e307 each) from overflowing to inf / inf = NaN
+    return yy, pp, w / float(w.max())
 
 
 def brier_score(y: Any, p: Any, *, sample_weight: Any = None) -> float:
@@ -217,6 +219,24 @@ def kendall_tau(a: Any, b: Any, *, variant: Literal["b", "c"] = "b") -> float:
     return float(stats.kendalltau(x, y, variant=variant).statistic)
 
 
+def is_missing(value: Any) -> bool:
+    """Whether a label is missing: ``None``, a NaN of any float type, ``pd.NA`` or a NaT.
+
+    Examples
+    --------
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0), is_missing("")
+    (True, True, False, False)
+    """
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    try:
+        return bool(value != value)  # a NaN (and a NaT) is not equal to itself
+    except (TypeError, ValueError):
+        return False
+
+
 def cohen_kappa(
     a: Any,
     b: Any,
@@ -224,11 +244,29 @@ def cohen_kappa(
     weights: Literal["linear", "quadratic"] | None = None,
     labels: Any = None,
 ) -> float:
-    """Cohen's kappa between two raters (plain, or weighted for ordered labels).
+    r"""Cohen's kappa between two raters (plain, or weighted for ordered labels).
 
-    Labels may be any hashable values; for weighted kappa they must be numbers
-    (or ``labels=`` gives their order). When both raters use one and the same
-    single label, agreement is perfect and kappa is 1.0 (not 0/0).
+    Labels may be any hashable values. Weighted kappa charges a disagreement
+    between labels :math:`j` and :math:`k` by their *distance*:
+    :math:`|x_j - x_k|` (linear) or :math:`(x_j - x_k)^2` (quadratic), where
+    :math:`x` is the label's **value** when labels are numbers (labels 1, 2, 3, 5:
+    5 is twice as far from 3 as 2 is), or its **position** in ``labels=`` when
+    that is given. scikit-learn's ``cohen_kappa_score`` uses the positions
+    of the labels present; the two agree when scikit-learn is given every
+    integer between the lowest and highest label (or when ``labels=`` is given
+    to both).
+
+    Returns
+    -------
+    float
+        When expected disagreement is zero (both raters use one and the same
+        label) agreement is perfect and kappa is 1.0 (not 0/0). Never NaN.
+
+    Raises
+    ------
+    InputError
+        For a missing label (``None``, NaN, ``pd.NA``, NaT): kappa needs both
+        ratings of every pair; drop incomplete pairs first. Also for ``inf``.
 
     Examples
     --------
@@ -241,80 +279,102 @@ def cohen_kappa(
     """
     where = "cohen_kappa"
     check_choice(weights, "weights", (None, "linear", "quadratic"), where=where)
-    ra = np.asarray(a, dtype=object).ravel() if not isinstance(a, str) else None
-    rb = np.asarray(b, dtype=object).ravel() if not isinstance(b, str) else None
-    if ra is None or rb is None:
-        raise InputError(
-            "a" if ra is None else "b", "a sequence of labels", a if ra is None else b, where=where
-        )
-    check_same_length(ra.size, rb.size, "b", where=where)
-    if ra.size == 0:
+    rater_a, rater_b = _rater_labels(a, b, where)
+    categories = _kappa_categories(rater_a, rater_b, labels, where)
+    index = {c: i for i, c in enumerate(categories)}
+    k = len(categories)
+    codes_a = np.fromiter((index[v] for v in rater_a), dtype=np.int64, count=rater_a.size)
+    codes_b = np.fromiter((index[v] for v in rater_b), dtype=np.int64, count=rater_b.size)
+    observed = np.bincount(codes_a * k + codes_b, minlength=k * k).reshape(k, k) / rater_a.size
+    expected = np.outer(observed.sum(1), observed.sum(0))
+    if weights is None:
+        disagreement = 1.0 - np.eye(k)
+    else:
+        at = _label_positions(categories, given=labels is not None, where=where)
+        distance = np.abs(at[:, None] - at[None, :])
+        disagreement = distance if weights == "linear" else distance**2
+    denom = float((disagreement * expected).sum())
+    if denom <= 1e-15:
+        return 1.0
+    return float(np.round(1.0 - float((disagreement * observed).sum()) / denom, 15))
+
+
+def _rater_labels(a: Any, b: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both raters' labels as 1-D object arrays of equal, non-zero length, none missing."""
+    arrays = []
+    for name, value in (("a", a), ("b", b)):
+        if isinstance(value, str | bytes) or value is None:
+            raise InputError(name, "a sequence of labels", value, where=where)
+        arrays.append(np.asarray(value, dtype=object).ravel())
+    rater_a, rater_b = arrays
+    check_same_length(rater_a.size, rater_b.size, "b", where=where)
+    if rater_a.size == 0:
         raise InputError("a", "a non-empty sequence of labels", "an empty sequence", where=where)
-    for name, arr in (("a", ra), ("b", rb)):
-        for v in arr:
-            if v is None or (isinstance(v, float) and not np.isfinite(v)):
-                raise InputError(name, "labels without None, NaN or inf", v, where=where)
+    for name, labels in (("a", rater_a), ("b", rater_b)):
+        for i, v in enumerate(labels.tolist()):
+            if is_missing(v) or (isinstance(v, float | np.floating) and not np.isfinite(v)):
+                raise InputError(
+                    name,
+                    "labels without missing values (None, NaN, pd.NA, NaT) or inf",
+                    Verbatim(f"{v!r} at index {i}"),
+                    where=where,
+                )
+    return rater_a, rater_b
+
+
+def _kappa_categories(
+    rater_a: np.ndarray, rater_b: np.ndarray, labels: Any, where: str
+) -> list[Any]:
+    """The categories in order: ``labels`` when given (checked), else the sorted labels seen."""
     try:
-        seen = set(ra.tolist()) | set(rb.tolist())
+        seen = set(rater_a.tolist()) | set(rater_b.tolist())
     except TypeError:
         raise InputTypeError(
-            "a", "hashable labels (numbers or strings)", Verbatim("an unhashable label"), where=where
+            "a",
+            "hashable labels (numbers or strings)",
+            Verbatim("an unhashable label"),
+            where=where,
         ) from None
     if labels is None:
         try:
-            cats = sorted(seen)
+            return sorted(seen)
         except TypeError:
-            cats = list(dict.fromkeys([*ra.tolist(), *rb.tolist()]))
-    else:
-        if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
-            raise InputTypeError("labels", "a sequence of labels", labels, where=where)
-        cats = list(labels)
-        try:
-            missing = seen - set(cats)
-        except TypeError:
-            raise InputTypeError(
-                "labels", "a sequence of hashable labels", labels, where=where
-            ) from None
-        if missing:
-            raise InputError(
-                "labels",
-                "every label that occurs",
-                Verbatim(f"missing {sorted(map(str, missing))}"),
-                where=where,
-            )
-    index = {c: i for i, c in enumerate(cats)}
-    k = len(cats)
-    ia = np.fromiter((index[v] for v in ra), dtype=np.int64, count=ra.size)
-    ib = np.fromiter((index[v] for v in rb), dtype=np.int64, count=rb.size)
-    obs = np.bincount(ia * k + ib, minlength=k * k).reshape(k, k) / ra.size
-    exp = np.outer(obs.sum(1), obs.sum(0))
-    if weights is None:
-        v = 1.0 - np.eye(k)
-    else:
-        if labels is None:
-            try:
-                pos = np.asarray(cats, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InputError(
-                    "labels",
-                    "numeric labels (or labels= giving their order) for weighted kappa",
-                    cats,
-                    where=where,
-                ) from None
-        else:
-            pos = np.arange(k, dtype=np.float64)
-        if not np.isfinite(pos).all():
-            raise InputError("a", "finite numeric labels for weighted kappa", cats, where=where)
-        # weighted kappa is a ratio of weighted sums: rescaling positions leaves it unchanged and
-        # keeps (j - k)^2 from overflowing for huge labels
-        top = float(np.max(np.abs(pos)))
-        pos = pos / top if top > 0 else pos
-        d = np.abs(pos[:, None] - pos[None, :])
-        v = d if weights == "linear" else d**2
-    denom = float((v * exp).sum())
-    if denom <= 1e-15:
-        return 1.0
-    return float(np.round(1.0 - float((v * obs).sum()) / denom, 15))
+            return list(dict.fromkeys([*rater_a.tolist(), *rater_b.tolist()]))
+    if isinstance(labels, str | bytes) or not isinstance(labels, Iterable):
+        raise InputTypeError("labels", "a sequence of labels", labels, where=where)
+    categories = list(labels)
+    try:
+        absent = seen - set(categories)
+    except TypeError:
+        raise InputTypeError(
+            "labels", "a sequence of hashable labels", labels, where=where
+        ) from None
+    if absent:
+        raise InputError(
+            "labels",
+            "every label that occurs",
+            Verbatim(f"missing {sorted(map(str, absent))}"),
+            where=where,
+        )
+    return categories
+
+
+def _label_positions(categories: list[Any], *, given: bool, where: str) -> FloatArray:
+    """Where each category sits for weighted kappa: its value, or its position in ``labels=``."""
+    if given:
+        return np.arange(len(categories), dtype=np.float64)
+    try:
+        at = np.asarray(categories, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(
+            "labels",
+            "numeric labels (or labels= giving their order) for weighted kappa",
+            categories,
+            where=where,
+        ) from None
+    # a ratio of weighted sums: rescaling leaves kappa unchanged and keeps squares finite
+    top = float(np.max(np.abs(at)))
+    return at / top if top > 0 else at
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tests for judgecal.agreement: textbook values, cross-checks with scikit-learn/statsmodels, edge cases."""
+"""Tests for judgecal.agreement: textbook values, cross-checks with references, edge cases."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_cohen_matches_sklearn_for_named_raters() -> None:
         int
     )
     j = np.where(rng.random(n) < 0.7, truth, ~truth).astype(float)
-    rep = agreement_report(_binary_set(r.tolist(), j.tolist()), n_boot=0)
+    rep = agreement_report(_binary_set(r.tolist(), j.tolist()), n_resamples=0)
     stg = rep.stages["selection"]
     hh, jh = stg.get("human-human"), stg.get("judge-human")
     assert hh is not None and jh is not None
@@ -165,7 +165,7 @@ def test_weighted_kappa_matches_sklearn_on_ordinal() -> None:
         )
         for i in range(n)
     ]
-    rep = agreement_report(JudgmentSet(items, scale=Scale.likert(5)), n_boot=0)
+    rep = agreement_report(JudgmentSet(items, scale=Scale.likert(5)), n_resamples=0)
     hh = rep.stages["default"].get("human-human")
     assert hh is not None
     assert hh.weighted_kappa.value == pytest.approx(
@@ -190,7 +190,7 @@ def test_bootstrap_table_path_matches_cohen_kappa() -> None:
 
 
 def test_edge_cases_perfect_one_class_one_rater() -> None:
-    perfect = agreement_report(_binary_set([[1, 1], [0, 0], [1, 1]], [1, 0, 1]), n_boot=20)
+    perfect = agreement_report(_binary_set([[1, 1], [0, 0], [1, 1]], [1, 0, 1]), n_resamples=20)
     for c in perfect.stages["selection"].comparisons:
         for name in (
             "exact",
@@ -201,14 +201,14 @@ def test_edge_cases_perfect_one_class_one_rater() -> None:
             "alpha_ordinal",
         ):
             assert getattr(c, name).value == 1.0, (c.comparison, name)
-    one_class = agreement_report(_binary_set([[1, 1], [1, 1]], [1, 1]), n_boot=20)
+    one_class = agreement_report(_binary_set([[1, 1], [1, 1]], [1, 1]), n_resamples=20)
     for c in one_class.stages["selection"].comparisons:
         assert (
             c.cohen_kappa.value == 1.0
             and c.alpha_nominal.value == 1.0
             and c.fleiss_kappa.value == 1.0
         )
-    one_rater = agreement_report(_binary_set([[1], [0], [1]], [1, 0, 0]), n_boot=20)
+    one_rater = agreement_report(_binary_set([[1], [0], [1]], [1, 0, 0]), n_resamples=20)
     hh = one_rater.stages["selection"].get("human-human")
     assert hh is not None and hh.cohen_kappa.value is None and hh.alpha_nominal.value is None
     assert "one rating per item" in hh.note
@@ -224,7 +224,7 @@ def test_edge_cases_perfect_one_class_one_rater() -> None:
 @settings(max_examples=25, deadline=None)
 def test_report_never_nan(ratings: list[list[int]], judge: list[int]) -> None:
     rep = agreement_report(
-        _binary_set(ratings, [float(v) for v in judge[: len(ratings)]]), n_boot=10
+        _binary_set(ratings, [float(v) for v in judge[: len(ratings)]]), n_resamples=10
     )
     for stg in rep.stages.values():
         for c in stg.comparisons:
@@ -244,14 +244,18 @@ def test_report_never_nan(ratings: list[list[int]], judge: list[int]) -> None:
 def test_selection_extras_by_hand() -> None:
     ratings = [[1, 1, 0], [0, 0, 0], [0, 1, 0], [1, 1, 1], [0, 0, 1], [0, 0, 0]]
     judge = [1, 1, 1, 1, 0, 0]
-    sel = agreement_report(_binary_set(ratings, judge), n_boot=0).stages["selection"].selection
+    sel = agreement_report(_binary_set(ratings, judge), n_resamples=0).stages["selection"].selection
     assert sel is not None
     # human majority positive: items 0, 3; judge positive: 0, 1, 2, 3
     assert (sel.human_positive, sel.judge_positive, sel.n_items) == (2, 4, 6)
     assert sel.ratio == 2.0 and sel.jaccard == 0.5 and sel.f1 == pytest.approx(2 * 2 / 6)
-    rep = agreement_report(_binary_set(ratings, judge), n_boot=0)
+    rep = agreement_report(_binary_set(ratings, judge), n_resamples=0)
     assert any("2.0x" in w for w in rep.warnings())
-    none = agreement_report(_binary_set([[0], [0]], [0, 0]), n_boot=0).stages["selection"].selection
+    none = (
+        agreement_report(_binary_set([[0], [0]], [0, 0]), n_resamples=0)
+        .stages["selection"]
+        .selection
+    )
     assert none is not None and none.ratio is None and none.jaccard == 1.0 and none.f1 == 1.0
 
 
@@ -259,7 +263,7 @@ def test_numeric_judge_with_cut_and_anonymous_raters() -> None:
     js = _binary_set(
         [[1, 0], [0, 0], [1, 1]], [0.9, 0.2, 0.6], raters=False, scale=Scale.numeric(0, 1)
     )
-    rep = agreement_report(js, judge_cut=0.7, n_boot=0)
+    rep = agreement_report(js, judge_cut=0.7, n_resamples=0)
     stg = rep.stages["selection"]
     assert stg.base_rates["judge"] == [pytest.approx(2 / 3), pytest.approx(1 / 3)]
     hh = stg.get("human-human")
@@ -274,7 +278,7 @@ def test_pandalm_judges_and_judge_judge() -> None:
     )
     name = "llama-7b_opt-7b"
     rep = agreement_report(
-        gpt.stage(name), judges={"pandalm7b": panda}, judge_name="gpt35", n_boot=30
+        gpt.stage(name), judges={"pandalm7b": panda}, judge_name="gpt35", n_resamples=30
     )
     assert rep.judges == ["gpt35", "pandalm7b"] and list(rep.stages) == [name]
     stg = rep.stages[name]
@@ -298,7 +302,9 @@ def test_pandalm_judges_and_judge_judge() -> None:
 
 
 def test_hanna_humans_agree_poorly_and_rendering() -> None:
-    rep = agreement_report(judgecal.load_hanna(criteria=("Coherence", "Complexity")), n_boot=20)
+    rep = agreement_report(
+        judgecal.load_hanna(criteria=("Coherence", "Complexity")), n_resamples=20
+    )
     assert isinstance(rep, AgreementReport)
     for stg in rep.stages.values():
         hh = stg.get("human-human")
@@ -314,14 +320,14 @@ def test_hanna_humans_agree_poorly_and_rendering() -> None:
 
 
 def test_html_escapes_stage_names() -> None:
-    rep = agreement_report(_binary_set([[1, 0], [0, 0]], [1, 0], stage="<b>x</b>"), n_boot=0)
+    rep = agreement_report(_binary_set([[1, 0], [0, 0]], [1, 0], stage="<b>x</b>"), n_resamples=0)
     assert "<b>x</b>" not in rep.to_html() and "&lt;b&gt;" in rep.to_html()
 
 
 def test_bad_input() -> None:
     js = _binary_set([[1, 0], [0, 0]], [1, 0])
-    with pytest.raises(InputError, match="'n_boot'"):
-        agreement_report(js, n_boot=5)
+    with pytest.raises(InputError, match="'n_resamples'"):
+        agreement_report(js, n_resamples=5)
     with pytest.raises(InputError, match="'level'"):
         agreement_report(js, level=1.5)
     with pytest.raises(judgecal.InputTypeError):
@@ -369,4 +375,32 @@ def test_cli_agree_and_estimate(tmp_path: object, capsys: pytest.CaptureFixture[
     res = judgecal.estimate.core.RateEstimate.model_validate_json(capsys.readouterr().out)
     assert res.n_labelled == 100 and res.tie_rate is not None
     assert main(["agree", "missing.csv"]) == 2
-    assert "must be both given" in capsys.readouterr().err
+    assert "missing.csv" in capsys.readouterr().err
+
+
+def test_n_boot_is_now_n_resamples() -> None:
+    """Issue 10: the resample count is ``n_resamples`` everywhere; 0.1's ``n_boot`` still works."""
+    js = _binary_set([[1, 0], [0, 0], [1, 1]], [1, 0, 1])
+    with pytest.warns(DeprecationWarning, match="n_resamples"):
+        old = agreement_report(js, n_boot=20)
+    new = agreement_report(js, n_resamples=20)
+    assert old == new and new.n_resamples == 20
+    with pytest.warns(DeprecationWarning, match="n_resamples"):
+        assert new.n_boot == 20
+    with pytest.warns(DeprecationWarning), pytest.raises(InputError, match="'n_boot'"):
+        agreement_report(js, n_boot=5)
+    # a report saved by 0.1 (field n_boot) still loads
+    saved = new.model_dump(mode="json")
+    saved["n_boot"] = saved.pop("n_resamples")
+    assert AgreementReport.model_validate(saved) == new
+
+
+def test_missing_markers_are_not_categories() -> None:
+    """Issue 16: ``pd.NA`` became a Krippendorff category; every missing marker is now missing."""
+    pd = pytest.importorskip("pandas")
+    with_na = np.array([[1, 2, pd.NA], [1, 2, 2]], dtype=object)
+    assert krippendorff_alpha(with_na) == krippendorff_alpha([[1, 2, None], [1, 2, 2]]) == 1.0
+    with pytest.raises(InputError, match="inf"):
+        krippendorff_alpha([[1.0, float("inf")], [1.0, 2.0]])
+    with pytest.raises(InputError, match="only missing"):
+        krippendorff_alpha([[pd.NA, None], [float("nan"), pd.NaT]])

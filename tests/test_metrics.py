@@ -38,7 +38,7 @@ def test_agree_with_sklearn_and_scipy() -> None:
 
 
 def test_kappa_textbook_example() -> None:
-    # Cohen (1960)-style 2x2 example: 50 items, a says yes 25, b says yes 30, agree on 20 yes + 15 no
+    # Cohen (1960)-style 2x2 example: 50 items, a says yes 25, b 30; agree on 20 yes + 15 no
     a = [1] * 20 + [1] * 5 + [0] * 10 + [0] * 15
     b = [1] * 20 + [0] * 5 + [1] * 10 + [0] * 15
     # po = 0.7, pe = 0.5*0.6 + 0.5*0.4 = 0.5, kappa = 0.4
@@ -99,7 +99,7 @@ def test_bad_input(fn, args, match) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_bootstrap_interval_covers() -> None:
-    """90% bootstrap intervals for the Brier score cover the population value in ~90% of 200 seeds."""
+    """90% bootstrap intervals for the Brier score cover the population value in ~90% of seeds."""
     hits = 0
     for seed in range(200):
         rng = np.random.default_rng(seed)
@@ -144,3 +144,24 @@ def test_reliability_diagram_writes_png(tmp_path) -> None:  # type: ignore[no-un
     assert out.stat().st_size > 1000
     with pytest.raises(InputError, match="predictions"):
         reliability_diagram([0, 1], {})
+
+
+def test_huge_weights_give_the_unweighted_value_not_nan() -> None:
+    """Issue 16: weights of 1e307 overflowed their sum and gave NaN."""
+    y, p = [0, 1, 1, 0] * 10, [0.2, 0.7, 0.9, 0.4] * 10
+    huge = [1e307] * 40
+    assert brier_score(y, p, sample_weight=huge) == pytest.approx(brier_score(y, p))
+    assert log_loss(y, p, sample_weight=huge) == pytest.approx(log_loss(y, p))
+    assert expected_calibration_error(y, p, sample_weight=huge) == pytest.approx(
+        expected_calibration_error(y, p)
+    )
+    curve = reliability_curve(y, p, sample_weight=huge, n_bins=2)
+    assert np.isfinite(curve.weight).all() and np.isfinite(curve.observed).all()
+
+
+def test_cohen_kappa_refuses_every_missing_marker() -> None:
+    """Issue 16: pd.NA and NaT passed as labels; kappa needs both ratings of a pair."""
+    pd = pytest.importorskip("pandas")
+    for marker in (None, float("nan"), np.float32("nan"), pd.NA, pd.NaT):
+        with pytest.raises(InputError, match=r"'b'.*missing"):
+            cohen_kappa([1, 2, 1], [1, marker, 2])
