@@ -39,7 +39,7 @@ def test_fit_then_apply(
             "r3",
             "--stage-col",
             "stage",
-            "--method",
+            "--calibrator",
             method,
             "--out",
             str(out),
@@ -77,7 +77,7 @@ def test_fit_then_apply(
         ),
         (
             ["fit", "DATA", "--score-col", "nope", "--label-col", "r1", "--out", "OUT"],
-            "Row 1: field 'nope'",
+            "--score-col: column 'nope' is not in labels.csv",
         ),
         (
             [
@@ -87,7 +87,7 @@ def test_fit_then_apply(
                 "score",
                 "--label-col",
                 "r1",
-                "--method",
+                "--calibrator",
                 "platt",
                 "--out",
                 "OUT",

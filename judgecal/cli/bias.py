@@ -21,73 +21,89 @@ from pathlib import Path
 from typing import Any
 
 from judgecal._exceptions import InputError
+from judgecal.cli import options
+from judgecal.cli.data import data_path, label_columns
+from judgecal.cli.errors import FlagError
+from judgecal.cli.output import check_plot_path, save_plot
 
 __all__ = ["register"]
 
 
+EXAMPLE = """examples:
+  judgecal bias --judge gpt35 --n-resamples 500          # bundled PandaLM
+  judgecal bias data.csv --score-col judge --label-col h1,h2 --text-col response \\
+      --attributes vegan,runner --format json
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``bias`` subcommand."""
-    p = subparsers.add_parser(
+    parser = subparsers.add_parser(
         "bias",
         help="which surface features (length, markdown, mentions) a judge rewards beyond humans",
         description=(
             "Without DATA: a demo on the bundled PandaLM data. With DATA (CSV/JSONL): regress the "
             "judge score on the human score plus surface features, with robust intervals."
         ),
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "data", nargs="?", default=None, help="CSV or JSONL file (default: bundled PandaLM)"
-    )
-    p.add_argument(
+    options.add_data(parser, optional=True, help="CSV or JSONL file (default: bundled PandaLM)")
+    parser.add_argument(
         "--judge",
         choices=("gpt35", "pandalm7b", "both"),
         default="both",
         help="PandaLM judge(s) (demo only)",
     )
-    p.add_argument("--score-col", default=None, help="column with the judge's score (DATA)")
-    p.add_argument(
-        "--human-col",
+    parser.add_argument("--score-col", default=None, help="column with the judge's score (DATA)")
+    parser.add_argument(
+        "--label-col",
         action="append",
-        default=[],
+        default=None,
         help="human rating column(s); several are averaged (DATA)",
     )
-    p.add_argument(
+    options.add_deprecated(parser, "--human-col", "--label-col", "label_col", append=True)
+    _add_feature_options(parser)
+    options.add_level(parser)
+    options.add_n_resamples(parser, default=2000)
+    options.add_seed(parser)
+    options.add_format(parser, ("markdown", "json"))
+    parser.add_argument("--plot", default=None, help="write a forest plot of the effects (PNG)")
+    parser.set_defaults(func=run)
+
+
+def _add_feature_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--feature-col", action="append", default=[], help="numeric feature column(s) (DATA)"
     )
-    p.add_argument(
+    parser.add_argument(
         "--group-col",
         default=None,
         help="cluster column (rows of one item/story): cluster-robust intervals (DATA)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--text-col",
         default=None,
         help="text column: adds length, markdown (and mentions) features (DATA)",
     )
-    p.add_argument(
+    parser.add_argument(
         "--attributes",
         default=None,
         help="comma-separated attribute names to count mentions of (with --text-col)",
     )
-    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
-    p.add_argument(
-        "--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    p.add_argument("--plot", default=None, help="write a forest plot of the effects (PNG)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``judgecal bias`` and print the report."""
-    report = pandalm_report(args) if args.data is None else file_report(args)
+    if args.plot:
+        check_plot_path("--plot", args.plot)
+    report = pandalm_report(args) if data_path(args) is None else file_report(args)
     if args.format == "json":
         print(report.model_dump_json(indent=2))
     else:
         print(report.to_markdown())
     if args.plot:
-        report.plot(path=args.plot)
+        save_plot(args.plot, lambda temporary: report.plot(path=temporary))
         print(f"\nforest plot written to {args.plot}")
     return 0
 
@@ -147,10 +163,11 @@ def pandalm_report(args: argparse.Namespace) -> Any:
             + reg.model_copy(update={"notes": ()})
         )
     legend = (
-        "preference rows: judge rate minus human rate of picking the longer response, on pairs of unequal "
-        "length (tie = half a pick; 'decisive': ties left out); bootstrap over items. regression rows: the "
-        "judge's verdict (-1 second, 0 tie, +1 first) on the raters' mean verdict plus first-minus-second "
-        "features; a positive coefficient rewards the feature beyond the humans."
+        "preference rows: judge rate minus human rate of picking the longer response, on pairs "
+        "of unequal length (tie = half a pick; 'decisive': ties left out); bootstrap over items. "
+        "regression rows: the judge's verdict (-1 second, 0 tie, +1 first) on the raters' mean "
+        "verdict plus first-minus-second features; a positive coefficient rewards the feature "
+        "beyond the humans."
     )
     return report.model_copy(update={"notes": (*report.notes, legend)})
 
@@ -190,78 +207,104 @@ def _number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _file_columns(args: argparse.Namespace, path: Path) -> tuple[list[str], list[str]]:
+    if not path.is_file():
+        raise InputError("DATA", "an existing file", str(path))
+    if not args.score_col:
+        raise FlagError("--score-col", f"required with a data file ({path.name})")
+    human_cols = label_columns(args)
+    if not human_cols:
+        raise FlagError("--label-col", f"required with a data file ({path.name})")
+    feature_cols = [c for spec in args.feature_col for c in spec.split(",") if c]
+    if not feature_cols and not args.text_col:
+        raise FlagError("--feature-col", "give a feature column or a --text-col")
+    return human_cols, feature_cols
+
+
+def _check_header(rows: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
+    if not rows:
+        return
+    wanted = {
+        "--score-col": [args.score_col],
+        "--label-col": label_columns(args),
+        "--feature-col": [c for spec in args.feature_col for c in spec.split(",") if c],
+        "--text-col": [args.text_col] if args.text_col else [],
+        "--group-col": [args.group_col] if args.group_col else [],
+    }
+    shown = ", ".join(list(rows[0])[:8]) + (", ..." if len(rows[0]) > 8 else "")
+    for flag, columns in wanted.items():
+        for column in columns:
+            if column not in rows[0]:
+                raise FlagError(flag, f"column {column!r} is not in {path.name} (columns: {shown})")
+
+
+def _columns(
+    rows: list[dict[str, Any]], args: argparse.Namespace, human_cols: list[str], features: list[str]
+) -> tuple[dict[str, list[Any]], int]:
+    """The usable rows as columns; rows without a judge score or a human rating are counted."""
+    out: dict[str, list[Any]] = {"score": [], "human": [], "features": [], "text": [], "group": []}
+    skipped = 0
+    for number, row in enumerate(rows, start=1):
+        score = _number(row[args.score_col])
+        humans = [h for h in (_number(row[c]) for c in human_cols) if h is not None]
+        values = [_number(row[c]) for c in features]
+        if score is None or not humans:
+            skipped += 1  # no judge score (a failed call) or no human rating: counted, not used
+            continue
+        if any(value is None for value in values):
+            bad = features[[value is None for value in values].index(True)]
+            raise FlagError("--feature-col", f"row {number}: column {bad!r} is not a number")
+        out["score"].append(score)
+        out["human"].append(sum(humans) / len(humans))
+        out["features"].append(values)
+        if args.text_col:
+            out["text"].append(str(row[args.text_col] or ""))
+        if args.group_col:
+            out["group"].append(str(row[args.group_col]))
+    return out, skipped
+
+
+def _surface(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
+    import numpy as np
+
+    from judgecal.bias.ablations import surface_features
+
+    attributes = None
+    if args.attributes:
+        attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
+    return {
+        name: column
+        for name, column in surface_features(texts, attributes).items()
+        if np.ptp(column) > 0
+    }
+
+
 def file_report(args: argparse.Namespace) -> Any:
     """Observational regression on a user's file."""
     import numpy as np
 
-    from judgecal.bias.ablations import surface_features
     from judgecal.bias.probes import feature_regression
 
-    path = Path(args.data)
-    if not path.is_file():
-        raise InputError("DATA", "an existing file", str(path))
-    if not args.score_col or not args.human_col:
-        raise InputError(
-            "--score-col/--human-col",
-            "both given with a DATA file",
-            f"score-col={args.score_col!r}, human-col={args.human_col!r}",
-        )
-    human_cols = [c for spec in args.human_col for c in spec.split(",") if c]
-    feature_cols = [c for spec in args.feature_col for c in spec.split(",") if c]
-    if not feature_cols and not args.text_col:
-        raise InputError(
-            "--feature-col/--text-col", "at least one feature column or a text column", "neither"
-        )
+    path = Path(str(data_path(args)))
+    human_cols, feature_cols = _file_columns(args, path)
     rows = _rows(path)
-    needed = [args.score_col, *human_cols, *feature_cols] + [
-        c for c in (args.text_col, args.group_col) if c
-    ]
-    if rows:
-        missing = [c for c in needed if c not in rows[0]]
-        if missing:
-            raise InputError("DATA", f"columns {needed}", f"missing {missing}")
-    scores, humans, feats, texts, groups = [], [], [], [], []
-    skipped = 0
-    for k, row in enumerate(rows, start=1):
-        s = _number(row[args.score_col])
-        hs = [h for h in (_number(row[c]) for c in human_cols) if h is not None]
-        fs = [_number(row[c]) for c in feature_cols]
-        if s is None or not hs:
-            skipped += 1  # no judge score (a failed call) or no human rating: counted, not used
-            continue
-        if any(f is None for f in fs):
-            bad = feature_cols[[f is None for f in fs].index(True)]
-            raise InputError("DATA", f"a number in column {bad!r}", f"row {k}: {row[bad]!r}")
-        scores.append(s)
-        humans.append(sum(hs) / len(hs))
-        feats.append(fs)
-        if args.text_col:
-            texts.append(str(row[args.text_col] or ""))
-        if args.group_col:
-            groups.append(str(row[args.group_col]))
-    if len(scores) < 3:
-        raise InputError(
-            "DATA", "at least 3 rows with a judge score and a human rating", len(scores)
-        )
-    F = np.asarray(feats, dtype=float).reshape(len(scores), len(feature_cols))
-    features = {c: F[:, j] for j, c in enumerate(feature_cols)}
+    _check_header(rows, args, path)
+    columns, skipped = _columns(rows, args, human_cols, feature_cols)
+    used = len(columns["score"])
+    if used < 3:
+        raise InputError("DATA", "at least 3 rows with a judge score and a human rating", used)
+    matrix = np.asarray(columns["features"], dtype=float).reshape(used, len(feature_cols))
+    features = {c: matrix[:, j] for j, c in enumerate(feature_cols)}
     if args.text_col:
-        attrs = (
-            [a.strip() for a in args.attributes.split(",") if a.strip()]
-            if args.attributes
-            else None
-        )
-        for name, col in surface_features(texts, attrs).items():
-            if np.ptp(col) > 0:
-                features[name] = col
+        features.update(_surface(args, columns["text"]))
     report = feature_regression(
-        scores,
-        humans,
+        columns["score"],
+        columns["human"],
         features,
-        groups=groups or None,
+        groups=columns["group"] or None,
         level=args.level,
         alpha=1 - args.level,
         title=f"Feature regression: {path.name}",
     )
-    note = f"{len(scores)} rows used; {skipped} without a judge score or a human rating left out."
+    note = f"{used} rows used; {skipped} without a judge score or a human rating left out."
     return report.model_copy(update={"notes": (*report.notes, note)})

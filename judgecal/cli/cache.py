@@ -2,7 +2,7 @@
 
 ::
 
-    judgecal cache stats calls.sqlite [--json]
+    judgecal cache stats calls.sqlite [--format json]
     judgecal cache prune calls.sqlite [--older-than 30d] [--judge NAME] [--fingerprint PREFIX]
                                       [--status unparseable] [--all] [--vacuum] [--dry-run]
 """
@@ -14,10 +14,14 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judgecal._exceptions import InputError
-from judgecal.judging.cache import JudgeCache
+from judgecal.cli import options
+from judgecal.cli.errors import FlagError
+
+if TYPE_CHECKING:
+    from judgecal.judging.cache import JudgeCache
 
 __all__ = ["parse_duration", "register"]
 
@@ -45,7 +49,9 @@ def parse_duration(text: str) -> float:
 
 def _open(path: str) -> JudgeCache:
     if not Path(path).is_file():
-        raise InputError("path", "an existing judgecal cache file", path, where="judgecal cache")
+        raise InputError("PATH", "an existing judgecal cache file", path)
+    from judgecal.judging.cache import JudgeCache
+
     return JudgeCache(path)
 
 
@@ -53,10 +59,32 @@ def _when(t: float | None) -> str:
     return "-" if t is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
 
 
+def _stats(path: str) -> dict[str, Any]:
+    with _open(path) as cache:
+        try:
+            return dict(cache.stats())
+        except (AttributeError, TypeError, ValueError) as exc:  # e.g. a usage cell holding a list
+            raise FlagError(
+                "PATH", f"cannot summarise {path}: a cell of the cache is malformed ({exc})"
+            ) from None
+
+
+def _judge_lines(judges: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"{'judge':<28} {'version':<12} {'fingerprint':<12} {'entries':>8}  {'first':<16}  last"
+    ]
+    for judge in judges:
+        lines.append(
+            f"{judge['name'][:28]:<28} {judge['version'][:12]:<12} "
+            f"{judge['fingerprint'][:12]:<12} {judge['entries']:>8}  "
+            f"{_when(judge['first']):<16}  {_when(judge['last'])}"
+        )
+    return lines
+
+
 def _cmd_stats(args: argparse.Namespace) -> int:
-    with _open(args.path) as cache:
-        st = cache.stats()
-    if args.json:
+    st = _stats(args.path)
+    if args.format == "json":
         print(json.dumps(st, indent=2, sort_keys=True))
         return 0
     print(f"{st['path']}: {st['entries']} entries, {st['size_bytes'] / 1024:.1f} KiB")
@@ -65,14 +93,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     if st["usage"]:
         print("usage: " + ", ".join(f"{k}={v:g}" for k, v in sorted(st["usage"].items())))
     if st["judges"]:
-        print(
-            f"{'judge':<28} {'version':<12} {'fingerprint':<12} {'entries':>8}  {'first':<16}  last"
-        )
-        for j in st["judges"]:
-            print(
-                f"{j['name'][:28]:<28} {j['version'][:12]:<12} {j['fingerprint'][:12]:<12} {j['entries']:>8}  "
-                f"{_when(j['first']):<16}  {_when(j['last'])}"
-            )
+        print("\n".join(_judge_lines(st["judges"])))
     return 0
 
 
@@ -93,16 +114,45 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLE = """examples:
+  judgecal cache stats calls.sqlite --format json
+  judgecal cache prune calls.sqlite --older-than 30d --status unparseable --dry-run
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``cache`` subcommand (``stats`` and ``prune``)."""
-    p = subparsers.add_parser("cache", help="inspect or prune a judge-call cache (SQLite)")
-    sub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
-    stats = sub.add_parser("stats", help="entries, size, statuses, judges")
-    stats.add_argument("path", help="the cache file")
-    stats.add_argument("--json", action="store_true", help="print JSON")
+    parser = subparsers.add_parser(
+        "cache",
+        help="inspect or prune a judge-call cache (SQLite)",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(
+        dest="cache_command", metavar="ACTION", required=True, parser_class=type(parser)
+    )
+    stats = sub.add_parser(
+        "stats",
+        help="entries, size, statuses, judges",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stats.add_argument("path", metavar="PATH", help="the cache file")
+    options.add_format(stats, ("text", "json"))
+    options.add_deprecated(stats, "--json", "--format json", "format", const_value="json")
     stats.set_defaults(func=_cmd_stats)
-    prune = sub.add_parser("prune", help="delete entries matching all the given criteria")
-    prune.add_argument("path", help="the cache file")
+    prune = sub.add_parser(
+        "prune",
+        help="delete entries matching all the given criteria",
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prune.add_argument("path", metavar="PATH", help="the cache file")
+    _add_prune_options(prune)
+    prune.set_defaults(func=_cmd_prune)
+
+
+def _add_prune_options(prune: argparse.ArgumentParser) -> None:
     prune.add_argument("--older-than", default=None, help="e.g. 30d, 12h, 15m, 90s")
     prune.add_argument("--judge", default=None, help="judge name (any version)")
     prune.add_argument(
@@ -118,4 +168,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--vacuum", action="store_true", help="give the space back to the file system"
     )
     prune.add_argument("--dry-run", action="store_true", help="only count")
-    prune.set_defaults(func=_cmd_prune)
