@@ -59,7 +59,9 @@ BAD_CONSTRUCTIONS: dict[str, Callable[[], Any]] = {
     "judgment_meta_nul": lambda: Judgment(**OK, meta={"system": "x\0"}),
     "judgment_ratings_not_list": lambda: Judgment(**OK, label_kind="binary", ratings=5),  # type: ignore[arg-type]
     "judgment_rater_twice": lambda: Judgment(
-        **OK, label_kind="binary", ratings=[Rating(value=1, rater="r1"), Rating(value=0, rater="r1")]
+        **OK,
+        label_kind="binary",
+        ratings=[Rating(value=1, rater="r1"), Rating(value=0, rater="r1")],
     ),
     "rating_fraction": lambda: Rating(value=1.5),  # type: ignore[arg-type]
     "rating_bool": lambda: Rating(value=True),
@@ -150,9 +152,7 @@ def _ordinal() -> JudgmentSet:
     return JudgmentSet(items, scale=Scale.likert(5))
 
 
-@pytest.mark.parametrize(
-    "threshold", [np.int64(4), np.int32(4), np.uint8(4), np.float64(4.0), 4.0]
-)
+@pytest.mark.parametrize("threshold", [np.int64(4), np.int32(4), np.uint8(4), np.float64(4.0), 4.0])
 def test_numpy_threshold_accepted(threshold: Any) -> None:
     y, _ = _ordinal().targets(threshold=threshold)
     np.testing.assert_allclose(y, [2 / 3, 0.0])

@@ -1,31 +1,49 @@
 """Loaders: records from rows, pandas DataFrames, CSV and JSONL files.
 
-All loaders share one column mapping (keyword arguments of :func:`from_rows`)
-and one error policy: a bad row raises :class:`~judgecal.RecordError` naming
-its row number, the field, what was expected and what came in
-(``on_error="raise"``, the default), or is listed in the returned set's
-``problems`` (``on_error="report"``). Nothing is dropped or coerced silently.
+All loaders share one column mapping (:class:`ColumnMap`, the keyword
+arguments of :func:`from_rows`) and one error policy: a bad row raises
+:class:`~judgecal.RecordError` naming its row number, the field, what was
+expected and what came in (``on_error="raise"``, the default), or is listed in
+the returned set's ``problems`` (``on_error="report"``), every problem of the
+file in one pass. Nothing is dropped or coerced silently.
 
-Human labels come either *wide* (``label_cols``: one column per rater, the
-column name is the rater id, an empty cell means that rater did not rate the
-item) or *long* (``label_col`` plus ``rater_col``: one row per rating; rows of
-the same item are merged and must agree on everything else).
+Rows are numbered from 1 (the first data row; a CSV header is row 0). In a
+JSONL file a row's number is its line number.
+
+Human labels come in one of two layouts:
+
+*wide* (``label_cols``)
+    one column per rater; the column name is the rater id and an empty cell
+    means that rater did not rate the item. One row per item. A single name
+    (``label_cols="human"``) is one rater's column.
+*long* (``label_col``, optionally with ``rater_col``)
+    one rating per row; rows with the same item id are merged and must agree on
+    everything else (stage, score, features, texts, meta). A rater who rates an
+    item twice is a problem of the second row.
+
+What a CSV file can hide is a problem too: a header that names a used column
+twice, a row with fewer cells than the header (it would read as "not rated"),
+a row with extra non-empty cells (they would be dropped). A UTF-8 byte order
+mark is stripped, and the delimiter (``,``, ``;``, tab or ``|``) is detected
+from the header line unless ``delimiter=`` is given.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import ValidationError
+from typing import IO, Any, Literal, NoReturn, TypedDict, Unpack
 
 from judgecal._exceptions import InputError, InputTypeError, RecordError
-from judgecal._validation import check_choice
+from judgecal._validation import NAME_TEXT, Verbatim, check_choice, check_int
+from judgecal._validation import has_control_characters as _has_control
 from judgecal.records.core import (
     PAIRWISE_OUTCOMES,
     Judgment,
@@ -36,83 +54,186 @@ from judgecal.records.core import (
     Scale,
 )
 
-__all__ = ["from_dataframe", "from_rows", "read_csv", "read_jsonl"]
+__all__ = ["ColumnMap", "from_dataframe", "from_rows", "read_csv", "read_jsonl"]
 
 OnError = Literal["raise", "report"]
+#: Delimiters tried when a CSV file's delimiter is detected from its header line.
+CSV_DELIMITERS = ",;\t|"
 
 
-def _is_missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return v.strip() == ""
-    return isinstance(v, float) and math.isnan(v)
+class ColumnMap(TypedDict, total=False):
+    """The column mapping every loader takes (all keys optional).
+
+    ``item_col`` and ``score_col`` name the item id and judge score columns
+    (default ``"item_id"`` and ``"score"``); ``stage_col`` the stage column
+    (without it every row gets ``stage``, default ``"default"``);
+    ``allowed_stages`` makes any other stage a problem. ``label_kind`` is
+    required with labels; ``label_cols`` (wide) or ``label_col`` with
+    ``rater_col`` (long) name the label columns; ``levels`` is the number of
+    ordinal levels; ``pairwise_codes`` maps raw pairwise labels to
+    ``"first"``, ``"second"``, ``"tie"``. ``feature_cols``, ``text_cols`` and
+    ``meta_cols`` are kept as numeric features, texts and grouping metadata.
+    """
+
+    item_col: str
+    score_col: str
+    stage_col: str | None
+    stage: str
+    label_kind: LabelKind | None
+    label_cols: str | Sequence[str]
+    label_col: str | None
+    rater_col: str | None
+    levels: int | None
+    pairwise_codes: Mapping[Any, str] | None
+    feature_cols: Sequence[str]
+    text_cols: Sequence[str]
+    meta_cols: Sequence[str]
+    allowed_stages: Sequence[str] | None
 
 
-def _to_number(v: Any) -> float:
-    if isinstance(v, bool):
-        raise ValueError
-    try:
-        if isinstance(v, str):
-            return float(v.strip())
-        return float(v)
-    except OverflowError:  # an integer too large for a float
-        raise ValueError("number too large") from None
+@dataclass(frozen=True)
+class _Columns:
+    """A checked column mapping."""
+
+    item: str = "item_id"
+    score: str = "score"
+    stage_col: str | None = None
+    stage: str = "default"
+    label_kind: LabelKind | None = None
+    wide: tuple[str, ...] = ()
+    long: str | None = None
+    rater: str | None = None
+    levels: int | None = None
+    codes: Mapping[Any, str] | None = None
+    features: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    meta: tuple[str, ...] = ()
+    allowed: frozenset[str] | None = None
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.wide) or self.long is not None
+
+    @property
+    def needed(self) -> tuple[str, ...]:
+        """Every column a row must have, in the order problems are named."""
+        optional = tuple(c for c in (self.stage_col, self.long, self.rater) if c)
+        names = (self.item, self.score, *optional, *self.wide, *self.features, *self.texts)
+        return tuple(dict.fromkeys((*names, *self.meta)))
 
 
-def _parse_label(
-    v: Any, kind: LabelKind | None, levels: int | None, codes: Mapping[Any, str] | None
-) -> int | str:
-    if kind == "pairwise":
-        key = v.strip() if isinstance(v, str) else v
-        if codes is not None:
-            if key in codes:
-                return codes[key]
-            if isinstance(key, str):
-                try:
-                    num = _to_number(key)
-                except ValueError:
-                    num = None
-                if num is not None and num.is_integer() and int(num) in codes:
-                    return codes[int(num)]
-            raise ValueError(f"one of the coded values {sorted(map(str, codes))}")
-        if isinstance(key, str) and key.lower() in PAIRWISE_OUTCOMES:
-            return key.lower()
-        raise ValueError(f"one of {PAIRWISE_OUTCOMES} (or pass pairwise_codes=)")
-    try:
-        f = _to_number(v)
-    except (ValueError, TypeError):
-        raise ValueError("an integer label") from None
-    if not f.is_integer():
-        raise ValueError("an integer label")
-    iv = int(f)
-    if kind == "binary" and iv not in (0, 1):
-        raise ValueError("0 or 1")
-    if kind == "ordinal" and (levels is None or not 1 <= iv <= levels):
-        raise ValueError(f"an integer level in 1..{levels}")
-    return iv
+_NAME_KEYS = ("item_col", "score_col")
+_OPTIONAL_NAME_KEYS = ("stage_col", "label_col", "rater_col")
+_LIST_KEYS = ("feature_cols", "text_cols", "meta_cols")
+
+
+def _column_names(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check the names in a column mapping; return them under _Columns' field names."""
+    unknown = sorted(set(columns) - set(ColumnMap.__annotations__))
+    if unknown:
+        expected = f"a column-mapping keyword ({', '.join(ColumnMap.__annotations__)})"
+        raise InputTypeError(unknown[0], expected, columns[unknown[0]], where=where)
+    for key in _NAME_KEYS:
+        if key in columns and not isinstance(columns[key], str):
+            raise InputTypeError(key, "a column name (str)", columns[key], where=where)
+    for key in _OPTIONAL_NAME_KEYS:
+        if columns.get(key) is not None and not isinstance(columns[key], str):
+            raise InputTypeError(key, "a column name (str) or None", columns[key], where=where)
+    stage = columns.get("stage", "default")
+    if not isinstance(stage, str) or not stage or _has_control(stage):
+        raise InputTypeError("stage", f"a non-empty stage name: {NAME_TEXT}", stage, where=where)
+    lists = {key: _name_list(columns.get(key, ()), key, where) for key in _LIST_KEYS}
+    allowed = columns.get("allowed_stages")
+    return dict(
+        item=columns.get("item_col", "item_id"),
+        score=columns.get("score_col", "score"),
+        stage_col=columns.get("stage_col"),
+        stage=stage,
+        features=lists["feature_cols"],
+        texts=lists["text_cols"],
+        meta=lists["meta_cols"],
+        allowed=None
+        if allowed is None
+        else frozenset(_name_list(allowed, "allowed_stages", where)),
+    )
+
+
+def _name_list(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence)
+        or not all(isinstance(c, str) for c in value)
+    ):
+        raise InputTypeError(key, "a sequence of column names (str)", value, where=where)
+    return tuple(value)
+
+
+def _label_spec(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Check the label part of a column mapping (layout, kind, levels, codes)."""
+    wide = columns.get("label_cols", ())
+    wide = (wide,) if isinstance(wide, str) else _name_list(wide, "label_cols", where)
+    long, rater = columns.get("label_col"), columns.get("rater_col")
+    if wide and long is not None:
+        expected = "None when label_cols is given (wide or long labels, not both)"
+        raise InputError("label_col", expected, long, where=where)
+    if rater is not None and long is None:
+        raise InputError("rater_col", "None unless label_col is given", rater, where=where)
+    kind, levels = columns.get("label_kind"), columns.get("levels")
+    if wide or long is not None:
+        check_choice(kind, "label_kind", ("binary", "ordinal", "pairwise"), where=where)
+    if kind == "ordinal":
+        levels = check_int(levels, "levels", low=2, where=where, integral_float=True)
+    codes = columns.get("pairwise_codes")
+    if codes is not None and (
+        not isinstance(codes, Mapping) or not set(codes.values()) <= set(PAIRWISE_OUTCOMES)
+    ):
+        expected = f"a mapping of raw label to one of {PAIRWISE_OUTCOMES}"
+        raise InputTypeError("pairwise_codes", expected, codes, where=where)
+    if not (wide or long is not None):
+        kind, levels = None, None
+    return dict(wide=wide, long=long, rater=rater, label_kind=kind, levels=levels, codes=codes)
+
+
+def _resolve_columns(columns: Mapping[str, Any], where: str) -> _Columns:
+    return _Columns(**_column_names(columns, where), **_label_spec(columns, where))
+
+
+class _RowLeftOutError(Exception):
+    """Internal: the current row has a reported problem and is left out."""
+
+
+@dataclass
+class _Problems:
+    """Where problems go: raised at once, or collected for the returned set."""
+
+    on_error: OnError
+    found: list[RecordProblem] = field(default_factory=list)
+
+    def report(self, row: int, column: str, expected: str, got: Any) -> None:
+        if self.on_error == "raise":
+            raise RecordError(row, column, expected, got)
+        self.found.append(RecordProblem(row=row, field=column, expected=expected, got=repr(got)))
+
+    def reject(self, row: int, column: str, expected: str, got: Any) -> NoReturn:
+        """Report a problem and leave the row out."""
+        self.report(row, column, expected, got)
+        raise _RowLeftOutError
+
+
+def _check_on_error(on_error: Any, scale: Any, where: str) -> _Problems:
+    check_choice(on_error, "on_error", ("raise", "report"), where=where)
+    if not isinstance(scale, Scale):
+        raise InputTypeError("scale", "a judgecal.Scale", type(scale).__name__, where=where)
+    return _Problems(on_error)
 
 
 def from_rows(
     rows: Iterable[Mapping[str, Any]],
     *,
     scale: Scale,
-    item_col: str = "item_id",
-    score_col: str = "score",
-    stage_col: str | None = None,
-    stage: str = "default",
-    label_kind: LabelKind | None = None,
-    label_cols: Sequence[str] = (),
-    label_col: str | None = None,
-    rater_col: str | None = None,
-    levels: int | None = None,
-    pairwise_codes: Mapping[Any, str] | None = None,
-    feature_cols: Sequence[str] = (),
-    text_cols: Sequence[str] = (),
-    meta_cols: Sequence[str] = (),
-    allowed_stages: Sequence[str] | None = None,
     on_error: OnError = "raise",
     first_row: int = 1,
+    **columns: Unpack[ColumnMap],
 ) -> JudgmentSet:
     """Build a :class:`~judgecal.JudgmentSet` from mappings (one per row).
 
@@ -121,30 +242,34 @@ def from_rows(
     rows : iterable of mappings
         One mapping per row, e.g. ``csv.DictReader`` output.
     scale : Scale
-        The judge's scale; scores off it are errors.
-    item_col, score_col : str
-        Columns with the item id and the judge's score (a number, or a verdict word).
-    stage_col : str, optional
-        Column with the stage; without it every row gets ``stage``.
-    label_kind : {"binary", "ordinal", "pairwise"}, optional
-        Kind of the human labels; required when label columns are given.
-    label_cols : sequence of str
-        Wide labels: one column per rater (the column name is the rater id).
-    label_col, rater_col : str, optional
-        Long labels: one rating per row; rows with the same item id are merged.
-    levels : int, optional
-        Number of ordinal levels (ordinal labels).
-    pairwise_codes : mapping, optional
-        How raw pairwise labels map to ``"first"``, ``"second"``, ``"tie"``,
-        e.g. ``{1: "first", 2: "second", 0: "tie"}``.
-    feature_cols, text_cols, meta_cols : sequence of str
-        Columns kept as numeric features, texts, and grouping metadata.
-    allowed_stages : sequence of str, optional
-        When given, any other stage is an error.
+        The judge's scale; scores off it are problems.
     on_error : {"raise", "report"}
-        Raise on the first bad row, or keep going and list bad rows in ``problems``.
+        Raise on the first problem, or keep going and list every problem in
+        the returned set's ``problems`` (rows with a problem are left out).
     first_row : int
         Number of the first row in messages (1 = first data row).
+    **columns
+        The column mapping (:class:`ColumnMap`):
+
+        item_col, score_col : str
+            Item id and judge score (a number, or a verdict word).
+        stage_col : str, optional
+            Stage column; without it every row gets ``stage``.
+        label_kind : {"binary", "ordinal", "pairwise"}, optional
+            Kind of the human labels; required when label columns are given.
+        label_cols : str or sequence of str
+            Wide labels: one column per rater (the column name is the rater id).
+        label_col, rater_col : str, optional
+            Long labels: one rating per row, rows of one item merged.
+        levels : int, optional
+            Number of ordinal levels (ordinal labels).
+        pairwise_codes : mapping, optional
+            Raw pairwise label to ``"first"``/``"second"``/``"tie"``, e.g.
+            ``{1: "first", 2: "second", 0: "tie"}``.
+        feature_cols, text_cols, meta_cols : sequence of str
+            Columns kept as numeric features, texts, and grouping metadata.
+        allowed_stages : sequence of str, optional
+            When given, any other stage is a problem.
 
     Examples
     --------
@@ -153,224 +278,258 @@ def from_rows(
     >>> from_rows(rows, scale=Scale.likert(5), label_kind="binary", label_cols=["r1", "r2"])
     Traceback (most recent call last):
     ...
-    judgecal._exceptions.RecordError: Row 2: field 'score' must be a finite number in [1, 5]. Got 'nan' instead.
+    judgecal._exceptions.RecordError: Row 2: field 'score' must be a finite number in [1, 5]. ...
     >>> js = from_rows(rows, scale=Scale.likert(5), label_kind="binary",
     ...                label_cols=["r1", "r2"], on_error="report")
     >>> len(js), [str(p) for p in js.problems]
     (1, ["Row 2: field 'score' must be a finite number in [1, 5]. Got 'nan' instead."])
     """
     where = "from_rows"
-    check_choice(on_error, "on_error", ("raise", "report"), where=where)
-    if not isinstance(scale, Scale):
-        raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where=where)
+    problems = _check_on_error(on_error, scale, where)
     if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
-        raise InputTypeError(
-            "rows", "an iterable of mappings (one per row)", type(rows).__name__, where=where
-        )
-    for cname, cval in (("item_col", item_col), ("score_col", score_col)):
-        if not isinstance(cval, str):
-            raise InputTypeError(cname, "a column name (str)", cval, where=where)
-    for cname, opt in (
-        ("stage_col", stage_col),
-        ("label_col", label_col),
-        ("rater_col", rater_col),
-    ):
-        if opt is not None and not isinstance(opt, str):
-            raise InputTypeError(cname, "a column name (str) or None", opt, where=where)
-    if not isinstance(stage, str) or not stage:
-        raise InputTypeError("stage", "a non-empty stage name", stage, where=where)
-    for cname, cols in (
-        ("label_cols", label_cols),
-        ("feature_cols", feature_cols),
-        ("text_cols", text_cols),
-        ("meta_cols", meta_cols),
-    ):
-        if (
-            isinstance(cols, str | bytes)
-            or not isinstance(cols, Sequence)
-            or not all(isinstance(c, str) for c in cols)
-        ):
-            raise InputTypeError(cname, "a sequence of column names (str)", cols, where=where)
-    if pairwise_codes is not None and not isinstance(pairwise_codes, Mapping):
-        raise InputTypeError(
-            "pairwise_codes",
-            "a mapping of raw label to first/second/tie",
-            pairwise_codes,
-            where=where,
-        )
-    if label_cols and label_col:
-        raise InputError(
-            "label_col",
-            "None when label_cols is given (wide or long, not both)",
-            label_col,
-            where=where,
-        )
-    if rater_col and not label_col:
-        raise InputError("rater_col", "None unless label_col is given", rater_col, where=where)
-    has_labels = bool(label_cols) or label_col is not None
-    if has_labels:
-        check_choice(label_kind, "label_kind", ("binary", "ordinal", "pairwise"), where=where)
-    if label_kind == "ordinal" and (
-        isinstance(levels, bool) or not isinstance(levels, int) or levels < 2
-    ):
-        raise InputError("levels", "an integer >= 2 for ordinal labels", levels, where=where)
-    if isinstance(label_cols, str):
-        raise InputError("label_cols", "a sequence of column names", label_cols, where=where)
-    allowed = None if allowed_stages is None else set(allowed_stages)
+        expected = "an iterable of mappings (one per row)"
+        raise InputTypeError("rows", expected, type(rows).__name__, where=where)
+    start = check_int(first_row, "first_row", where=where)
+    cols = _resolve_columns(columns, where)
+    return _load(enumerate(rows, start=start), cols, scale, problems)
 
-    problems: list[RecordProblem] = []
-    merged: dict[str, dict[str, Any]] = {}
-    order: list[str] = []
 
-    def fail(row: int, field: str, expected: str, got: Any) -> None:
-        if on_error == "raise":
-            raise RecordError(row, field, expected, got)
-        problems.append(RecordProblem(row=row, field=field, expected=expected, got=repr(got)))
+@dataclass
+class _Item:
+    """One item being read: its fields, and the rows it came from."""
 
-    scale_desc = (
-        f"one of the verdicts {scale.verdicts}"
-        if scale.kind == "verdict"
-        else f"a finite number in [{scale.low:g}, {scale.high:g}]"
+    row: int
+    fields: dict[str, Any]
+    ratings: list[Rating]
+    raters: dict[str, int] = field(default_factory=dict)
+
+
+def _load(
+    rows: Iterable[tuple[int, Any]], cols: _Columns, scale: Scale, problems: _Problems
+) -> JudgmentSet:
+    """Parse numbered rows, merge the rows of each item, build the judgments."""
+    items: dict[str, _Item] = {}
+    for rownum, row in rows:
+        try:
+            item = _parse_row(row, rownum, cols, scale, problems)
+            _add_item(items, item, cols, problems)
+        except _RowLeftOutError:
+            continue
+    judgments: list[Judgment] = []
+    for item in items.values():
+        try:
+            judgments.append(_build(item, cols))
+        except RecordError as exc:
+            problems.report(item.row, exc.field, exc.expected, exc.got)
+    return JudgmentSet(judgments, scale=scale, problems=problems.found)
+
+
+def _parse_row(row: Any, rownum: int, cols: _Columns, scale: Scale, problems: _Problems) -> _Item:
+    if not isinstance(row, Mapping):
+        problems.reject(rownum, "<row>", "a mapping of column to value", type(row).__name__)
+    missing = next((c for c in cols.needed if c not in row), None)
+    if missing is not None:
+        problems.reject(rownum, missing, "a column present in every row", "no such column")
+    item_id = _parse_item_id(row[cols.item], rownum, cols.item, problems)
+    stage = _parse_stage(row, rownum, cols, problems)
+    raw = row[cols.score]
+    try:
+        score = scale.check(raw if scale.kind == "verdict" else _to_number(raw))
+    except (InputError, ValueError, TypeError):
+        problems.reject(rownum, cols.score, _scale_text(scale), raw)
+    fields = dict(
+        item_id=item_id,
+        stage=stage,
+        score=score,
+        judge_output=raw
+        if isinstance(raw, str | float | int) and not isinstance(raw, bool)
+        else None,
+        features=_parse_features(row, rownum, cols, problems),
+        texts={c: "" if row[c] is None else str(row[c]) for c in cols.texts},
+        meta={c: str(row[c]) for c in cols.meta},
     )
-    for rownum, row in enumerate(rows, start=first_row):
-        if not isinstance(row, Mapping):
-            fail(rownum, "<row>", "a mapping of column to value", type(row).__name__)
-            continue
-        needed = [item_col, score_col, *label_cols, *feature_cols, *text_cols, *meta_cols]
-        needed += [c for c in (stage_col, label_col, rater_col) if c]
-        missing = [c for c in needed if c not in row]
-        if missing:
-            fail(rownum, missing[0], "a column present in every row", "no such column")
-            continue
-        item = row[item_col]
-        if _is_missing(item):
-            fail(rownum, item_col, "a non-empty item id", item)
-            continue
-        item_id = str(item).strip() if not isinstance(item, float) else repr(item)
-        if isinstance(item, float) and item.is_integer():
-            item_id = str(int(item))
-        st: Any = row[stage_col] if stage_col else stage
-        if _is_missing(st) or not isinstance(st, str):
-            fail(rownum, stage_col or "stage", "a non-empty stage name", st)
-            continue
-        st = st.strip()
-        if allowed is not None and st not in allowed:
-            fail(rownum, stage_col or "stage", f"one of the stages {sorted(allowed)}", st)
-            continue
-        raw = row[score_col]
+    return _Item(rownum, fields, _collect_ratings(row, rownum, cols, problems))
+
+
+def _scale_text(scale: Scale) -> str:
+    if scale.kind == "verdict":
+        return f"one of the verdicts {scale.verdicts}"
+    return f"a finite number in [{scale.low:g}, {scale.high:g}]"
+
+
+def _parse_item_id(value: Any, rownum: int, column: str, problems: _Problems) -> str:
+    if _is_missing(value):
+        problems.reject(rownum, column, "a non-empty item id", value)
+    if isinstance(value, float):
+        item_id = str(int(value)) if value.is_integer() else repr(value)
+    else:
+        item_id = str(value).strip()
+    if _has_control(item_id):
+        problems.reject(rownum, column, f"an item id: {NAME_TEXT}", value)
+    return item_id
+
+
+def _parse_stage(row: Mapping[str, Any], rownum: int, cols: _Columns, problems: _Problems) -> str:
+    column = cols.stage_col or "stage"
+    value = row[cols.stage_col] if cols.stage_col else cols.stage
+    if _is_missing(value) or not isinstance(value, str):
+        problems.reject(rownum, column, "a non-empty stage name", value)
+    stage = value.strip()
+    if _has_control(stage):
+        problems.reject(rownum, column, f"a stage name: {NAME_TEXT}", value)
+    if cols.allowed is not None and stage not in cols.allowed:
+        problems.reject(rownum, column, f"one of the stages {sorted(cols.allowed)}", stage)
+    return stage
+
+
+def _parse_features(
+    row: Mapping[str, Any], rownum: int, cols: _Columns, problems: _Problems
+) -> dict[str, float]:
+    features: dict[str, float] = {}
+    for column in cols.features:
         try:
-            val: Any = raw
-            if scale.kind != "verdict":
-                val = _to_number(raw)
-            score = scale.check(val)
-        except (InputError, ValueError, TypeError):
-            fail(rownum, score_col, scale_desc, raw)
+            number = _to_number(row[column])
+        except (ValueError, TypeError):
+            number = math.nan
+        if not math.isfinite(number):
+            problems.reject(rownum, column, "a finite number (feature)", row[column])
+        features[column] = number
+    return features
+
+
+def _collect_ratings(
+    row: Mapping[str, Any], rownum: int, cols: _Columns, problems: _Problems
+) -> list[Rating]:
+    """The ratings in one row: one per non-empty wide column, or the long label."""
+    ratings: list[Rating] = []
+    for column in (*cols.wide, *([cols.long] if cols.long else [])):
+        value = row[column]
+        if _is_missing(value):
             continue
-        ratings: list[Rating] = []
-        bad = False
-        if label_cols:
-            for c in label_cols:
-                v = row[c]
-                if _is_missing(v):
-                    continue
-                try:
-                    ratings.append(
-                        Rating(
-                            value=_parse_label(v, label_kind, levels, pairwise_codes), rater=str(c)
-                        )
-                    )
-                except ValueError as exc:
-                    fail(rownum, c, str(exc), v)
-                    bad = True
-                    break
-        elif label_col:
-            v = row[label_col]
-            if not _is_missing(v):
-                try:
-                    rater = (
-                        None
-                        if rater_col is None or _is_missing(row[rater_col])
-                        else str(row[rater_col])
-                    )
-                    ratings.append(
-                        Rating(
-                            value=_parse_label(v, label_kind, levels, pairwise_codes), rater=rater
-                        )
-                    )
-                except ValueError as exc:
-                    fail(rownum, label_col, str(exc), v)
-                    bad = True
-        if bad:
+        try:
+            label = _parse_label(value, cols.label_kind, cols.levels, cols.codes)
+        except ValueError as exc:
+            problems.reject(rownum, column, str(exc), value)
+        rater = column if column != cols.long else _long_rater(row, rownum, cols, problems)
+        ratings.append(Rating(value=label, rater=rater))
+    return ratings
+
+
+def _long_rater(
+    row: Mapping[str, Any], rownum: int, cols: _Columns, problems: _Problems
+) -> str | None:
+    if cols.rater is None or _is_missing(row[cols.rater]):
+        return None
+    rater = str(row[cols.rater]).strip()
+    if _has_control(rater):
+        problems.reject(rownum, cols.rater, f"a rater id: {NAME_TEXT}", row[cols.rater])
+    return rater
+
+
+def _add_item(items: dict[str, _Item], item: _Item, cols: _Columns, problems: _Problems) -> None:
+    """Add a parsed row: a new item, or (long labels) more ratings of a known item."""
+    item_id = item.fields["item_id"]
+    known = items.get(item_id)
+    if known is None:
+        items[item_id] = item
+        _note_raters(item, item, problems, item_id)
+        return
+    if cols.long is None:
+        expected = "a unique item id (use label_col/rater_col for one rating per row)"
+        problems.reject(item.row, cols.item, expected, item_id)
+    for key in ("stage", "score", "features", "texts", "meta"):
+        if known.fields[key] != item.fields[key]:
+            expected = f"the same value as earlier rows of item {item_id!r} ({known.fields[key]!r})"
+            problems.reject(item.row, key, expected, item.fields[key])
+    _note_raters(known, item, problems, item_id, column=cols.rater)
+    known.ratings.extend(item.ratings)
+
+
+def _note_raters(
+    known: _Item, new: _Item, problems: _Problems, item_id: str, column: str | None = None
+) -> None:
+    """Record who rated the item; a rater seen before is a problem of the new row."""
+    for rating in new.ratings:
+        if rating.rater is None:
             continue
-        feats: dict[str, float] = {}
-        for c in feature_cols:
-            try:
-                f = _to_number(row[c])
-                if not math.isfinite(f):
-                    raise ValueError
-            except (ValueError, TypeError):
-                fail(rownum, c, "a finite number (feature)", row[c])
-                bad = True
-                break
-            feats[c] = f
-        if bad:
-            continue
-        texts = {c: "" if row[c] is None else str(row[c]) for c in text_cols}
-        meta = {c: str(row[c]) for c in meta_cols}
-        rec = dict(
-            item_id=item_id,
-            stage=st,
-            score=score,
-            judge_output=raw
-            if isinstance(raw, str | float | int) and not isinstance(raw, bool)
-            else None,
-            label_kind=label_kind if has_labels else None,
-            levels=levels if label_kind == "ordinal" and has_labels else None,
-            ratings=ratings,
-            features=feats,
-            texts=texts,
-            meta=meta,
-            _row=rownum,
-        )
-        if label_col and item_id in merged:
-            prev = merged[item_id]
-            for key in ("stage", "score", "features", "texts", "meta"):
-                if prev[key] != rec[key]:
-                    fail(
-                        rownum,
-                        key,
-                        f"the same value as earlier rows of item {item_id!r} ({prev[key]!r})",
-                        rec[key],
-                    )
-                    bad = True
-                    break
-            if not bad:
-                prev["ratings"] = [*prev["ratings"], *ratings]
-            continue
-        if item_id in merged:
-            fail(
-                rownum,
-                item_col,
-                "a unique item id (use label_col/rater_col for one rating per row)",
-                item_id,
+        first = known.raters.get(rating.rater)
+        if first is not None and first != new.row:
+            got = Verbatim(
+                f"rater {rating.rater!r} rates item {item_id!r} twice (first at row {first})"
             )
-            continue
-        merged[item_id] = rec
-        order.append(item_id)
+            problems.reject(new.row, column or "<ratings>", "one rating per rater", got)
+        known.raters[rating.rater] = new.row
 
-    out: list[Judgment] = []
-    for key in order:
-        rec = merged[key]
-        rownum = rec.pop("_row")
+
+def _build(item: _Item, cols: _Columns) -> Judgment:
+    return Judgment(
+        **item.fields,
+        label_kind=cols.label_kind,
+        levels=cols.levels,
+        ratings=tuple(item.ratings),
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _to_number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("a number, not a bool")
+    try:
+        return float(value.strip() if isinstance(value, str) else value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError("number too large") from None
+
+
+def _parse_label(
+    value: Any, kind: LabelKind | None, levels: int | None, codes: Mapping[Any, str] | None
+) -> int | str:
+    if kind == "pairwise":
+        return _parse_pairwise(value, codes)
+    try:
+        number = _to_number(value)
+    except (ValueError, TypeError):
+        raise ValueError("an integer label") from None
+    if not number.is_integer():
+        raise ValueError("an integer label")
+    label = int(number)
+    if kind == "binary" and label not in (0, 1):
+        raise ValueError("0 or 1")
+    if kind == "ordinal" and (levels is None or not 1 <= label <= levels):
+        raise ValueError(f"an integer level in 1..{levels}")
+    return label
+
+
+def _parse_pairwise(value: Any, codes: Mapping[Any, str] | None) -> str:
+    key = value.strip() if isinstance(value, str) else value
+    if codes is None:
+        if isinstance(key, str) and key.lower() in PAIRWISE_OUTCOMES:
+            return key.lower()
+        raise ValueError(f"one of {PAIRWISE_OUTCOMES} (or pass pairwise_codes=)")
+    try:
+        if key in codes:
+            return codes[key]
+    except TypeError:  # an unhashable label
+        pass
+    if isinstance(key, str):
         try:
-            out.append(Judgment(**rec))
-        except ValidationError as exc:  # pragma: no cover - fields were checked above
-            err = exc.errors()[0]
-            fail(rownum, ".".join(map(str, err["loc"])) or "<row>", err["msg"], err.get("input"))
-    return JudgmentSet(out, scale=scale, problems=problems)
+            number = _to_number(key)
+        except ValueError:
+            number = math.nan
+        if number.is_integer() and int(number) in codes:
+            return codes[int(number)]
+    raise ValueError(f"one of the coded values {sorted(map(str, codes))}")
 
 
-def from_dataframe(df: Any, **columns: Any) -> JudgmentSet:
+def from_dataframe(
+    df: Any, *, scale: Scale, on_error: OnError = "raise", **columns: Unpack[ColumnMap]
+) -> JudgmentSet:
     """Build a :class:`~judgecal.JudgmentSet` from a pandas DataFrame.
 
     Takes the same keyword arguments as :func:`from_rows` (the column mapping).
@@ -380,65 +539,211 @@ def from_dataframe(df: Any, **columns: Any) -> JudgmentSet:
     >>> import pandas as pd
     >>> df = pd.DataFrame({"id": ["a", "b"], "judge": [4.0, 2.0], "human": [1, 0]})
     >>> js = from_dataframe(df, item_col="id", score_col="judge", scale=Scale.likert(5),
-    ...                     label_kind="binary", label_cols=["human"])
+    ...                     label_kind="binary", label_cols="human")
     >>> js.scores().tolist(), js.targets()[0].tolist()
     ([4.0, 2.0], [1.0, 0.0])
     """
     if not (hasattr(df, "to_dict") and hasattr(df, "columns")):
         raise InputError("df", "a pandas DataFrame", type(df).__name__, where="from_dataframe")
-    return from_rows(df.to_dict(orient="records"), **columns)
+    counts = Counter(str(c) for c in df.columns)
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
+        expected = "a frame whose columns are named once"
+        raise InputError("df", expected, repeated, where="from_dataframe")
+    return from_rows(df.to_dict(orient="records"), scale=scale, on_error=on_error, **columns)
 
 
-def read_csv(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
-    """Load records from a CSV file with a header row (see :func:`from_rows`)."""
-    p = _existing(path, "read_csv")
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    scale: Scale,
+    on_error: OnError = "raise",
+    delimiter: str | None = None,
+    **columns: Unpack[ColumnMap],
+) -> JudgmentSet:
+    """Load records from a CSV file with a header row (see :func:`from_rows`).
+
+    A UTF-8 byte order mark is stripped. ``delimiter=None`` detects ``,``,
+    ``;``, tab or ``|`` from the header line alone (``csv.Sniffer``); pass the
+    delimiter to be explicit. A header that names a used column twice or lacks
+    one, a row with fewer cells than the header and a row with extra non-empty
+    cells are problems: raised, or reported with every other problem.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.csv"
+    >>> _ = path.write_text("item_id;score;r1;r2\\na;4;1;0\\nb;2;1\\n", encoding="utf-8-sig")
+    >>> js = read_csv(path, scale=Scale.likert(5), label_kind="binary", label_cols=["r1", "r2"],
+    ...               on_error="report")
+    >>> len(js), [str(p) for p in js.problems]
+    (1, ["Row 2: field 'r2' must be 4 cells (one per header column). Got 3 cells instead."])
+    """
+    where = "read_csv"
+    problems = _check_on_error(on_error, scale, where)
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise InputError("delimiter", "None (detect) or one character", delimiter, where=where)
+    cols = _resolve_columns(columns, where)
+    path_ = _existing(path, where)
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None:
-                raise InputError("path", "a CSV file with a header row", str(p), where="read_csv")
-            return from_rows(reader, **columns)
+        with path_.open(newline="", encoding="utf-8-sig") as handle:
+            return _read_csv_rows(handle, delimiter, cols, scale, problems)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            "path",
-            "a UTF-8 text file",
-            f"{p} (undecodable byte at position {exc.start})",
-            where="read_csv",
-        ) from None
+        got = f"{path_} (undecodable byte at position {exc.start})"
+        raise InputError("path", "a UTF-8 text file", got, where=where) from None
     except csv.Error as exc:
-        raise InputError("path", "a readable CSV file", f"{p} ({exc})", where="read_csv") from None
+        raise InputError("path", "a readable CSV file", f"{path_} ({exc})", where=where) from None
 
 
-def read_jsonl(path: str | os.PathLike[str], **columns: Any) -> JudgmentSet:
-    """Load records from a JSON-lines file, one object per line (see :func:`from_rows`)."""
-    p = _existing(path, "read_jsonl")
-    rows: list[Any] = []
+def _read_csv_rows(
+    handle: IO[str], delimiter: str | None, cols: _Columns, scale: Scale, problems: _Problems
+) -> JudgmentSet:
+    header_line = handle.readline()
+    if not header_line.strip():
+        raise InputError("path", "a CSV file with a header row", handle.name, where="read_csv")
+    sep = delimiter or _detect_delimiter(header_line)
+    reader = csv.reader(itertools.chain([header_line], handle), delimiter=sep)
+    header = next(reader)
+    usable = _check_header(header, header_line, sep, cols, problems)
+    rows = _csv_rows(reader, header, problems)
+    if not usable:  # still read every row, for the problems of its shape
+        for _ in rows:
+            pass
+        return JudgmentSet([], scale=scale, problems=problems.found)
+    return _load(rows, cols, scale, problems)
+
+
+def _detect_delimiter(header_line: str) -> str:
     try:
-        with p.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except (
-                    json.JSONDecodeError,
-                    ValueError,
-                ) as exc:  # ValueError: an over-long integer
-                    raise RecordError(n, "<line>", "a JSON object", line.strip()[:60]) from exc
+        return csv.Sniffer().sniff(header_line, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:  # one column, or no candidate: the default
+        return ","
+
+
+def _check_header(
+    header: list[str], header_line: str, sep: str, cols: _Columns, problems: _Problems
+) -> bool:
+    """Report used columns that are missing or named twice; whether the rows can be read."""
+    usable = True
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(header, start=1):
+        positions.setdefault(name, []).append(position)
+    for name in cols.needed:
+        found = positions.get(name, [])
+        if len(found) > 1:
+            where = " and ".join(map(str, found))
+            got = Verbatim(f"columns {where} both named {name!r}")
+            problems.report(0, name, "a column named once in the header", got)
+            usable = False
+        elif not found:
+            listed = ", ".join(header[:20]) + (", ..." if len(header) > 20 else "")
+            expected = f"a column of the header (columns: {listed})"
+            hint = _delimiter_hint(header_line, sep, name)
+            problems.report(0, name, expected + hint, Verbatim("no such column"))
+            usable = False
+    return usable
+
+
+def _delimiter_hint(header_line: str, sep: str, name: str) -> str:
+    for other in CSV_DELIMITERS:
+        if other != sep and name in next(csv.reader([header_line], delimiter=other), []):
+            return f"; the header looks {other!r}-delimited: pass delimiter={other!r}"
+    return ""
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], header: list[str], problems: _Problems
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Numbered rows as mappings; rows of the wrong length are problems, not rows."""
+    width = len(header)
+    rownum = 0
+    for cells in reader:
+        if not cells:  # a blank line: not a row (as in csv.DictReader)
+            continue
+        rownum += 1
+        if len(cells) < width:
+            expected = f"{width} cells (one per header column)"
+            problems.report(rownum, header[len(cells)], expected, Verbatim(f"{len(cells)} cells"))
+            continue
+        if any(cell.strip() for cell in cells[width:]):
+            expected = f"at most {width} cells (one per header column)"
+            got = Verbatim(f"{len(cells)} cells, the extra ones {cells[width:]!r}")
+            problems.report(rownum, "<row>", expected, got)
+            continue
+        yield rownum, dict(zip(header, cells, strict=False))
+
+
+def read_jsonl(
+    path: str | os.PathLike[str],
+    *,
+    scale: Scale,
+    on_error: OnError = "raise",
+    **columns: Unpack[ColumnMap],
+) -> JudgmentSet:
+    """Load records from a JSON-lines file, one object per line (see :func:`from_rows`).
+
+    A row's number is its line number. A line that is not valid JSON, not an
+    object, or gives one key twice is a problem (raised, or reported). A UTF-8
+    byte order mark is stripped.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.jsonl"
+    >>> _ = path.write_text('{"item_id": "a", "score": 4}\\n[1, 2]\\n', encoding="utf-8")
+    >>> js = read_jsonl(path, scale=Scale.likert(5), on_error="report")
+    >>> len(js), [str(p) for p in js.problems]
+    (1, ["Row 2: field '<line>' must be a JSON object ({...}). Got a list: [1, 2] instead."])
+    """
+    where = "read_jsonl"
+    problems = _check_on_error(on_error, scale, where)
+    cols = _resolve_columns(columns, where)
+    path_ = _existing(path, where)
+    try:
+        with path_.open(encoding="utf-8-sig") as handle:
+            return _load(_jsonl_rows(handle, problems), cols, scale, problems)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            "path",
-            "a UTF-8 text file",
-            f"{p} (undecodable byte at position {exc.start})",
-            where="read_jsonl",
-        ) from None
-    return from_rows(rows, **columns)
+        got = f"{path_} (undecodable byte at position {exc.start})"
+        raise InputError("path", "a UTF-8 text file", got, where=where) from None
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError(next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1))
+    return out
+
+
+def _jsonl_rows(handle: IO[str], problems: _Problems) -> Iterator[tuple[int, Any]]:
+    for lineno, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line, object_pairs_hook=_unique_keys)
+        except _DuplicateKeyError as dup:
+            got = Verbatim(f"{dup.key!r} given twice")
+            problems.report(lineno, dup.key, "a key given once in the object", got)
+            continue
+        except (ValueError, RecursionError):  # bad JSON, an over-long integer, deep nesting
+            problems.report(lineno, "<line>", "a JSON object", line.strip()[:60])
+            continue
+        if not isinstance(value, dict):
+            got = Verbatim(f"a {type(value).__name__}: {line.strip()[:60]}")
+            problems.report(lineno, "<line>", "a JSON object ({...})", got)
+            continue
+        yield lineno, value
 
 
 def _existing(path: Any, where: str) -> Path:
     if not isinstance(path, str | os.PathLike):
         raise InputError("path", "a file path", path, where=where)
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("path", "an existing file", str(p), where=where)
-    return p
+    path_ = Path(path)
+    if not path_.is_file():
+        raise InputError("path", "an existing file", str(path_), where=where)
+    return path_
