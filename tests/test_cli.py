@@ -10,7 +10,8 @@ import pytest
 from judgecal.cli.app import main
 
 CSV = "item_id,stage,score,r1,r2,r3\n" + "\n".join(
-    f"i{i},{'selection' if i % 2 else 'generation'},{1 + i % 5},{int(i % 5 >= 2)},{int(i % 5 >= 3)},{int(i % 7 > 2)}"
+    f"i{i},{'selection' if i % 2 else 'generation'},{1 + i % 5},"
+    f"{int(i % 5 >= 2)},{int(i % 5 >= 3)},{int(i % 7 > 2)}"
     for i in range(120)
 )
 
