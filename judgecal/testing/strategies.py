@@ -3,37 +3,23 @@
 Property-based tests of evaluation code need inputs that look like evaluation
 data: judge scores on a declared scale, human labels of each kind, several
 raters per item, whole :class:`~judgecal.JudgmentSet` s, and calibration data
-whose *true* human-agreement curve is known, so a calibrator can be checked
-against the truth rather than against another estimate.
+whose *true* human-agreement curve is known (drawn from
+:mod:`judgecal.testing.simulate`), so a calibrator can be checked against the
+truth rather than against another estimate.
 
-Every function here returns a hypothesis strategy, takes keyword-only
-arguments and raises :class:`hypothesis.errors.InvalidArgument` on a bad
-combination of arguments, following hypothesis's own API style. This module
-imports hypothesis; ``import judgecal`` does not.
+Every function here returns a hypothesis strategy, is named by what it draws
+(a plural noun), takes keyword-only arguments and raises
+:class:`hypothesis.errors.InvalidArgument` on a bad combination of arguments,
+following hypothesis's own API style. This module imports hypothesis;
+``import judgecal`` does not (``judgecal.strategies`` loads it on first use).
+Pairwise labels and judge statuses use the words of :mod:`judgecal.vocabulary`.
 
-Known-truth calibration data
-----------------------------
-:func:`calibration_datasets` draws items with a latent quality
-:math:`q \\sim U(0, 1)`. A human agrees with (accepts) an item with probability
-
-.. math:: p(q) = \\sigma(a + b (q - 1/2)),\\quad b > 0,
-
-one :class:`AgreementCurve` per stage. The judge sees the same item through a
-:class:`Distortion`: on the unit scale its score is
-
-.. math:: u = \\mathrm{clip}(1/2 + c (q - 1/2) + \\text{shift} + \\beta m + \\sigma \\varepsilon, 0, 1),
-
-with compression :math:`c`, a bonus :math:`\\beta` when the text mentions a user
-attribute (:math:`m = 1`, which humans ignore) and Gaussian noise; ``u`` is then
-put on the judge's :class:`~judgecal.Scale` (rounded to a level on Likert and
-verdict scales). :meth:`CalibrationDataset.agreement_given_score` integrates
-over :math:`q` and :math:`m` to give the exact target of calibration,
-:math:`P(\\text{human agrees} \\mid \\text{score})`.
+The ``hypothesis`` entry point registers strategies for judgecal's types, so
+``st.from_type(Judgment)`` works in any test.
 
 Examples
 --------
 >>> from hypothesis import given
->>> from hypothesis import find
 >>> from judgecal import strategies as jst
 >>> @given(jst.judgment_sets(label_kind="pairwise", min_size=1, max_size=5))
 ... def test_targets_in_unit_interval(js):
@@ -84,19 +70,37 @@ def _hypothesis_setup_hook() -> None:
     st.register_type_strategy(CalibrationDataset, calibration_datasets(max_size=100))
 
 
+import dataclasses  # noqa: E402
 import math  # noqa: E402
 import string  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.errors import InvalidArgument  # noqa: E402
-from hypothesis.strategies import SearchStrategy  # noqa: E402
 
-from judgecal._validation import FloatArray, StrArray  # noqa: E402
-from judgecal.records.core import PAIRWISE_OUTCOMES, Judgment, JudgmentSet, Rating, Scale  # noqa: E402
+from judgecal._exceptions import MissingDependencyError  # noqa: E402
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+    from hypothesis.strategies import SearchStrategy
+except ImportError as exc:  # pragma: no cover - hypothesis is a dependency
+    raise MissingDependencyError(
+        "judgecal.testing.strategies needs hypothesis: pip install hypothesis"
+    ) from exc
+
+from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale  # noqa: E402
+from judgecal.testing.simulate import (  # noqa: E402
+    ATTRIBUTES,
+    MENTION_TEMPLATES,
+    AgreementCurve,
+    CalibrationDataset,
+    Distortion,
+    insert_mention,
+    mentions_attribute,
+)
+from judgecal.vocabulary import FAILED_STATUSES, PAIRWISE_OUTCOMES  # noqa: E402
 
 __all__ = [
     "ATTRIBUTES",
@@ -115,95 +119,18 @@ __all__ = [
     "texts",
 ]
 
-#: Default user attributes that texts may mention (a personalization setting).
-ATTRIBUTES: tuple[str, ...] = (
-    "vegetarian",
-    "marathon runner",
-    "new parent",
-    "nurse",
-    "student",
-    "beginner programmer",
-)
 _LABEL_KINDS = ("binary", "ordinal", "pairwise")
 _SCALE_KINDS = ("numeric", "likert", "verdict")
-_VERDICT_WORDS = (
-    "no",
-    "yes",
-    "bad",
-    "fair",
-    "good",
-    "great",
-    "reject",
-    "accept",
-    "maybe",
-    "unsure",
+_VERDICT_TEXT = "no yes bad fair good great reject accept maybe unsure"
+_VERDICT_WORDS = tuple(_VERDICT_TEXT.split())
+_WORD_TEXT = (
+    "the answer explains how to cook rice quickly with a small pot and water then adds salt "
+    "before serving it covers training plans for the week lists three options clear steps "
+    "good budget simple example code shows loop this response gives advice on sleep and "
+    "recovery after long days is short but useful detailed tips are given"
+    # sentences of texts() are drawn from these words (duplicates weigh a word more)
 )
-_STATUSES = ("unparseable", "refused", "error", "timeout")
-_WORDS = (
-    "the",
-    "answer",
-    "explains",
-    "how",
-    "to",
-    "cook",
-    "rice",
-    "quickly",
-    "with",
-    "a",
-    "small",
-    "pot",
-    "and",
-    "water",
-    "then",
-    "adds",
-    "salt",
-    "before",
-    "serving",
-    "it",
-    "covers",
-    "training",
-    "plans",
-    "for",
-    "the",
-    "week",
-    "lists",
-    "three",
-    "options",
-    "clear",
-    "steps",
-    "good",
-    "budget",
-    "simple",
-    "example",
-    "code",
-    "shows",
-    "loop",
-    "this",
-    "response",
-    "gives",
-    "advice",
-    "on",
-    "sleep",
-    "and",
-    "recovery",
-    "after",
-    "long",
-    "days",
-    "is",
-    "short",
-    "but",
-    "useful",
-    "detailed",
-    "tips",
-    "are",
-    "given",
-)
-_MENTION_TEMPLATES = (
-    "As a {a}, you will like this.",
-    "Since you are a {a}, this fits you.",
-    "Given that you're a {a}, keep this in mind.",
-    "(You mentioned being a {a}.)",
-)
+_WORDS = tuple(_WORD_TEXT.split())
 
 
 def _check(cond: bool, message: str) -> None:
@@ -251,25 +178,20 @@ def _check_stages(stages: Any) -> tuple[str, ...]:
     return tuple(stages)
 
 
-# ----------------------------------------------------------------------------------------
-# Scales, scores and labels
-# ----------------------------------------------------------------------------------------
-
-
 def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
     """Judge output scales: numeric ranges, Likert scales and verdict words.
 
-        Parameters
-        ----------
-        kinds : sequence of {"numeric", "likert", "verdict"}
-            Which kinds of scale to draw.
+    Parameters
+    ----------
+    kinds : sequence of {"numeric", "likert", "verdict"}
+        Which kinds of scale to draw.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> find(jst.scales(kinds=["likert"]), lambda v: True).kind
-        'likert'
+    >>> find(jst.scales(kinds=["likert"]), lambda v: True).kind
+    'likert'
     """
     _check(
         isinstance(kinds, Sequence) and not isinstance(kinds, str) and len(kinds) > 0,
@@ -307,18 +229,18 @@ def scales(*, kinds: Sequence[str] = _SCALE_KINDS) -> SearchStrategy[Scale]:
 def judge_scores(*, scale: Scale | None = None, samples: int = 1) -> SearchStrategy[float]:
     """Judge scores on ``scale`` (default: a 1-5 Likert scale).
 
-        Numeric scales give any float in ``[low, high]`` (ends included); Likert
-        and verdict scales give their integer levels (verdicts coded ``0..k-1``).
-        With ``samples > 1`` a Likert score is the mean of that many sampled levels,
-        as when a judge is asked several times.
+    Numeric scales give any float in ``[low, high]`` (ends included); Likert
+    and verdict scales give their integer levels (verdicts coded ``0..k-1``).
+    With ``samples > 1`` a Likert score is the mean of that many sampled levels,
+    as when a judge is asked several times.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import Scale, strategies as jst
-        >>> s = find(jst.judge_scores(scale=Scale.likert(5)), lambda v: True)
-        >>> s in {1.0, 2.0, 3.0, 4.0, 5.0}
-        True
+    >>> s = find(jst.judge_scores(scale=Scale.likert(5)), lambda v: True)
+    >>> s in {1.0, 2.0, 3.0, 4.0, 5.0}
+    True
     """
     sc = _check_scale(scale)
     _check_int(samples, "samples", 1)
@@ -334,12 +256,12 @@ def judge_scores(*, scale: Scale | None = None, samples: int = 1) -> SearchStrat
 def human_labels(*, kind: str = "binary", levels: int = 5) -> SearchStrategy[int | str]:
     """One human label: ``0/1`` (binary), ``1..levels`` (ordinal) or first/second/tie (pairwise).
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> find(jst.human_labels(kind="pairwise"), lambda v: True) in {"first", "second", "tie"}
-        True
+    >>> find(jst.human_labels(kind="pairwise"), lambda v: True) in {"first", "second", "tie"}
+    True
     """
     _check(kind in _LABEL_KINDS, f"kind={kind!r} must be one of {_LABEL_KINDS}")
     _check_int(levels, "levels", 2)
@@ -360,24 +282,24 @@ def ratings(
 ) -> SearchStrategy[tuple[Rating, ...]]:
     """The human ratings of one item: a tuple of :class:`~judgecal.Rating`, one per rater.
 
-        Parameters
-        ----------
-        kind : {"binary", "ordinal", "pairwise"}
-            Label kind.
-        levels : int
-            Ordinal levels (ordinal labels only).
-        min_raters, max_raters : int
-            How many raters rated the item.
-        known_raters : bool
-            Give raters distinct ids ``r1, r2, ...`` (otherwise ``rater=None``).
+    Parameters
+    ----------
+    kind : {"binary", "ordinal", "pairwise"}
+        Label kind.
+    levels : int
+        Ordinal levels (ordinal labels only).
+    min_raters, max_raters : int
+        How many raters rated the item.
+    known_raters : bool
+        Give raters distinct ids ``r1, r2, ...`` (otherwise ``rater=None``).
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> rs = find(jst.ratings(kind="ordinal", levels=5, min_raters=3, max_raters=3), lambda v: True)
-        >>> len(rs), sorted(r.rater for r in rs)
-        (3, ['r1', 'r2', 'r3'])
+    >>> rs = find(jst.ratings(kind="ordinal", levels=5, min_raters=3, max_raters=3), lambda v: True)
+    >>> len(rs), sorted(r.rater for r in rs)
+    (3, ['r1', 'r2', 'r3'])
     """
     _check_size(min_raters, max_raters)
     labels = human_labels(kind=kind, levels=levels)
@@ -391,11 +313,6 @@ def ratings(
 # ----------------------------------------------------------------------------------------
 # Texts with and without attribute mentions
 # ----------------------------------------------------------------------------------------
-
-
-def _mentions(text: str, attributes: Sequence[str]) -> bool:
-    low = text.lower()
-    return any(a.lower() in low for a in attributes)
 
 
 def _sentence() -> SearchStrategy[str]:
@@ -413,23 +330,23 @@ def texts(
 ) -> SearchStrategy[str]:
     """Short response texts that do, or do not, mention a user attribute.
 
-        Parameters
-        ----------
-        mention : bool or None
-            ``True``: the text mentions one of ``attributes``; ``False``: it mentions
-            none (case-insensitive); ``None``: either.
-        attributes : sequence of str
-            User attributes (for example ``"vegetarian"``).
-        min_sentences, max_sentences : int
-            Length of the text, in sentences.
+    Parameters
+    ----------
+    mention : bool or None
+        ``True``: the text mentions one of ``attributes``; ``False``: it mentions
+        none (case-insensitive); ``None``: either.
+    attributes : sequence of str
+        User attributes (for example ``"vegetarian"``).
+    min_sentences, max_sentences : int
+        Length of the text, in sentences.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> t = find(jst.texts(mention=True, attributes=["vegetarian"]), lambda v: True)
-        >>> "vegetarian" in t.lower()
-        True
+    >>> t = find(jst.texts(mention=True, attributes=["vegetarian"]), lambda v: True)
+    >>> "vegetarian" in t.lower()
+    True
     """
     _check(mention in (True, False, None), f"mention={mention!r} must be True, False or None")
     _check(
@@ -442,34 +359,20 @@ def texts(
     _check_size(min_sentences, max_sentences, low=1)
     attrs = tuple(attributes)
     plain = st.lists(_sentence(), min_size=min_sentences, max_size=max_sentences).map(" ".join)
-    plain = plain.filter(lambda t: not _mentions(t, attrs))
+    plain = plain.filter(lambda t: not mentions_attribute(t, attrs))
     if mention is False:
         return plain
     with_mention = st.builds(
-        _insert_mention,
+        insert_mention,
         plain,
         st.sampled_from(attrs),
-        st.sampled_from(_MENTION_TEMPLATES),
+        st.sampled_from(MENTION_TEMPLATES),
         st.integers(0, 8),
     )
     if mention is True:
         return with_mention
     return plain | with_mention
 
-
-def _insert_mention(text: str, attribute: str, template: str, position: int) -> str:
-    parts = text.split(". ")
-    k = min(position, len(parts))
-    sentence = template.format(a=attribute)
-    if k == len(parts):
-        return text + " " + sentence
-    parts.insert(k, sentence.rstrip("."))
-    return ". ".join(parts)
-
-
-# ----------------------------------------------------------------------------------------
-# Records
-# ----------------------------------------------------------------------------------------
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits + "-_/"
 
@@ -488,94 +391,120 @@ def judgments(
 ) -> SearchStrategy[Judgment]:
     """Single :class:`~judgecal.Judgment` records.
 
-        Parameters
-        ----------
-        scale : Scale, optional
-            The judge scale (default: Likert 1-5).
-        label_kind : {"binary", "ordinal", "pairwise"} or None
-            Kind of the human ratings; ``None`` gives unlabelled judgments.
-        levels : int
-            Ordinal levels.
-        stages : sequence of str
-            Stages to draw from.
-        min_raters, max_raters : int
-            Ratings per item.
-        judge_failures : bool
-            Also draw judgments whose judge failed (no score; status
-            ``unparseable``, ``refused``, ``error`` or ``timeout``).
-        with_texts : bool
-            Attach a ``response`` text (with or without an attribute mention) and a
-            ``mention`` feature (1.0 when the text mentions an attribute).
-        item_ids : strategy of str, optional
-            Item identifiers (default: short lowercase ids).
+    Parameters
+    ----------
+    scale : Scale, optional
+        The judge scale (default: Likert 1-5).
+    label_kind : {"binary", "ordinal", "pairwise"} or None
+        Kind of the human ratings; ``None`` gives unlabelled judgments.
+    levels : int
+        Ordinal levels.
+    stages : sequence of str
+        Stages to draw from.
+    min_raters, max_raters : int
+        Ratings per item.
+    judge_failures : bool
+        Also draw judgments whose judge failed (no score; status
+        ``unparseable``, ``refused``, ``error`` or ``timeout``).
+    with_texts : bool
+        Attach a ``response`` text (with or without an attribute mention) and a
+        ``mention`` feature (1.0 when the text mentions an attribute).
+    item_ids : strategy of str, optional
+        Item identifiers (default: short lowercase ids).
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> j = find(jst.judgments(label_kind="ordinal", min_raters=2), lambda v: True)
-        >>> j.label_kind, j.n_ratings >= 2
-        ('ordinal', True)
+    >>> j = find(jst.judgments(label_kind="ordinal", min_raters=2), lambda v: True)
+    >>> j.label_kind, j.n_ratings >= 2
+    ('ordinal', True)
     """
-    sc = _check_scale(scale)
+    spec = _RecordSpec(
+        scale=_check_scale(scale),
+        label_kind=_check_label_kind(label_kind),
+        levels=levels,
+        stages=_check_stages(stages),
+        min_raters=min_raters,
+        max_raters=max_raters,
+        judge_failures=bool(judge_failures),
+        with_texts=bool(with_texts),
+    )
+    spec.check()
+    _check(label_kind is not None or min_raters == 0, "min_raters > 0 needs a label_kind")
+    ids = st.text(_ID_ALPHABET, min_size=1, max_size=8) if item_ids is None else item_ids
+    return _judgments(spec, ids)
+
+
+@dataclass(frozen=True)
+class _RecordSpec:
+    """What :func:`judgments` and :func:`judgment_sets` draw (``scale=None``: draw a scale too)."""
+
+    scale: Scale | None
+    label_kind: str | None
+    levels: int
+    stages: tuple[str, ...]
+    min_raters: int
+    max_raters: int
+    judge_failures: bool
+    with_texts: bool
+
+    def check(self) -> None:
+        _check_int(self.levels, "levels", 2)
+        _check_size(self.min_raters, self.max_raters)
+
+
+def _check_label_kind(label_kind: Any) -> str | None:
     _check(
         label_kind is None or label_kind in _LABEL_KINDS,
         f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None",
     )
-    _check_int(levels, "levels", 2)
-    stage_names = _check_stages(stages)
-    _check_size(min_raters, max_raters)
-    _check(label_kind is not None or min_raters == 0, "min_raters > 0 needs a label_kind")
-    ids = st.text(_ID_ALPHABET, min_size=1, max_size=8) if item_ids is None else item_ids
-    return _judgments(
-        sc, label_kind, levels, stage_names, min_raters, max_raters, judge_failures, with_texts, ids
-    )
+    return label_kind  # type: ignore[no-any-return]
 
 
 @st.composite
-def _judgments(
-    draw: st.DrawFn,
-    scale: Scale,
-    label_kind: str | None,
-    levels: int,
-    stages: tuple[str, ...],
-    min_raters: int,
-    max_raters: int,
-    judge_failures: bool,
-    with_texts: bool,
-    ids: SearchStrategy[str],
-) -> Judgment:
+def _judge_outputs(draw: st.DrawFn, scale: Scale, failures: bool) -> tuple[float | None, str, str]:
+    """A judge's ``(score, status, output)``; a failed judge has no score."""
+    if failures and draw(st.booleans()):
+        status = draw(st.sampled_from(FAILED_STATUSES))
+        output = draw(st.sampled_from(["", "I cannot rate this.", "Score: ?", "n/a"]))
+        return None, status, output
+    score = draw(judge_scores(scale=scale))
+    output = scale.verdicts[int(score)] if scale.kind == "verdict" else f"Score: {score:g}"
+    return score, "ok", output
+
+
+@st.composite
+def _judgments(draw: st.DrawFn, spec: _RecordSpec, ids: SearchStrategy[str]) -> Judgment:
+    scale = Scale.likert(5) if spec.scale is None else spec.scale
     item_id = draw(ids)
-    stage = draw(st.sampled_from(stages))
-    failed = judge_failures and draw(st.booleans())
-    if failed:
-        score: float | None = None
-        status = draw(st.sampled_from(_STATUSES))
-        output: str | None = draw(st.sampled_from(["", "I cannot rate this.", "Score: ?", "n/a"]))
-    else:
-        score = draw(judge_scores(scale=scale))
-        status = "ok"
-        output = scale.verdicts[int(score)] if scale.kind == "verdict" else f"Score: {score:g}"
+    stage = draw(st.sampled_from(spec.stages))
+    score, status, output = draw(_judge_outputs(scale, spec.judge_failures))
+    kind = spec.label_kind
     rs: tuple[Rating, ...] = ()
-    if label_kind is not None:
+    if kind is not None:
         rs = draw(
-            ratings(kind=label_kind, levels=levels, min_raters=min_raters, max_raters=max_raters)
+            ratings(
+                kind=kind,
+                levels=spec.levels,
+                min_raters=spec.min_raters,
+                max_raters=spec.max_raters,
+            )
         )
     features: dict[str, float] = {}
     txt: dict[str, str] = {}
-    if with_texts:
-        t = draw(texts())
-        txt["response"] = t
-        features["mention"] = float(_mentions(t, ATTRIBUTES))
-        features["length"] = float(len(t))
+    if spec.with_texts:
+        txt["response"] = draw(texts())
+        features["mention"] = float(mentions_attribute(txt["response"], ATTRIBUTES))
+        features["length"] = float(len(txt["response"]))
     return Judgment(
         item_id=item_id,
         stage=stage,
         score=score,
         judge_status=status,  # type: ignore[arg-type]
         judge_output=output,
-        label_kind=label_kind if rs or label_kind is not None else None,  # type: ignore[arg-type]
-        levels=levels if label_kind == "ordinal" else None,
+        label_kind=kind,  # type: ignore[arg-type]
+        levels=spec.levels if kind == "ordinal" else None,
         ratings=rs,
         features=features,
         texts=txt,
@@ -597,386 +526,44 @@ def judgment_sets(
 ) -> SearchStrategy[JudgmentSet]:
     """Whole :class:`~judgecal.JudgmentSet` s with unique item ids.
 
-        ``scale=None`` draws a scale too (any kind); ``label_kind=None`` draws one
-        label kind for the whole set. Other arguments are as in :func:`judgments`.
+    ``scale=None`` draws a scale too (any kind); ``label_kind=None`` draws one
+    label kind for the whole set. Other arguments are as in :func:`judgments`.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> js = find(jst.judgment_sets(min_size=2, max_size=4, min_raters=1), lambda v: True)
-        >>> 2 <= len(js) <= 4 and len(set(js.item_ids())) == len(js)
-        True
+    >>> js = find(jst.judgment_sets(min_size=2, max_size=4, min_raters=1), lambda v: True)
+    >>> 2 <= len(js) <= 4 and len(set(js.item_ids())) == len(js)
+    True
     """
     _check_size(min_size, max_size)
     _check(
         scale is None or isinstance(scale, Scale),
         f"scale={scale!r} must be a judgecal.Scale or None",
     )
-    _check(
-        label_kind is None or label_kind in _LABEL_KINDS,
-        f"label_kind={label_kind!r} must be one of {_LABEL_KINDS} or None",
+    spec = _RecordSpec(
+        scale=scale,
+        label_kind=_check_label_kind(label_kind),
+        levels=levels,
+        stages=_check_stages(stages),
+        min_raters=min_raters,
+        max_raters=max_raters,
+        judge_failures=bool(judge_failures),
+        with_texts=bool(with_texts),
     )
-    _check_int(levels, "levels", 2)
-    stage_names = _check_stages(stages)
-    _check_size(min_raters, max_raters)
-    return _judgment_sets(
-        scale,
-        label_kind,
-        levels,
-        stage_names,
-        min_size,
-        max_size,
-        min_raters,
-        max_raters,
-        judge_failures,
-        with_texts,
-    )
+    spec.check()
+    return _judgment_sets(spec, min_size, max_size)
 
 
 @st.composite
-def _judgment_sets(
-    draw: st.DrawFn,
-    scale: Scale | None,
-    label_kind: str | None,
-    levels: int,
-    stages: tuple[str, ...],
-    min_size: int,
-    max_size: int,
-    min_raters: int,
-    max_raters: int,
-    judge_failures: bool,
-    with_texts: bool,
-) -> JudgmentSet:
-    sc = draw(scales()) if scale is None else scale
-    kind = draw(st.sampled_from(_LABEL_KINDS)) if label_kind is None else label_kind
+def _judgment_sets(draw: st.DrawFn, spec: _RecordSpec, min_size: int, max_size: int) -> JudgmentSet:
+    scale = draw(scales()) if spec.scale is None else spec.scale
+    kind = draw(st.sampled_from(_LABEL_KINDS)) if spec.label_kind is None else spec.label_kind
     n = draw(st.integers(min_size, max_size))
-    items = [
-        draw(
-            judgments(
-                scale=sc,
-                label_kind=kind,
-                levels=levels,
-                stages=stages,
-                min_raters=min_raters,
-                max_raters=max_raters,
-                judge_failures=judge_failures,
-                with_texts=with_texts,
-                item_ids=st.just(f"item-{i}"),
-            )
-        )
-        for i in range(n)
-    ]
-    return JudgmentSet(items, scale=sc)
-
-
-# ----------------------------------------------------------------------------------------
-# Known-truth calibration data
-# ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgreementCurve:
-    r"""A true human-agreement curve :math:`p(q) = \sigma(a + b (q - 1/2))` over item quality ``q``.
-
-    Examples
-    --------
-    >>> AgreementCurve(intercept=0.0, slope=4.0)([0.0, 0.5, 1.0]).round(3).tolist()
-    [0.119, 0.5, 0.881]
-    """
-
-    intercept: float
-    """``a``: log-odds of agreement at median quality."""
-    slope: float
-    """``b > 0``: how fast agreement rises with quality."""
-
-    def __call__(self, quality: Any) -> FloatArray:
-        q = np.asarray(quality, dtype=np.float64)
-        t = self.intercept + self.slope * (q - 0.5)
-        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * t)), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Distortion:
-    """How the judge distorts item quality into its score (on the unit scale).
-
-    Examples
-    --------
-    >>> Distortion(compression=0.5, shift=0.1).mean_unit_score([0.0, 1.0]).tolist()
-    [0.35, 0.85]
-    """
-
-    compression: float = 1.0
-    """Slope of the judge's score in quality: below 1 the judge uses less of its range."""
-    shift: float = 0.0
-    """Constant offset: above 0 the judge is more lenient than humans."""
-    noise: float = 0.0
-    """Standard deviation of Gaussian noise on the unit scale."""
-    mention_bonus: float = 0.0
-    """Added when the text mentions a user attribute (humans ignore mentions)."""
-
-    def mean_unit_score(self, quality: Any, mention: Any = 0.0) -> FloatArray:
-        """Noise-free unit score before clipping."""
-        q = np.asarray(quality, dtype=np.float64)
-        m = np.asarray(mention, dtype=np.float64)
-        return np.asarray(
-            0.5 + self.compression * (q - 0.5) + self.shift + self.mention_bonus * m,
-            dtype=np.float64,
-        )
-
-
-_GRID = (np.arange(4000) + 0.5) / 4000.0
-_MIN_SMOOTH = 2e-3
-
-
-@dataclass(frozen=True, repr=False)
-class CalibrationDataset:
-    """Judge scores and human labels drawn from a known truth (see the module docstring).
-
-    Arrays are aligned by item. ``labels`` is the share of the item's raters who
-    agreed (0/1 with one rater) and ``weights`` the number of raters, which is
-    how calibrators take several raters per item.
-    """
-
-    scale: Scale
-    """The judge's scale."""
-    scores: FloatArray
-    """Judge scores on ``scale``."""
-    labels: FloatArray
-    """Share of raters who agreed, in [0, 1]."""
-    weights: FloatArray
-    """Number of raters per item."""
-    stages: StrArray
-    """Stage of each item."""
-    mentions: FloatArray
-    """1.0 when the item's text mentions a user attribute, else 0.0."""
-    quality: FloatArray
-    """Latent item quality in (0, 1)."""
-    true_agreement: FloatArray
-    """P(a human agrees | item) = the stage's curve at the item's quality."""
-    curves: dict[str, AgreementCurve] = field(repr=False)
-    """True agreement curve of each stage."""
-    distortion: Distortion = field(repr=False, default_factory=Distortion)
-    """The judge's distortion."""
-    mention_rate: float = 0.0
-    """Share of items whose text mentions an attribute."""
-
-    def __len__(self) -> int:
-        return int(self.scores.size)
-
-    def __repr__(self) -> str:
-        sc = self.scale
-        curves = ", ".join(
-            f"{k}: a={c.intercept:.3g} b={c.slope:.3g}" for k, c in self.curves.items()
-        )
-        d = self.distortion
-        return (
-            f"CalibrationDataset(n={len(self)}, scale={sc.kind}[{sc.low:g}, {sc.high:g}], "
-            f"raters={int(self.weights[0]) if self.weights.size else 0}, curves={{{curves}}}, "
-            f"distortion=(compression={d.compression:.3g}, shift={d.shift:.3g}, noise={d.noise:.3g}, "
-            f"mention_bonus={d.mention_bonus:.3g}), mention_rate={self.mention_rate:g})"
-        )
-
-    def agreement_given_score(
-        self, scores: Any, stages: Any = None, *, mention: Any = None
-    ) -> FloatArray:
-        """True P(a human agrees | judge score [, mention]): the target a calibrator should hit.
-
-        Integrates the agreement curve over the item qualities that lead to each
-        score. Noise below 0.002 is treated as 0.002 (a negligible smoothing).
-
-        Parameters
-        ----------
-        scores : array-like
-            Judge scores on ``scale``.
-        stages : str or array-like, optional
-            Stage of each score (default: the first stage).
-        mention : array-like of 0/1, optional
-            Condition on the mention too; by default it is integrated out at
-            ``mention_rate``.
-
-        Examples
-        --------
-        >>> from judgecal import Scale
-        >>> ds = CalibrationDataset.simulate(Scale.likert(5), n=10, seed=0,
-        ...                                  curves={"s": AgreementCurve(0.0, 6.0)})
-        >>> p = ds.agreement_given_score([1, 3, 5])
-        >>> bool(p[0] < p[1] < p[2])
-        True
-        """
-        s = np.atleast_1d(np.asarray(scores, dtype=np.float64))
-        names = list(self.curves)
-        if stages is None:
-            st_arr = np.full(s.size, names[0])
-        elif isinstance(stages, str):
-            st_arr = np.full(s.size, stages)
-        else:
-            st_arr = np.asarray(stages, dtype=str)
-        out = np.empty(s.size)
-        for name in np.unique(st_arr).tolist():
-            m = st_arr == name
-            if mention is None:  # evaluate each distinct score once
-                uniq, inv = np.unique(s[m], return_inverse=True)
-                out[m] = self._given_unique(uniq, self.curves[name])[inv]
-            else:
-                out[m] = self._given_score(s[m], self.curves[name], mention)
-        return out
-
-    def _given_unique(self, s: FloatArray, curve: AgreementCurve) -> FloatArray:
-        sc = self.scale
-        if sc.kind != "numeric" or s.size <= 512:
-            return self._given_score(s, curve, None)
-        # many distinct continuous scores: exact at the ends, interpolated inside
-        # (the curve is smooth in the score; 1025 knots keep the error below 1e-4)
-        knots = np.linspace(sc.low, sc.high, 1025)
-        at_knots = self._given_score(knots[1:-1], curve, None)
-        out = np.interp(s, knots[1:-1], at_knots)
-        ends = (s <= sc.low) | (s >= sc.high)
-        if ends.any():
-            out[ends] = self._given_score(s[ends], curve, None)
-        return np.asarray(out, dtype=np.float64)
-
-    def _given_score(self, s: FloatArray, curve: AgreementCurve, mention: Any) -> FloatArray:
-        d = self.distortion
-        sigma = max(d.noise, _MIN_SMOOTH)
-        p_q = curve(_GRID)  # (G,)
-        if mention is None:
-            ms = [(0.0, 1.0 - self.mention_rate), (1.0, self.mention_rate)]
-        else:
-            mv = np.broadcast_to(np.asarray(mention, dtype=np.float64), s.shape)
-            num = np.zeros(s.size)
-            den = np.zeros(s.size)
-            for val in (0.0, 1.0):
-                sel = mv == val
-                if sel.any():
-                    n_, d_ = self._num_den(s[sel], val, sigma, p_q)
-                    num[sel], den[sel] = n_, d_
-            return np.asarray(num / np.maximum(den, 1e-300), dtype=np.float64)
-        num = np.zeros(s.size)
-        den = np.zeros(s.size)
-        for val, weight in ms:
-            if weight <= 0:
-                continue
-            n_, d_ = self._num_den(s, val, sigma, p_q)
-            num += weight * n_
-            den += weight * d_
-        return np.asarray(num / np.maximum(den, 1e-300), dtype=np.float64)
-
-    def _num_den(
-        self, s: FloatArray, mention: float, sigma: float, p_q: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        from scipy.special import ndtr  # the normal CDF; scipy loads only when truth is computed
-
-        sc = self.scale
-        width = sc.high - sc.low
-        mu = self.distortion.mean_unit_score(_GRID, mention)[None, :]  # (1, G)
-        if sc.kind == "numeric":
-            u = ((s - sc.low) / width)[:, None]
-            pdf = np.exp(-0.5 * ((u - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-            lik = np.where(
-                u <= 0.0,
-                ndtr((0.0 - mu) / sigma),
-                np.where(u >= 1.0, ndtr((mu - 1.0) / sigma), pdf),
-            )
-        else:
-            lo = np.where(s <= sc.low, -np.inf, (s - 0.5 - sc.low) / width)[:, None]
-            hi = np.where(s >= sc.high, np.inf, (s + 0.5 - sc.low) / width)[:, None]
-            lik = ndtr((hi - mu) / sigma) - ndtr((lo - mu) / sigma)
-        return lik @ p_q, lik.sum(axis=1)
-
-    @classmethod
-    def simulate(
-        cls,
-        scale: Scale,
-        *,
-        n: int,
-        seed: int,
-        curves: dict[str, AgreementCurve],
-        distortion: Distortion | None = None,
-        raters: int = 1,
-        mention_rate: float = 0.0,
-    ) -> CalibrationDataset:
-        """Draw ``n`` items from the truth (stages assigned uniformly at random).
-
-        Examples
-        --------
-        >>> from judgecal import Scale
-        >>> ds = CalibrationDataset.simulate(Scale.likert(5), n=100, seed=1,
-        ...                                  curves={"a": AgreementCurve(0.0, 5.0)},
-        ...                                  distortion=Distortion(compression=0.5))
-        >>> len(ds), sorted(set(ds.scores.tolist())) == [2.0, 3.0, 4.0]
-        (100, True)
-        """
-        d = distortion or Distortion()
-        rng = np.random.default_rng(seed)
-        names = list(curves)
-        stage_idx = rng.integers(0, len(names), n)
-        stages = np.asarray(names, dtype=str)[stage_idx]
-        q = rng.random(n)
-        mentions = (rng.random(n) < mention_rate).astype(np.float64)
-        truth = np.empty(n)
-        for k, name in enumerate(names):
-            m = stage_idx == k
-            truth[m] = curves[name](q[m])
-        u = np.clip(d.mean_unit_score(q, mentions) + d.noise * rng.standard_normal(n), 0.0, 1.0)
-        raw = scale.low + u * (scale.high - scale.low)
-        scores = raw if scale.kind == "numeric" else np.clip(np.round(raw), scale.low, scale.high)
-        agree = rng.random((n, raters)) < truth[:, None]
-        return cls(
-            scale=scale,
-            scores=np.asarray(scores, dtype=np.float64),
-            labels=agree.mean(axis=1),
-            weights=np.full(n, float(raters)),
-            stages=stages,
-            mentions=mentions,
-            quality=q,
-            true_agreement=truth,
-            curves=dict(curves),
-            distortion=d,
-            mention_rate=float(mention_rate),
-        )
-
-    def resample(self, *, n: int, seed: int) -> CalibrationDataset:
-        """A fresh draw of ``n`` items from the same truth (for held-out checks)."""
-        raters = int(self.weights[0]) if self.weights.size else 1
-        return CalibrationDataset.simulate(
-            self.scale,
-            n=n,
-            seed=seed,
-            curves=self.curves,
-            distortion=self.distortion,
-            raters=raters,
-            mention_rate=self.mention_rate,
-        )
-
-    def to_judgments(self) -> JudgmentSet:
-        """The data as a :class:`~judgecal.JudgmentSet` with binary ratings and a ``mention`` feature.
-
-        Examples
-        --------
-        >>> from judgecal import Scale
-        >>> ds = CalibrationDataset.simulate(Scale.likert(5), n=5, seed=0, raters=2,
-        ...                                  curves={"s": AgreementCurve(0.0, 5.0)})
-        >>> js = ds.to_judgments()
-        >>> bool((js.targets()[0] == ds.labels).all())
-        True
-        """
-        raters = int(self.weights[0]) if self.weights.size else 1
-        out = []
-        for i in range(len(self)):
-            k = round(float(self.labels[i]) * raters)
-            values = [1] * k + [0] * (raters - k)
-            out.append(
-                Judgment(
-                    item_id=f"item-{i}",
-                    stage=str(self.stages[i]),
-                    score=float(self.scores[i]),
-                    label_kind="binary",
-                    ratings=tuple(Rating(value=v, rater=f"r{j + 1}") for j, v in enumerate(values)),
-                    features={"mention": float(self.mentions[i])},
-                )
-            )
-        return JudgmentSet(out, scale=self.scale)
+    item_spec = dataclasses.replace(spec, scale=scale, label_kind=kind)
+    items = [draw(_judgments(item_spec, st.just(f"item-{i}"))) for i in range(n)]
+    return JudgmentSet(items, scale=scale)
 
 
 def agreement_curves(
@@ -987,13 +574,13 @@ def agreement_curves(
 ) -> SearchStrategy[AgreementCurve]:
     """True human-agreement curves, increasing in item quality.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> c = find(jst.agreement_curves(), lambda v: True)
-        >>> bool(c(0.9) > c(0.1))
-        True
+    >>> c = find(jst.agreement_curves(), lambda v: True)
+    >>> bool(c(0.9) > c(0.1))
+    True
     """
     lo = _check_real(min_slope, "min_slope", 1e-3, 100.0)
     hi = _check_real(max_slope, "max_slope", 1e-3, 100.0)
@@ -1016,13 +603,13 @@ def distortions(
 ) -> SearchStrategy[Distortion]:
     """Judge distortions: compression, shift, noise and a bonus for mentions.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> d = find(jst.distortions(max_mention_bonus=0.3), lambda v: True)
-        >>> 0.3 <= d.compression <= 1.0 and 0.0 <= d.mention_bonus <= 0.3
-        True
+    >>> d = find(jst.distortions(max_mention_bonus=0.3), lambda v: True)
+    >>> 0.3 <= d.compression <= 1.0 and 0.0 <= d.mention_bonus <= 0.3
+    True
     """
     c_lo = _check_real(min_compression, "min_compression", 0.01, 1.0)
     c_hi = _check_real(max_compression, "max_compression", 0.01, 1.0)
@@ -1055,34 +642,34 @@ def calibration_datasets(
 ) -> SearchStrategy[CalibrationDataset]:
     """Calibration data with known truth: judge scores, human labels and the true curve.
 
-        Each draw picks a true :class:`AgreementCurve` per stage, a judge
-        :class:`Distortion`, a size and a seed, then simulates the items with numpy
-        (so hypothesis shrinks towards small sizes and simple seeds).
+    Each draw picks a true :class:`AgreementCurve` per stage, a judge
+    :class:`Distortion`, a size and a seed, then simulates the items with numpy
+    (so hypothesis shrinks towards small sizes and simple seeds).
 
-        Parameters
-        ----------
-        scale : Scale, optional
-            The judge scale (default: Likert 1-5).
-        stages : sequence of str
-            Stage names; each gets its own true curve.
-        min_size, max_size : int
-            Number of items.
-        raters : int
-            Raters per item (labels are shares, weights the rater count).
-        curves : strategy of AgreementCurve, optional
-            Default :func:`agreement_curves`.
-        distortion : strategy of Distortion or a Distortion, optional
-            Default :func:`distortions` (no mention bonus).
-        mention_rate : float
-            Share of items that mention a user attribute.
+    Parameters
+    ----------
+    scale : Scale, optional
+        The judge scale (default: Likert 1-5).
+    stages : sequence of str
+        Stage names; each gets its own true curve.
+    min_size, max_size : int
+        Number of items.
+    raters : int
+        Raters per item (labels are shares, weights the rater count).
+    curves : strategy of AgreementCurve, optional
+        Default :func:`agreement_curves`.
+    distortion : strategy of Distortion or a Distortion, optional
+        Default :func:`distortions` (no mention bonus).
+    mention_rate : float
+        Share of items that mention a user attribute.
 
-        Examples
-        --------
-        >>> from hypothesis import find
+    Examples
+    --------
+    >>> from hypothesis import find
     >>> from judgecal import strategies as jst
-        >>> ds = find(jst.calibration_datasets(min_size=20, max_size=30), lambda v: True)
-        >>> bool(20 <= len(ds) <= 30 and ((ds.labels == 0) | (ds.labels == 1)).all())
-        True
+    >>> ds = find(jst.calibration_datasets(min_size=20, max_size=30), lambda v: True)
+    >>> bool(20 <= len(ds) <= 30 and ((ds.labels == 0) | (ds.labels == 1)).all())
+    True
     """
     sc = _check_scale(scale)
     names = _check_stages(stages)
