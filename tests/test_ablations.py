@@ -334,3 +334,76 @@ def test_prefilter_never_hides_a_match(text: str, term: str) -> None:
     det = MentionDetector([term])
     assert det._regex is not None
     assert det.count(text) == sum(1 for _ in det._regex.finditer(text))
+
+
+# -- linear time on adversarial text (issue 16) -----------------------------------------
+
+_SEGMENT = 1 << 16  # 64 kB: a quadratic rule takes many seconds on a run this long
+
+_ADVERSARIAL_RUNS = (
+    " " * _SEGMENT,  # one long run of white space
+    " \t" * (_SEGMENT // 2),
+    "**" * (_SEGMENT // 2),  # unclosed bold marks
+    "**a " * (_SEGMENT // 4),
+    "__a " * (_SEGMENT // 4),
+    "*a " * (_SEGMENT // 3),
+    "~~a " * (_SEGMENT // 4),
+    "`a " * (_SEGMENT // 3),  # unclosed backticks
+    "[" * (_SEGMENT // 2) + "]" * (_SEGMENT // 2),  # nested brackets
+    "[a](" * (_SEGMENT // 4),
+    "![a](" * (_SEGMENT // 5),
+    "a" * _SEGMENT,  # one long word
+    "vegan " * (_SEGMENT // 6),  # repeated attribute prefixes
+    "plant " * (_SEGMENT // 6),
+    "vegan vegan " * (_SEGMENT // 12),
+    ".!?" * (_SEGMENT // 3),  # sentence punctuation
+    ". " * (_SEGMENT // 2),
+    ",;: " * (_SEGMENT // 4),  # clause punctuation
+    " - " * (_SEGMENT // 3),
+    '."' * (_SEGMENT // 2),
+    "|" * _SEGMENT,
+    "|---" * (_SEGMENT // 4) + " " * 1000 + "x",
+    "- " * (_SEGMENT // 2) + "x",
+    "\0" * _SEGMENT,
+    "\u00e9\U0001f642\u2014\u2013\u00a0" * (_SEGMENT // 5),
+)
+_ADVERSARIAL_ATTRIBUTES = {"vegan": ["plant based", "vegan vegan diet"], "new york": []}
+
+
+def _adversarial_text() -> str:
+    """About 1.6 MB: every run above on its own line, with a mention at each end."""
+    return "\n".join(f"vegan {run} vegan x" for run in _ADVERSARIAL_RUNS) + "\n" + "\n" * _SEGMENT
+
+
+_ADVERSARIAL_CALLS = {
+    "find_mentions": lambda t: find_mentions(t, _ADVERSARIAL_ATTRIBUTES).total,
+    "remove_mentions(sentence)": lambda t: remove_mentions(t, _ADVERSARIAL_ATTRIBUTES)[0],
+    "remove_mentions(clause)": lambda t: remove_mentions(
+        t, _ADVERSARIAL_ATTRIBUTES, unit="clause"
+    )[0],
+    "insert_mention": lambda t: insert_mention(t, {"dog": [], **_ADVERSARIAL_ATTRIBUTES})[0],
+    "shorten(0.5)": lambda t: shorten(t, target=0.5)[0],
+    "shorten(1000)": lambda t: shorten(t, target=1000)[0],
+    "strip_markdown": lambda t: strip_markdown(t)[0],
+    "markdown_count": markdown_count,
+    "surface_features": lambda t: surface_features([t], _ADVERSARIAL_ATTRIBUTES),
+    "swap_answers": lambda t: swap_answers((t, t))[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ADVERSARIAL_CALLS))
+def test_every_ablation_is_linear_on_adversarial_text(name: str) -> None:
+    import time
+
+    text = _adversarial_text()
+    assert len(text) > 1_000_000
+    start = time.perf_counter()
+    out = _ADVERSARIAL_CALLS[name](text)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 3.0, f"{name} took {elapsed:.1f} s on {len(text)} characters"
+    if isinstance(out, str):
+        assert len(out) <= len(text) + 200
+    if name.startswith("remove_mentions"):
+        assert find_mentions(out, _ADVERSARIAL_ATTRIBUTES).total == 0
+    if name == "strip_markdown":
+        assert markdown_count(out) < markdown_count(text)

@@ -35,6 +35,7 @@ crude but predictable, and the record always lists exactly what was removed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -351,8 +352,12 @@ def _check_text(text: Any, where: str) -> str:
 # ---------------------------------------------------------------------------
 # sentences and clauses
 # ---------------------------------------------------------------------------
+_CLOSERS = "\"'\u201d\u2019)]"
 _SENT_SPLIT = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+")
-_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:]|\s[\u2014\u2013-]\s|\u2014)\s*")
+# A clause ends at , ; : or an em dash, or at a hyphen or en dash with white space on both
+# sides. No white space is matched here (the clauses are stripped instead): a pattern that
+# starts with ``\s*`` retries every position of a long run of white space (quadratic time).
+_CLAUSE_SPLIT = re.compile(r"[,;:\u2014]|(?<=\s)[\u2013-](?=\s)")
 
 
 def _sentences(line: str) -> list[str]:
@@ -366,14 +371,16 @@ def _sentences(line: str) -> list[str]:
 
 
 def _end_punct(sentence: str) -> str:
-    m = re.search(r"[.!?]+[\"'\u201d\u2019)\]]*$", sentence)
-    return m.group(0) if m else ""
+    """The closing run of ``.!?`` (and quotes or brackets after it), scanned from the end."""
+    stop = len(sentence.rstrip(_CLOSERS))
+    start = len(sentence[:stop].rstrip(".!?"))
+    return sentence[start:] if start < stop else ""
 
 
 def _drop_clauses(sentence: str, det: MentionDetector, removed: list[str]) -> str:
     end = _end_punct(sentence)
     body = sentence[: len(sentence) - len(end)] if end else sentence
-    clauses = [c for c in _CLAUSE_SPLIT.split(body) if c.strip()]
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(body) if c.strip()]
     keep = []
     for c in clauses:
         if det.count(c):
@@ -564,19 +571,14 @@ def shorten(
     if len(text) <= limit:
         return text, AblationRecord(where, False, length_before=len(text), length_after=len(text))
     units: list[tuple[str, str]] = []  # (sentence, separator before it)
-    for li, line in enumerate(text.split("\n")):
-        for si, s in enumerate(_sentences(line)):
-            units.append((s, "\n" if li and si == 0 else " "))
-    out = ""
-    k = 0
-    for k, (s, sep) in enumerate(units):  # noqa: B007
-        cand = s if not out else out + sep + s
-        if len(cand) > limit:
-            break
-        out = cand
-    else:
-        k = len(units)
-    removed = [s for s, _ in units[k:]]
+    for line_number, line in enumerate(text.split("\n")):
+        for position, sentence in enumerate(_sentences(line)):
+            units.append((sentence, "\n" if line_number and position == 0 else " "))
+    kept = _leading_units_that_fit(units, limit)
+    out = "".join(
+        sep + sentence if k else sentence for k, (sentence, sep) in enumerate(units[:kept])
+    )
+    removed = [sentence for sentence, _ in units[kept:]]
     if not out:
         head = text[:limit]
         cut = head.rfind(" ")
@@ -591,37 +593,112 @@ def shorten(
     )
 
 
+def _leading_units_that_fit(units: list[tuple[str, str]], limit: int) -> int:
+    """How many leading sentences, joined by their separators, fit in ``limit`` characters."""
+    length = 0
+    for count, (sentence, sep) in enumerate(units):
+        length += len(sentence) + (len(sep) if count else 0)
+        if length > limit:
+            return count
+    return len(units)
+
+
 # ---------------------------------------------------------------------------
 # markdown
 # ---------------------------------------------------------------------------
-_MD_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+# Every rule runs in time linear in the text: no two neighbouring quantifiers match the
+# same characters (so no run is retried from each of its positions), link and image
+# brackets stop at the next bracket, and emphasis is paired by :func:`_replace_pairs`
+# rather than by a lazy ``.+?`` that rescans the rest of the line from every mark.
+_CELL = r":?-{3,}:?[ \t]*"
+_URL = r"[^()\[\]\n]*(?:\([^()\[\]\n]*\)[^()\[\]\n]*)*"
+_MD_PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("code_fences", re.compile(r"^[ \t]*(?:```|~~~)[^\n]*\n?", re.MULTILINE), ""),
     ("rules", re.compile(r"^[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*$\n?", re.MULTILINE), ""),
     (
         "table_separators",
         re.compile(
-            r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$\n?",
-            re.MULTILINE,
+            rf"^[ \t]*(?:\|[ \t]*)?{_CELL}(?:\|[ \t]*{_CELL})+(?:\|[ \t]*)?$\n?", re.MULTILINE
         ),
         "",
     ),
     ("headers", re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE), ""),
     ("quotes", re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE), ""),
     ("list_items", re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+", re.MULTILINE), ""),
-    ("images", re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)"), r"\1"),
-    ("links", re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)"), r"\1"),
-    ("bold", re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    ("strikethrough", re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-    (
-        "italic",
-        re.compile(
-            r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])|(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"
-        ),
-        r"\1\2",
-    ),
+    ("images", re.compile(rf"!\[([^\[\]\n]*)\]\({_URL}\)"), r"\1"),
+    ("links", re.compile(rf"\[([^\[\]\n]+)\]\({_URL}\)"), r"\1"),
+)
+_CODE_AND_TABLES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("inline_code", re.compile(r"`([^`\n]+)`"), r"\1"),
     ("table_rows", re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.MULTILINE), r"\1"),
 )
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """An emphasis mark: where one may open, where one may close, and its width."""
+
+    opens: re.Pattern[str]
+    """Zero-width pattern matching at every position where an opening mark starts."""
+    closes: re.Pattern[str]
+    """Zero-width pattern matching at every position where a closing mark starts."""
+    width: int
+
+
+def _mark(opens: str, closes: str, width: int) -> _Mark:
+    return _Mark(re.compile(opens), re.compile(closes), width)
+
+
+# Pairs of marks around non-empty text on one line; the closing mark is the first one
+# that fits (what a lazy ``(\*\*)(?=\S)(.+?)(?<=\S)\1`` would match).
+_EMPHASIS: tuple[tuple[str, tuple[_Mark, ...]], ...] = (
+    (
+        "bold",
+        (_mark(r"(?=\*\*\S)", r"(?<=\S)(?=\*\*)", 2), _mark(r"(?=__\S)", r"(?<=\S)(?=__)", 2)),
+    ),
+    ("strikethrough", (_mark(r"(?=~~\S)", r"(?<=\S)(?=~~)", 2),)),
+    (
+        "italic",
+        (
+            _mark(r"(?<![\w*])(?=\*[^\s*])", r"(?<=[^\s*])(?=\*(?![\w*]))", 1),
+            _mark(r"(?<![\w_])(?=_[^\s_])", r"(?<=[^\s_])(?=_(?![\w_]))", 1),
+        ),
+    ),
+)
+
+
+def _replace_pairs(text: str, marks: tuple[_Mark, ...]) -> tuple[str, int]:
+    """Replace each ``<mark>text<mark>`` on one line by its text, scanning left to right.
+
+    The candidate positions of every mark are found once; each opening mark then
+    looks up its first closing mark by bisection, so the time is ``O(n log n)``.
+    """
+    closers = [[m.start() for m in mark.closes.finditer(text)] for mark in marks]
+    if not any(closers):
+        return text, 0
+    openers = sorted(
+        (m.start(), k) for k, mark in enumerate(marks) for m in mark.opens.finditer(text)
+    )
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    pieces: list[str] = []
+    done = 0
+    for start, k in openers:
+        if start < done:
+            continue
+        width = marks[k].width
+        found = bisect_left(closers[k], start + width + 1)
+        if found == len(closers[k]):
+            continue
+        close = closers[k][found]
+        line_end = bisect_left(newlines, start)
+        if line_end < len(newlines) and newlines[line_end] < close:
+            continue
+        pieces += (text[done:start], text[start + width : close])
+        done = close + width
+    if not pieces:
+        return text, 0
+    pieces.append(text[done:])
+    return "".join(pieces), (len(pieces) - 1) // 2
 
 
 def strip_markdown(text: str, attributes: Any = (), /) -> tuple[str, AblationRecord]:
@@ -658,11 +735,13 @@ def strip_markdown(text: str, attributes: Any = (), /) -> tuple[str, AblationRec
 def _strip(text: str) -> tuple[str, dict[str, int]]:
     detail: dict[str, int] = {}
     new = text
-    for name, rx, repl in _MD_RULES:
-        new, k = rx.subn(repl, new)
-        if k:
-            detail[name] = k
-    return new, detail
+    for name, pattern, replacement in _MD_PATTERNS:
+        new, detail[name] = pattern.subn(replacement, new)
+    for name, marks in _EMPHASIS:
+        new, detail[name] = _replace_pairs(new, marks)
+    for name, pattern, replacement in _CODE_AND_TABLES:
+        new, detail[name] = pattern.subn(replacement, new)
+    return new, {name: count for name, count in detail.items() if count}
 
 
 def markdown_count(text: str) -> int:
