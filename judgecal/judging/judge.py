@@ -15,196 +15,33 @@ calibrator to P(a human would agree). Every call ends in a status:
 
 Failed items are counted in :meth:`JudgeRun.status_counts` and listed in
 :meth:`JudgeRun.failed`; they never enter an average as a 0.
+
+One call and many calls go through the same engine as the runners
+(:mod:`judgecal.judging.engine`): ``judge_many`` accepts the runner options
+(``concurrency``, ``timeout``, ``retries``, ``retry_on``, ``cache``, ...), and
+by default calls the judge once at a time, with no timeout and no cache. A sync
+judge called that way runs on the engine's event loop, so it must not start an
+event loop of its own (``asyncio.run`` inside the judge): pass the async
+function instead, or ``concurrency=2``.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
+import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError, JudgeError
 from judgecal._validation import FloatArray, check_stages
-from judgecal.records.core import Judgment, JudgmentSet, Scale
-
-if TYPE_CHECKING:  # pragma: no cover
-    from judgecal.judging.runner import RunReport
+from judgecal.judging._results import JudgeResult, JudgeRun
+from judgecal.judging.parsers import Parser, parse_score
+from judgecal.judging.runner import Aggregate, AsyncJudgeRunner, JudgeRunner, RunReport
+from judgecal.records.core import JudgmentSet, Scale
 
 __all__ = ["CalibratedJudge", "JudgeResult", "JudgeRun", "parse_score"]
-
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
-_LABELLED = re.compile(
-    rf"\b(?:score|rating|grade|rated|answer|verdict|overall)\s*(?:is|of|=|:)?\s*\**\s*({_NUM})"
-    rf"(?:\s*(?:/|out\s+of)\s*({_NUM}))?",
-    re.IGNORECASE,
-)
-_FRACTION = re.compile(rf"^\s*({_NUM})\s*(?:/|out\s+of)\s*({_NUM})\s*\.?\s*$", re.IGNORECASE)
-_BARE = re.compile(rf"^\s*\**\s*({_NUM})\s*\**\s*\.?\s*$")
-_VERDICT_LABEL = re.compile(
-    r"\b(?:answer|verdict|decision|judgement|judgment|output)\s*[:=]\s*\**\s*([A-Za-z]+)",
-    re.IGNORECASE,
-)
-
-
-def parse_score(output: Any, scale: Scale) -> float | None:
-    """Parse a judge's output strictly onto ``scale``; ``None`` when it cannot.
-
-    Accepted forms: a number (``7``, ``"7.5"``), a labelled number
-    (``"Score: 7"``, ``"Rating: 4 out of 5"``), a fraction whose denominator is
-    the scale's top (``"7/10"``), and for verdict scales a verdict word, alone
-    or labelled (``"Answer: YES"``). Two different labelled scores, a number
-    off the scale, a fraction on another scale, or several different verdict
-    words are unparseable: the parser never guesses.
-
-    Examples
-    --------
-    >>> ten = Scale.numeric(1, 10)
-    >>> parse_score("Score: 7", ten), parse_score("7/10", ten), parse_score(" 8 ", ten)
-    (7.0, 7.0, 8.0)
-    >>> parse_score("7/5", ten) is None, parse_score("11", ten) is None
-    (True, True)
-    >>> parse_score("I'd say 7 or maybe 8", ten) is None
-    True
-    >>> parse_score("Answer: YES", Scale.verdict("no", "yes"))
-    1.0
-    """
-    if not isinstance(scale, Scale):
-        raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where="parse_score")
-    if isinstance(output, bool):
-        if scale.kind == "verdict" and len(scale.verdicts) == 2:
-            return float(output)
-        return None
-    if isinstance(output, int | float | np.integer | np.floating):
-        try:
-            return _on_scale(float(output), scale)
-        except OverflowError:  # an integer too large for a float is off every scale
-            return None
-    if not isinstance(output, str):
-        return None
-    text = output.strip()
-    if not text:
-        return None
-    if scale.kind == "verdict":
-        return _parse_verdict(text, scale)
-    m = _BARE.match(text)
-    if m:
-        return _on_scale(float(m.group(1)), scale)
-    m = _FRACTION.match(text)
-    if m:
-        return _fraction(m.group(1), m.group(2), scale)
-    found = {
-        _fraction(a, b, scale) if b else _on_scale(float(a), scale)
-        for a, b in _LABELLED.findall(text)
-    }
-    if len(found) == 1:
-        return found.pop()
-    return None
-
-
-def _fraction(num: str, den: str, scale: Scale) -> float | None:
-    if float(den) != scale.high:
-        return None
-    return _on_scale(float(num), scale)
-
-
-def _on_scale(v: float, scale: Scale) -> float | None:
-    if not math.isfinite(v) or v < scale.low or v > scale.high:
-        return None
-    if scale.kind == "verdict" and not v.is_integer():
-        return None
-    return v
-
-
-def _parse_verdict(text: str, scale: Scale) -> float | None:
-    words = [v.lower() for v in scale.verdicts]
-    m = _VERDICT_LABEL.search(text)
-    if m and m.group(1).lower() in words:
-        return float(words.index(m.group(1).lower()))
-    hits = {w for w in re.findall(r"[A-Za-z]+", text.lower()) if w in words}
-    if len(hits) == 1:
-        return float(words.index(hits.pop()))
-    return None
-
-
-@dataclass(frozen=True)
-class JudgeResult:
-    """The outcome of one judge call."""
-
-    raw: Any
-    """What the judge returned (``None`` when it raised)."""
-    score: float | None
-    """The parsed score, or ``None`` when the status is not ``ok``."""
-    probability: float | None
-    """Calibrated P(a human would agree), or ``None`` when there is no score or no calibrator."""
-    status: str
-    """``ok``, ``unparseable`` or ``error`` (and ``refused``, ``timeout`` from runners)."""
-    stage: str = "default"
-    """Stage the item belongs to."""
-    error: str | None = None
-    """Exception type and message when the judge raised."""
-    item_id: str | None = None
-    """Identifier of the judged item, when given."""
-
-    @property
-    def ok(self) -> bool:
-        """Whether the call produced a score."""
-        return self.status == "ok"
-
-
-@dataclass
-class JudgeRun:
-    """The results of judging many items, in input order."""
-
-    results: list[JudgeResult] = field(default_factory=list)
-
-    def status_counts(self) -> dict[str, int]:
-        """How many items ended in each status (they add up to ``len(results)``)."""
-        return dict(Counter(r.status for r in self.results))
-
-    def failed(self) -> list[JudgeResult]:
-        """Items without a score, to inspect or retry."""
-        return [r for r in self.results if not r.ok]
-
-    def scores(self) -> FloatArray:
-        """Scores of the ``ok`` items, in order (failed items are left out, and counted)."""
-        return np.asarray([r.score for r in self.results if r.ok], dtype=np.float64)
-
-    def probabilities(self) -> FloatArray:
-        """Calibrated probabilities of the ``ok`` items, in order."""
-        return np.asarray([r.probability for r in self.results if r.ok], dtype=np.float64)
-
-    def to_judgments(self, scale: Scale) -> JudgmentSet:
-        """The run as a :class:`~judgecal.JudgmentSet` (failed items keep their status)."""
-        out = []
-        for i, r in enumerate(self.results):
-            raw = (
-                r.raw
-                if isinstance(r.raw, str | float | int) and not isinstance(r.raw, bool)
-                else None
-            )
-            status = (
-                r.status
-                if r.status in ("ok", "unparseable", "refused", "error", "timeout")
-                else "error"
-            )
-            out.append(
-                Judgment(
-                    item_id=r.item_id or str(i),
-                    stage=r.stage,
-                    score=r.score,
-                    judge_status=status,
-                    judge_output=raw,
-                )
-            )  # type: ignore[arg-type]
-        return JudgmentSet(out, scale=scale)
-
-    def __len__(self) -> int:
-        return len(self.results)
 
 
 class CalibratedJudge:
@@ -277,7 +114,7 @@ class CalibratedJudge:
         if not isinstance(stage, str) or not stage:
             raise InputError("stage", "a non-empty stage name", stage, where="CalibratedJudge")
         self.judge = judge
-        self._fn: Callable[..., Any] = fn
+        self._function: Callable[..., Any] = fn
         self.calibrator = calibrator
         self.scale = scale
         self.parser = parser or parse_score
@@ -285,64 +122,84 @@ class CalibratedJudge:
 
     def __repr__(self) -> str:
         cal = type(self.calibrator).__name__ if self.calibrator is not None else None
-        return f"CalibratedJudge(judge={getattr(self._fn, '__name__', type(self.judge).__name__)}, calibrator={cal}, scale={self.scale.kind}[{self.scale.low:g}, {self.scale.high:g}])"
+        name = getattr(self._function, "__name__", type(self.judge).__name__)
+        scale = f"{self.scale.kind}[{self.scale.low:g}, {self.scale.high:g}]"
+        return f"CalibratedJudge(judge={name}, calibrator={cal}, scale={scale})"
 
-    # -- one call ---------------------------------------------------------------
-    def _outcome(self, raw: Any) -> tuple[float | None, str]:
-        from judgecal.judging.parsers import Parser
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The callable that answers: ``judge`` itself, or its ``judge()`` method."""
+        return self._function
 
-        if isinstance(self.parser, Parser):  # explicit outcomes, including "refused"
-            parsed = self.parser.parse(raw)
-            return parsed.score, parsed.status
-        try:
-            score = self.parser(raw, self.scale)
-        except Exception:  # a user parser that raises means "cannot parse"
-            return None, "unparseable"
-        if score is None:
-            return None, "unparseable"
-        try:
-            score = self.scale.check(float(score))
-        except Exception:  # NaN, off-scale, or an object float() cannot convert: not a score
-            return None, "unparseable"
-        return score, "ok"
+    @property
+    def outcome_parser(self) -> Parser:
+        """``parser`` as a :class:`~judgecal.judging.parsers.Parser` with explicit outcomes.
 
-    def _call_one(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], stage: str, item_id: str | None
-    ) -> JudgeResult:
-        try:
-            raw = self._fn(*args, **kwargs)
-        except Exception as exc:  # the judge's failure is a status, not a crash
-            return JudgeResult(
-                raw=None,
-                score=None,
-                probability=None,
-                status="error",
-                stage=stage,
-                error=f"{type(exc).__name__}: {exc}",
-                item_id=item_id,
-            )
-        score, status = self._outcome(raw)
-        return JudgeResult(
-            raw=raw, score=score, probability=None, status=status, stage=stage, item_id=item_id
+        A :class:`~judgecal.judging.parsers.Parser` is used as it is (and may
+        report ``refused``); a plain ``parser(output, scale)`` function reports
+        ``ok`` or ``unparseable`` only.
+        """
+        if isinstance(self.parser, Parser):
+            return self.parser
+        name = getattr(self.parser, "__name__", "custom")
+        return Parser(self.scale, self.parser, name=name, detect_refusal=False)
+
+    def _runner(self, judge: Any, options: dict[str, Any]) -> JudgeRunner:
+        settings = {"concurrency": 1, "progress": False, **options}
+        if judge is self:
+            return JudgeRunner(self, **settings)
+        return JudgeRunner(
+            judge,
+            scale=self.scale,
+            parser=self.outcome_parser,
+            calibrator=self.calibrator,
+            **settings,
         )
 
+    # -- one call ---------------------------------------------------------------------------
     def __call__(
         self, *args: Any, stage: str | None = None, item_id: str | None = None, **kwargs: Any
     ) -> JudgeResult:
-        """Judge one item and calibrate its score."""
-        st = self.stage if stage is None else stage
-        r = self._call_one(args, kwargs, st, item_id)
-        return self._calibrate_results([r])[0]
+        """Judge one item and calibrate its score (a run of one item through the engine).
 
-    # -- many calls ---------------------------------------------------------------
+        Raises
+        ------
+        RunInterrupted
+            On Ctrl-C (a :class:`KeyboardInterrupt`).
+        """
+        function = self._function
+        judge: Any = self
+        item: Any = args[0] if len(args) == 1 else None
+        if len(args) != 1 or kwargs:
+            judge = functools.wraps(function)(lambda _: function(*args, **kwargs))
+        stages = [self.stage if stage is None else stage]
+        report = self._runner(judge, {}).run([item], stages=stages)
+        return replace(report.results[0], item_id=item_id)
+
+    # -- many calls -------------------------------------------------------------------------
     def judge_many(
         self,
         items: Iterable[Any],
         *,
         stages: str | Sequence[str] | None = None,
         item_ids: Sequence[str] | None = None,
-    ) -> JudgeRun:
-        """Judge every item (each passed as the single argument) and calibrate in one vectorized step."""
+        **options: Any,
+    ) -> RunReport:
+        """Judge every item (each passed as the single argument), then calibrate in one step.
+
+        ``options`` are the runner's (``concurrency``, ``timeout``, ``retries``,
+        ``retry_on``, ``rate_limit``, ``cache``, ``name``, ``on_call``, ...; see
+        :class:`~judgecal.JudgeRunner`); by default one call at a time, no
+        timeout, no retries, no cache. Returns a
+        :class:`~judgecal.judging.runner.RunReport` (a :class:`JudgeRun`).
+
+        Raises
+        ------
+        RunInterrupted
+            On Ctrl-C, with the results so far.
+        UncachedResultsError
+            When a ``cache`` failed to store some answers, with every result.
+        """
         if isinstance(items, str | bytes) or not isinstance(items, Iterable):
             raise InputTypeError(
                 "items", "an iterable of items to judge", type(items).__name__, where="judge_many"
@@ -362,11 +219,10 @@ class CalibratedJudge:
                 f"{len(item_ids)} ids",
                 where="judge_many",
             )
-        results = [
-            self._call_one((x,), {}, str(s), None if item_ids is None else str(item_ids[i]))
-            for i, (x, s) in enumerate(zip(seq, sts, strict=True))
-        ]
-        return JudgeRun(self._calibrate_results(results))
+        report = self._runner(self, options).run(seq, ids=item_ids, stages=sts.tolist())
+        if item_ids is None:  # results carry an id only when one was given
+            report.results = [replace(r, item_id=None) for r in report.results]
+        return report
 
     def run(
         self,
@@ -375,10 +231,10 @@ class CalibratedJudge:
         ids: Sequence[Any] | None = None,
         stages: str | Sequence[str] | None = None,
         repeats: int = 1,
-        aggregate: str | None = None,
+        aggregate: Aggregate | None = None,
         **options: Any,
     ) -> RunReport:
-        """Judge many items with a :class:`~judgecal.judging.runner.JudgeRunner` built from this judge.
+        """Judge many items with a :class:`~judgecal.JudgeRunner` built from this judge.
 
         ``options`` are the runner's (``concurrency``, ``rate_limit``, ``timeout``,
         ``retries``, ``retry_on``, ``cache``, ``on_call``, ...). Returns a
@@ -388,16 +244,16 @@ class CalibratedJudge:
         --------
         >>> from judgecal import IsotonicCalibrator, Scale
         >>> cal = IsotonicCalibrator().fit([1, 2, 3, 4, 5], [0, 0, 1, 1, 1])
-        >>> cj = CalibratedJudge(lambda text: f"Score: {min(5, len(text))}", cal, scale=Scale.likert(5))
+        >>> def judge(text):
+        ...     return f"Score: {min(5, len(text))}"
+        >>> cj = CalibratedJudge(judge, cal, scale=Scale.likert(5))
         >>> report = cj.run(["ok", "a longer text"], concurrency=2)
         >>> [r.score for r in report.results], report.summary()["ok"]
         ([2.0, 5.0], 2)
         """
-        from judgecal.judging.runner import JudgeRunner
-
         return JudgeRunner(self, **options).run(
             items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate
-        )  # type: ignore[arg-type]
+        )
 
     async def arun(
         self,
@@ -406,14 +262,12 @@ class CalibratedJudge:
         ids: Sequence[Any] | None = None,
         stages: str | Sequence[str] | None = None,
         repeats: int = 1,
-        aggregate: str | None = None,
+        aggregate: Aggregate | None = None,
         **options: Any,
     ) -> RunReport:
         """Async :meth:`run` with an :class:`~judgecal.judging.runner.AsyncJudgeRunner`."""
-        from judgecal.judging.runner import AsyncJudgeRunner
-
         runner = AsyncJudgeRunner(self, **options)
-        return await runner.run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)  # type: ignore[arg-type]
+        return await runner.run(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)
 
     def calibrate(self, scores: Any, *, stages: Any = None) -> FloatArray:
         """P(a human would agree) for judge scores already in hand (vectorized)."""
@@ -424,29 +278,6 @@ class CalibratedJudge:
         return np.asarray(
             self.calibrator.predict_proba(scores, stages=stages)[:, 1], dtype=np.float64
         )
-
-    def _calibrate_results(self, results: list[JudgeResult]) -> list[JudgeResult]:
-        if self.calibrator is None:
-            return results
-        ok = [i for i, r in enumerate(results) if r.ok]
-        if not ok:
-            return results
-        probs = self.calibrate(
-            [results[i].score for i in ok], stages=[results[i].stage for i in ok]
-        )
-        out = list(results)
-        for i, p in zip(ok, probs, strict=True):
-            r = results[i]
-            out[i] = JudgeResult(
-                raw=r.raw,
-                score=r.score,
-                probability=float(p),
-                status=r.status,
-                stage=r.stage,
-                error=r.error,
-                item_id=r.item_id,
-            )
-        return out
 
     # -- calibration from human labels ------------------------------------------------
     def fit(

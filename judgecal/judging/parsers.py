@@ -1,4 +1,4 @@
-"""Parsers with explicit outcomes: every judge output becomes ``ok``, ``unparseable`` or ``refused``.
+"""Parsers with explicit outcomes: every judge output is ``ok``, ``unparseable`` or ``refused``.
 
 A parser turns what a judge said into a score on a :class:`~judgecal.Scale`, or
 says why it cannot. It never guesses: no number, an off-scale number, two
@@ -22,6 +22,12 @@ Factories, one per common answer format:
 Each returns a :class:`Parser`; ``parser.parse(output)`` gives a
 :class:`Parsed`. A :class:`Parser` is also a drop-in ``parser(output, scale)``
 for :class:`~judgecal.CalibratedJudge`.
+
+Every built-in parser runs in time linear in the length of the output, whatever
+the text (long runs of whitespace, unclosed markup, digit runs): the patterns
+use possessive quantifiers, so the regular-expression engine never backtracks
+over a run it has already read. A :func:`regex` parser is as fast as the
+pattern the user gives it.
 """
 
 from __future__ import annotations
@@ -37,7 +43,6 @@ import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_int
-from judgecal.judging.judge import parse_score
 from judgecal.records.core import Scale
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "likert",
     "number",
     "pairwise",
+    "parse_score",
     "regex",
     "yes_no",
 ]
@@ -63,12 +69,13 @@ YES_NO_SCALE = Scale.verdict("no", "yes")
 PAIRWISE_SCALE = Scale.verdict("second", "tie", "first")
 
 _REFUSAL = re.compile(
-    r"(?:\bi\s*(?:am|'m|\u2019m)\s+(?:sorry|afraid|unable|not able)\b"
-    r"|\bi\s+(?:cannot|can't|can\u2019t|can\s+not|won't|won\u2019t|will\s+not|must\s+decline|decline|refuse)\b"
-    r"|\bas\s+an\s+ai\b"
-    r"|\bi\s+(?:do\s+not|don't|don\u2019t)\s+feel\s+comfortable\b"
-    r"|\bagainst\s+(?:my|the|our)\s+(?:guidelines|policy|policies|principles)\b"
-    r"|\bviolates?\s+(?:my|the|our|openai's|content)\s+[a-z ]{0,20}polic(?:y|ies)\b)",
+    r"(?:\bi\s*+(?:am|'m|\u2019m)\s++(?:sorry|afraid|unable|not able)\b"
+    r"|\bi\s++(?:cannot|can't|can\u2019t|can\s++not|won't|won\u2019t|will\s++not"
+    r"|must\s++decline|decline|refuse)\b"
+    r"|\bas\s++an\s++ai\b"
+    r"|\bi\s++(?:do\s++not|don't|don\u2019t)\s++feel\s++comfortable\b"
+    r"|\bagainst\s++(?:my|the|our)\s++(?:guidelines|policy|policies|principles)\b"
+    r"|\bviolates?\s++(?:my|the|our|openai's|content)\s++[a-z ]{0,20}polic(?:y|ies)\b)",
     re.IGNORECASE,
 )
 
@@ -187,13 +194,116 @@ class Parser:
         return Parsed("unparseable", None, reason)
 
     def __call__(self, output: Any, scale: Scale | None = None) -> float | None:
-        """``parser(output, scale) -> float | None``, as :class:`~judgecal.CalibratedJudge` expects."""
+        """``parser(output, scale) -> float | None``, the shape CalibratedJudge also accepts."""
         return self.parse(output).score
 
     @property
     def key(self) -> str:
         """A stable description used in fingerprints."""
         return f"{self.name}:{self.scale.model_dump_json()}"
+
+
+# Every quantifier that sits next to another one over the same characters is possessive
+# (``*+``, ``++``): the engine never gives back what it has read, so a failed match costs
+# time linear in the text (``"Score" + " " * 10**6 + "x"`` is one scan, not a cubic search).
+_NUM = r"[-+]?+(?:\d++(?:\.\d*+)?+|\.\d++)"
+_LABELLED = re.compile(
+    r"\b(?:score|rating|grade|rated|answer|verdict|overall)\s*+(?:(?:is|of|=|:)\s*+)?+\**+\s*+"
+    rf"({_NUM})(?:\s*+(?:/|out\s++of)\s*+({_NUM}))?+",
+    re.IGNORECASE,
+)
+_FRACTION = re.compile(rf"({_NUM})\s*+(?:/|out\s++of)\s*+({_NUM})\s*+\.?+\s*+", re.IGNORECASE)
+_BARE = re.compile(rf"\**+\s*+({_NUM})\s*+\**+\s*+\.?+\s*+")
+_VERDICT_LABEL = re.compile(
+    r"\b(?:answer|verdict|decision|judgement|judgment|output)\s*+[:=]\s*+\**+\s*+([A-Za-z]++)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z]++")
+
+
+def parse_score(output: Any, scale: Scale) -> float | None:
+    """Parse a judge's output strictly onto ``scale``; ``None`` when it cannot.
+
+    Accepted forms: a number (``7``, ``"7.5"``), a labelled number
+    (``"Score: 7"``, ``"Rating: 4 out of 5"``), a fraction whose denominator is
+    the scale's top (``"7/10"``), and for verdict scales a verdict word, alone
+    or labelled (``"Answer: YES"``). Two different labelled scores, a number
+    off the scale, a fraction on another scale, or several different verdict
+    words are unparseable: the parser never guesses. Runs in time linear in the
+    length of the text.
+
+    Examples
+    --------
+    >>> ten = Scale.numeric(1, 10)
+    >>> parse_score("Score: 7", ten), parse_score("7/10", ten), parse_score(" 8 ", ten)
+    (7.0, 7.0, 8.0)
+    >>> parse_score("7/5", ten) is None, parse_score("11", ten) is None
+    (True, True)
+    >>> parse_score("I'd say 7 or maybe 8", ten) is None
+    True
+    >>> parse_score("Answer: YES", Scale.verdict("no", "yes"))
+    1.0
+    """
+    if not isinstance(scale, Scale):
+        raise InputError("scale", "a judgecal.Scale", type(scale).__name__, where="parse_score")
+    if isinstance(output, bool):
+        if scale.kind == "verdict" and len(scale.verdicts) == 2:
+            return float(output)
+        return None
+    if isinstance(output, int | float | np.integer | np.floating):
+        try:
+            return _on_scale(float(output), scale)
+        except OverflowError:  # an integer too large for a float is off every scale
+            return None
+    if not isinstance(output, str):
+        return None
+    text = output.strip()
+    if not text:
+        return None
+    if scale.kind == "verdict":
+        return _parse_verdict(text, scale)
+    return _parse_number_text(text, scale)
+
+
+def _parse_number_text(text: str, scale: Scale) -> float | None:
+    bare = _BARE.fullmatch(text)
+    if bare:
+        return _on_scale(float(bare.group(1)), scale)
+    frac = _FRACTION.fullmatch(text)
+    if frac:
+        return _fraction(frac.group(1), frac.group(2), scale)
+    found = {
+        _fraction(num, den, scale) if den else _on_scale(float(num), scale)
+        for num, den in _LABELLED.findall(text)
+    }
+    if len(found) == 1:
+        return found.pop()
+    return None
+
+
+def _fraction(num: str, den: str, scale: Scale) -> float | None:
+    if float(den) != scale.high:
+        return None
+    return _on_scale(float(num), scale)
+
+
+def _on_scale(value: float, scale: Scale) -> float | None:
+    if not math.isfinite(value) or value < scale.low or value > scale.high:
+        return None
+    if scale.kind == "verdict" and not value.is_integer():
+        return None
+    return value
+
+
+def _parse_verdict(text: str, scale: Scale) -> float | None:
+    words = [v.lower() for v in scale.verdicts]
+    labelled = _VERDICT_LABEL.search(text)
+    if labelled and labelled.group(1).lower() in words:
+        return float(words.index(labelled.group(1).lower()))
+    hits = {w for w in _WORD.findall(text.lower()) if w in words}
+    if len(hits) == 1:
+        return float(words.index(hits.pop()))
+    return None
 
 
 def _default_extract(output: Any, scale: Scale) -> float | None:
@@ -318,10 +428,12 @@ _PAIR_WORDS = {
     "both": 1.0,
     "same": 1.0,
 }
-_BRACKET = re.compile(r"\[\[\s*([ABC])\s*\]\]")
+_BRACKET = re.compile(r"\[\[\s*+([ABC])\s*+\]\]")
 _PAIR_LABEL = re.compile(
-    r"\b(?:verdict|answer|winner|preference|preferred|better|choice|decision|output)(?:\s*(?:is|:|=))+\s*\**\s*"
-    r"((?:response|output|assistant|answer)\s*[12ab]\b|first\b|second\b|tie\b|equal\b|draw\b|[ab12]\b)",
+    r"\b(?:verdict|answer|winner|preference|preferred|better|choice|decision|output)"
+    r"(?:\s*+(?:is|:|=))++\s*+\**+\s*+"
+    r"((?:response|output|assistant|answer)\s*+[12ab]\b|first\b|second\b|tie\b|equal\b|draw\b"
+    r"|[ab12]\b)",
     re.IGNORECASE,
 )
 
@@ -365,7 +477,7 @@ def pairwise() -> Parser:
     return Parser(PAIRWISE_SCALE, extract, name="pairwise")
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```(?:json)?+\s*+(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
 def _json_object(output: Any) -> Any:
@@ -436,8 +548,10 @@ def regex(
 
     Examples
     --------
-    >>> p = regex(r"<grade>(\\w+)</grade>", Scale.likert(3), mapping={"low": 1, "mid": 2, "high": 3})
-    >>> p.parse("... <grade>HIGH</grade>").score, p.parse("<grade>low</grade><grade>high</grade>").status
+    >>> grades = {"low": 1, "mid": 2, "high": 3}
+    >>> p = regex(r"<grade>(\\w+)</grade>", Scale.likert(3), mapping=grades)
+    >>> two = "<grade>low</grade><grade>high</grade>"
+    >>> p.parse("... <grade>HIGH</grade>").score, p.parse(two).status
     (3.0, 'unparseable')
     """
     if not isinstance(pattern, str | re.Pattern):
@@ -492,7 +606,7 @@ def function(fn: Callable[[Any], Any], scale: Scale, *, name: str | None = None)
 
 
 def as_parser(parser: Any, scale: Scale | None, *, where: str) -> Parser:
-    """Normalize what users pass as ``parser``: a Parser, a ``(output, scale)`` callable, or ``None``."""
+    """A Parser from what users pass as ``parser``: a Parser, ``parser(output, scale)``, None."""
     if isinstance(parser, Parser):
         if scale is not None and scale != parser.scale:
             raise InputError(

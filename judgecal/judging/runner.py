@@ -1,4 +1,4 @@
-"""Run a judge over many items: bounded concurrency, rate limits, timeouts, retries, a resumable cache.
+"""Run a judge over many items: bounded concurrency, rate limits, timeouts, retries, a cache.
 
 :class:`JudgeRunner` (sync) and :class:`AsyncJudgeRunner` (``await``-able)
 share one configuration, as httpx's ``Client`` and ``AsyncClient`` do. Both
@@ -31,117 +31,74 @@ aggregates (``mean``, ``majority`` or ``distribution``), with the flip rate and
 a test-retest summary (:meth:`RunReport.test_retest`). :meth:`JudgeRunner.run_pairwise`
 judges each pair in both presentation orders and applies an explicit policy to
 pairs whose verdict changes with the order.
+
+Both runners call the judge through the one :class:`~judgecal.judging.engine.Engine`
+(as do :meth:`CalibratedJudge.__call__ <judgecal.CalibratedJudge.__call__>` and
+:meth:`~judgecal.CalibratedJudge.judge_many`). Two exceptions carry a finished
+report: :class:`RunInterrupted` (Ctrl-C; a :class:`KeyboardInterrupt`) and
+:class:`UncachedResultsError` (the cache failed to store some answers; a
+:class:`~judgecal.PersistenceError`). Both have ``.report``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import random
-import sys
-import threading
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import combinations
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from judgecal._exceptions import InputError, InputTypeError, JudgeError
-from judgecal._validation import check_choice, check_float, check_int, check_stages
-from judgecal.judging.cache import JudgeCache, item_key
-from judgecal.judging.judge import CalibratedJudge, JudgeResult, JudgeRun
-from judgecal.judging.parsers import Parsed, Parser, as_parser
+from judgecal._validation import check_choice, check_int, check_stages
+from judgecal.judging._results import JudgeResult, JudgeRun
+from judgecal.judging.cache import JudgeCache
+from judgecal.judging.engine import (
+    NOT_RUN,
+    CallEvent,
+    Engine,
+    Outcome,
+    RateLimit,
+    RunInterrupted,
+    RunStats,
+    UncachedResultsError,
+    run_sync,
+)
+from judgecal.judging.parsers import Parser, as_parser
 from judgecal.records.core import Scale
+from judgecal.vocabulary import STATUSES, check_order_policy
 
-__all__ = ["AsyncJudgeRunner", "CallEvent", "JudgeRunner", "RateLimit", "RunReport"]
+__all__ = [
+    "AsyncJudgeRunner",
+    "CallEvent",
+    "JudgeRunner",
+    "RateLimit",
+    "RunInterrupted",
+    "RunReport",
+    "UncachedResultsError",
+]
 
 Aggregate = Literal["mean", "majority", "distribution"]
-PairPolicy = Literal["tie", "first", "exclude"]
-STATUSES: tuple[str, ...] = ("ok", "unparseable", "refused", "error", "timeout")
+PairPolicy = Literal["tie", "first", "drop", "exclude"]
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``calls`` judge calls in any window of ``period`` seconds (a sliding window).
+@runtime_checkable
+class WrappedJudge(Protocol):
+    """What the runners take from a :class:`~judgecal.CalibratedJudge` (or anything shaped so)."""
 
-    A plain number given as ``rate_limit`` means calls per minute:
-    ``rate_limit=600`` is ``RateLimit(600, 60.0)``. Every attempt counts,
-    retries included; a batch call counts once.
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The callable that answers."""
 
-    Examples
-    --------
-    >>> RateLimit(600)
-    RateLimit(calls=600, period=60.0)
-    """
+    @property
+    def outcome_parser(self) -> Parser:
+        """The parser with explicit outcomes."""
 
-    calls: int
-    """Calls allowed per window."""
-    period: float = 60.0
-    """Window length in seconds."""
-
-    def __post_init__(self) -> None:
-        check_int(self.calls, "calls", low=1, where="RateLimit")
-        check_float(self.period, "period", low=0.0, low_open=True, where="RateLimit")
-
-
-class _Window:
-    """Sliding-window limiter; used from one event loop, so no lock is needed."""
-
-    def __init__(self, limit: RateLimit, clock: Callable[[], float]) -> None:
-        self.limit = limit
-        self.clock = clock
-        self.stamps: deque[float] = deque()
-
-    async def acquire(self) -> None:
-        while True:
-            now = self.clock()
-            horizon = now - self.limit.period
-            while self.stamps and self.stamps[0] <= horizon:
-                self.stamps.popleft()
-            if len(self.stamps) < self.limit.calls:
-                self.stamps.append(now)
-                return
-            await asyncio.sleep(max(self.stamps[0] - horizon, 1e-4))
-
-
-@dataclass(frozen=True)
-class CallEvent:
-    """What the per-call hook (``on_call``) sees after every real judge attempt."""
-
-    index: int
-    """Position of the item in the run's input (the first item of a batch call)."""
-    item_id: str
-    """The item's id."""
-    sample: int
-    """Sample number (``0..repeats-1``)."""
-    attempt: int
-    """Attempt number, ``0`` for the first try."""
-    status: str
-    """Status of this attempt (``ok``, ``unparseable``, ``refused``, ``error``, ``timeout``)."""
-    response: Any
-    """What the judge returned, before ``output=`` extracted the answer (``None`` when it raised)."""
-    error: str | None
-    """Exception type and message when it raised or timed out."""
-    elapsed: float
-    """Seconds the call took."""
-    batch_size: int = 1
-    """Items in this call (batch judges)."""
-
-
-@dataclass(frozen=True)
-class _Unit:
-    status: str
-    output: Any
-    score: float | None
-    error: str | None
-    cached: bool
-
-
-_PENDING = _Unit("error", None, None, "not run", False)
+    calibrator: Any
+    scale: Scale
+    stage: str
 
 
 @dataclass
@@ -177,9 +134,20 @@ class RunReport(JudgeRun):
     """For pairwise runs: the function that swapped the presentation order."""
     stages: list[str] = field(default_factory=list, repr=False)
     """Stage of each item."""
+    abandoned: int = 0
+    """Sync calls given up on (timed out or interrupted) whose threads were left running."""
+    not_cached: int = 0
+    """Answers the cache failed to store (the run raised ``UncachedResultsError``)."""
+    cache_error: str | None = field(default=None, repr=False)
+    """The first cache failure's message, when there was one."""
+    interrupted: bool = False
+    """Whether Ctrl-C stopped the run (the run raised ``RunInterrupted``)."""
 
     def __repr__(self) -> str:
-        return f"RunReport(n={len(self.results)}, {self.status_counts()}, calls={self.calls}, cached={self.cached})"
+        return (
+            f"RunReport(n={len(self.results)}, {self.status_counts()}, calls={self.calls}, "
+            f"cached={self.cached})"
+        )
 
     def failed_indices(self) -> list[int]:
         """Positions of the items without a score."""
@@ -200,6 +168,7 @@ class RunReport(JudgeRun):
             calls=self.calls,
             cached=self.cached,
             retries=self.retries,
+            abandoned=self.abandoned,
             elapsed=round(self.elapsed, 4),
         )
         out["usage"] = dict(self.usage)
@@ -283,38 +252,6 @@ def _icc1(x: np.ndarray[Any, Any]) -> float | None:
     return float((msb - msw) / den)
 
 
-class _Progress:
-    def __init__(self, total: int, stream: TextIO, label: str) -> None:
-        self.total, self.stream, self.label = total, stream, label
-        self.done = 0
-        self.counts: Counter[str] = Counter()
-        self.last = 0.0
-        self.start = time.monotonic()
-
-    def update(self, status: str) -> None:
-        self.done += 1
-        self.counts[status] += 1
-        now = time.monotonic()
-        if now - self.last >= 0.1 or self.done == self.total:
-            self.last = now
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        frac = self.done / self.total if self.total else 1.0
-        bar = "#" * int(28 * frac)
-        rate = self.done / max(now - self.start, 1e-9)
-        fails = self.done - self.counts["ok"]
-        self.stream.write(
-            f"\r{self.label} [{bar:<28}] {self.done}/{self.total} {rate:6.1f}/s failed={fails}"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        self._draw(time.monotonic())
-        self.stream.write("\n")
-        self.stream.flush()
-
-
 def _resolve_judge(judge: Any, method: str | None) -> tuple[Callable[..., Any], str]:
     if method is not None:
         fn = getattr(judge, method, None)
@@ -328,21 +265,27 @@ def _resolve_judge(judge: Any, method: str | None) -> tuple[Callable[..., Any], 
         if callable(fn):
             return fn, f"{type(judge).__name__}.{name}"
     raise JudgeError(
-        f"The 'judge' parameter must be a callable, an object with a judge() method, or an object and "
-        f"method='name'. Got {type(judge).__name__} instead."
+        "The 'judge' parameter must be a callable, an object with a judge() method, or an "
+        f"object and method='name'. Got {type(judge).__name__} instead."
     )
 
 
-def _is_async(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or (
-        callable(fn) and inspect.iscoroutinefunction(fn.__call__)
-    )
+def _open_cache(cache: Any, where: str) -> tuple[Any, bool]:
+    """The cache object, and whether the runner opened it (and so must close it)."""
+    if cache is None or isinstance(cache, JudgeCache):
+        return cache, False
+    if isinstance(cache, str) or hasattr(cache, "__fspath__"):
+        return JudgeCache(cache), True
+    if hasattr(cache, "get_many") and hasattr(cache, "put"):  # a cache-shaped object
+        return cache, False
+    raise InputError("cache", "a JudgeCache, a file path or None", cache, where=where)
 
 
 class _RunnerBase:
-    """Configuration and engine shared by :class:`JudgeRunner` and :class:`AsyncJudgeRunner`."""
+    """Configuration shared by :class:`JudgeRunner` and :class:`AsyncJudgeRunner`; calls go
+    through one :class:`~judgecal.judging.engine.Engine`."""
 
-    _inline_ok = False
+    _sync = False
 
     def __init__(
         self,
@@ -375,21 +318,17 @@ class _RunnerBase:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         where = type(self).__name__
-        stage = "default"
-        if isinstance(judge, CalibratedJudge):
+        self.stage = "default"
+        if isinstance(judge, WrappedJudge):
             scale = judge.scale if scale is None else scale
             calibrator = judge.calibrator if calibrator is None else calibrator
-            parser = judge.parser if parser is None else parser
-            stage = judge.stage
-            fn, auto_name = (
-                judge._fn,
-                getattr(judge._fn, "__qualname__", type(judge.judge).__name__),
-            )
+            parser = judge.outcome_parser if parser is None else parser
+            self.stage = judge.stage
+            fn = judge.function
+            auto_name = getattr(fn, "__qualname__", type(fn).__name__)
         else:
             fn, auto_name = _resolve_judge(judge, method)
         self.judge = judge
-        self._fn = fn
-        self._async = _is_async(fn)
         self.parser: Parser = as_parser(parser, scale, where=where)
         self.scale = self.parser.scale
         if calibrator is not None and not hasattr(calibrator, "predict_proba"):
@@ -400,402 +339,105 @@ class _RunnerBase:
                 where=where,
             )
         self.calibrator = calibrator
-        self.stage = stage
-        self.batch_size = (
-            None if batch_size is None else check_int(batch_size, "batch_size", low=1, where=where)
+        cache, self._owns_cache = _open_cache(cache, where)
+        self.engine = Engine(
+            fn,
+            self.parser,
+            where=where,
+            batch_size=batch_size,
+            unpack=unpack,
+            output=output,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            timeout=timeout,
+            retries=retries,
+            retry_on=retry_on,
+            retry_unparseable=retry_unparseable,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            cache=cache,
+            name=auto_name if name is None else name,
+            version=version,
+            prompt_template=prompt_template,
+            params=params,
+            key=key,
+            on_call=on_call,
+            progress=progress,
+            seed=seed,
+            clock=clock,
         )
-        self.unpack = bool(unpack)
-        if output is not None and not callable(output):
-            raise InputError("output", "a callable output(response) -> answer", output, where=where)
-        self.output = output
-        self.concurrency = check_int(concurrency, "concurrency", low=1, where=where)
-        if rate_limit is None or isinstance(rate_limit, RateLimit):
-            self.rate_limit = rate_limit
-        else:
-            per_min = check_float(rate_limit, "rate_limit", low=0.0, low_open=True, where=where)
-            if per_min.is_integer():
-                self.rate_limit = RateLimit(int(per_min), 60.0)
-            else:  # e.g. 0.5 or 90.5 per minute: one call per 60 / rate seconds
-                self.rate_limit = RateLimit(1, 60.0 / per_min)
-        self.timeout = (
-            None
-            if timeout is None
-            else check_float(timeout, "timeout", low=0.0, low_open=True, where=where)
-        )
-        self.retries = check_int(retries, "retries", low=0, where=where)
-        rt = retry_on if isinstance(retry_on, tuple) else (retry_on,)
-        if not all(isinstance(e, type) and issubclass(e, BaseException) for e in rt):
-            raise InputError(
-                "retry_on", "an exception class or a tuple of them", retry_on, where=where
-            )
-        self.retry_on: tuple[type[BaseException], ...] = rt
-        self.retry_unparseable = bool(retry_unparseable)
-        self.backoff = check_float(backoff, "backoff", low=0.0, where=where)
-        self.max_backoff = check_float(max_backoff, "max_backoff", low=0.0, where=where)
-        self._owns_cache = False
-        if cache is None or isinstance(cache, JudgeCache):
-            self.cache = cache
-        elif isinstance(cache, str) or hasattr(cache, "__fspath__"):
-            self.cache = JudgeCache(cache)
-            self._owns_cache = True
-        else:
-            raise InputError("cache", "a JudgeCache, a file path or None", cache, where=where)
-        self.name = auto_name if name is None else str(name)
-        self.version, self.prompt_template = str(version), str(prompt_template)
-        self.params = dict(params or {})
-        self._fingerprint: str | None = None
-        if key is not None and not callable(key):
-            raise InputError(
-                "key", "a callable key(item) -> JSON-serializable identity", key, where=where
-            )
-        self.key = key
-        if on_call is not None and not callable(on_call):
-            raise InputError(
-                "on_call", "a callable on_call(event) -> dict | None", on_call, where=where
-            )
-        self.on_call = on_call
-        self.progress = progress
-        self._rng = random.Random(seed)
-        self.clock = clock
 
     def __repr__(self) -> str:
         extra = f", cache={self.cache!r}" if self.cache is not None else ""
-        return f"{type(self).__name__}({self.name}, {self.parser!r}, concurrency={self.concurrency}{extra})"
+        return (
+            f"{type(self).__name__}({self.name}, {self.parser!r}, "
+            f"concurrency={self.concurrency}{extra})"
+        )
+
+    # what the engine was configured with, read-only
+    @property
+    def name(self) -> str:
+        """The judge's name (in the cache fingerprint and the progress bar)."""
+        return self.engine.name
+
+    @property
+    def cache(self) -> Any:
+        """The judge-call cache, or ``None``."""
+        return self.engine.cache
+
+    @property
+    def concurrency(self) -> int:
+        """Calls the run waits on at once (never exceeded)."""
+        return self.engine.concurrency
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit, or ``None``."""
+        return self.engine.rate_limit
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds per call, or ``None``."""
+        return self.engine.timeout
+
+    @property
+    def retries(self) -> int:
+        """Extra attempts allowed per call."""
+        return self.engine.retries
+
+    @property
+    def fingerprint(self) -> str:
+        """The cache fingerprint of this judge (name, version, prompt template, parameters)."""
+        return self.engine.fingerprint
 
     def close(self) -> None:
         """Close the cache connections, when this runner opened the cache from a path."""
         if self._owns_cache and self.cache is not None:
             self.cache.close()
 
-    @property
-    def fingerprint(self) -> str:
-        """The cache fingerprint of this judge (name, version, prompt template, parameters)."""
-        if self._fingerprint is None:
-            if self.cache is not None:
-                self._fingerprint = self.cache.register(
-                    self.name,
-                    version=self.version,
-                    prompt_template=self.prompt_template,
-                    params=self.params,
-                )
-            else:
-                from judgecal.judging.cache import fingerprint
-
-                self._fingerprint = fingerprint(
-                    self.name,
-                    version=self.version,
-                    prompt_template=self.prompt_template,
-                    params=self.params,
-                )
-        return self._fingerprint
-
-    # -- one attempt --------------------------------------------------------------------
-    def _payload(self, items: list[Any]) -> Any:
-        return items if self.batch_size is not None else items[0]
-
-    async def _invoke(self, payload: Any, pool: ThreadPoolExecutor | None) -> Any:
-        args: tuple[Any, ...] = (payload,)
-        kwargs: dict[str, Any] = {}
-        if self.unpack and self.batch_size is None:
-            if isinstance(payload, Mapping):
-                args, kwargs = (), dict(payload)
-            elif isinstance(payload, tuple | list):
-                args = tuple(payload)
-        if self._async:
-            coro = self._fn(*args, **kwargs)
-        elif pool is None:  # inline: the sync runner with concurrency 1 and no timeout
-            res = self._fn(*args, **kwargs)
-            return await res if inspect.isawaitable(res) else res
-        else:
-            loop = asyncio.get_running_loop()
-            if self.timeout is None:
-                coro = loop.run_in_executor(pool, lambda: self._fn(*args, **kwargs))
-            else:
-                # the timeout runs from when the call starts in its thread, not while it is queued
-                started: asyncio.Future[None] = loop.create_future()
-
-                def mark() -> None:
-                    if not started.done():
-                        started.set_result(None)
-
-                def work() -> Any:
-                    loop.call_soon_threadsafe(mark)
-                    return self._fn(*args, **kwargs)
-
-                fut = loop.run_in_executor(pool, work)
-                await asyncio.wait({started, fut}, return_when=asyncio.FIRST_COMPLETED)
-                res = await asyncio.wait_for(fut, self.timeout)
-                return await res if inspect.isawaitable(res) else res
-        res = await (coro if self.timeout is None else asyncio.wait_for(coro, self.timeout))
-        if inspect.isawaitable(res):
-            res = await (res if self.timeout is None else asyncio.wait_for(res, self.timeout))  # type: ignore[arg-type]
-        return res
-
-    def _parse(self, output: Any) -> Parsed:
-        return self.parser.parse(output)
-
-    def _retryable(self, status: str, exc: BaseException | None) -> bool:
-        if status == "timeout":
-            return any(issubclass(TimeoutError, e) for e in self.retry_on)
-        if status == "error":
-            return exc is not None and isinstance(exc, self.retry_on)
-        return status == "unparseable" and self.retry_unparseable
-
     def _delay(self, attempt: int) -> float:
-        # "full jitter": uniform on [0, min(cap, base * 2**attempt)]
-        return self._rng.uniform(0.0, min(self.max_backoff, self.backoff * 2.0**attempt))
+        return self.engine.delay(attempt)
 
-    # -- the engine ------------------------------------------------------------------------
-    async def _execute(
-        self,
-        items: list[Any],
-        ids: list[str],
-        repeats: int,
-        refresh: set[int] | None = None,
-    ) -> tuple[list[list[_Unit]], dict[str, Any]]:
-        """Run every (item, sample) once; return per-item units and run stats."""
-        n = len(items)
-        units: list[list[_Unit]] = [[_PENDING] * repeats for _ in range(n)]
-        stats: dict[str, Any] = {"calls": 0, "cached": 0, "retries": 0, "usage": {}}
-        cache = self.cache
-        fp = self.fingerprint if cache is not None else ""
-        keys: dict[tuple[int, int], str] = {}
-        groups: dict[Any, list[tuple[int, int]]] = {}
-        if cache is not None:
-            for i, it in enumerate(items):
-                ident = it if self.key is None else self.key(it)
-                for s in range(repeats):
-                    keys[(i, s)] = item_key(fp, ident, s)
-            hits = cache.get_many(
-                k for (i, _), k in keys.items() if refresh is None or i not in refresh
+    def _finish(self, report: RunReport) -> RunReport:
+        """Raise what the run must say (interrupted, answers not cached); else the report."""
+        if report.interrupted:
+            finished = sum(r.error != NOT_RUN.error for r in report.results)
+            path = getattr(self.cache, "path", None)
+            raise RunInterrupted(
+                report,
+                finished=finished,
+                total=len(report.results),
+                cache_path=None if path is None else str(path),
             )
-            for (i, s), k in keys.items():
-                entry = hits.get(k)
-                if entry is not None and (refresh is None or i not in refresh):
-                    p = self._parse(entry.output)
-                    units[i][s] = _Unit(p.status, entry.output, p.score, p.reason or None, True)
-                    stats["cached"] += 1
-                else:
-                    groups.setdefault(k, []).append((i, s))  # identical inputs are judged once
-        else:
-            for i in range(n):
-                for s in range(repeats):
-                    groups[(i, s)] = [(i, s)]
-        todo = list(groups.values())
-        bs = self.batch_size or 1
-        jobs = [todo[j : j + bs] for j in range(0, len(todo), bs)]
-        show = self.progress if self.progress is not None else sys.stderr.isatty()
-        bar = (
-            _Progress(sum(len(g) for g in todo), sys.stderr, self.name[:24])
-            if show and todo
-            else None
-        )
-        limiter = _Window(self.rate_limit, self.clock) if self.rate_limit is not None else None
-        inline = (
-            self._inline_ok and not self._async and self.timeout is None and self.concurrency == 1
-        )
-        # a sync call that timed out keeps its thread until it returns (Python cannot stop it):
-        # spare threads absorb a few such stragglers without slowing the run
-        spare = 8 if self.timeout is not None else 0
-        pool = (
-            None
-            if (self._async or inline)
-            else ThreadPoolExecutor(max_workers=self.concurrency + spare)
-        )
-        job_iter = iter(jobs)
+        if report.not_cached:
+            raise UncachedResultsError(
+                report,
+                not_cached=report.not_cached,
+                total=len(report.results) * report.repeats,
+                reason=report.cache_error or "unknown",
+            )
+        return report
 
-        async def run_job(job: list[list[tuple[int, int]]]) -> None:
-            first = job[0][0]
-            payload = self._payload([items[g[0][0]] for g in job])
-            attempt = 0
-            usage: dict[str, float] = {}
-            while True:
-                if limiter is not None:
-                    await limiter.acquire()
-                t0 = time.perf_counter()
-                response: Any = None
-                exc: BaseException | None = None
-                try:
-                    response = await self._invoke(payload, pool)
-                    status = "returned"
-                except TimeoutError as e:
-                    exc, status = e, "timeout"
-                except Exception as e:  # the judge's failure is a status, not a crash
-                    exc, status = e, "error"
-                elapsed = time.perf_counter() - t0
-                stats["calls"] += 1
-                outs: list[Any] = []
-                parsed: list[Parsed] = []
-                errs: list[str | None] = []
-                if status == "returned":
-                    try:
-                        answers = list(response) if self.batch_size is not None else [response]
-                        if len(answers) != len(job):
-                            raise JudgeError(
-                                f"batch judge returned {len(answers)} outputs for {len(job)} items"
-                            )
-                        for a in answers:
-                            if isinstance(a, BaseException):
-                                outs.append(None)
-                                parsed.append(Parsed("unparseable", None))
-                                errs.append(f"{type(a).__name__}: {a}")
-                                continue
-                            out = self.output(a) if self.output is not None else a
-                            outs.append(out)
-                            parsed.append(self._parse(out))
-                            errs.append(None)
-                    except Exception as e:
-                        exc, status = e, "error"
-                if status != "returned":
-                    msg = (
-                        f"{type(exc).__name__}: {exc}"
-                        if status == "error"
-                        else f"TimeoutError: no answer within {self.timeout} s"
-                    )
-                    outs, errs = [None] * len(job), [msg] * len(job)
-                    parsed = [Parsed("unparseable", None)] * len(job)
-                statuses = [
-                    status if status != "returned" else ("error" if e else p.status)
-                    for p, e in zip(parsed, errs, strict=True)
-                ]
-                if self.on_call is not None:
-                    s0 = job[0][0][1]
-                    head = statuses[0] if len(set(statuses)) == 1 else "mixed"
-                    got = self.on_call(
-                        CallEvent(
-                            first[0],
-                            ids[first[0]],
-                            s0,
-                            attempt,
-                            head,
-                            response,
-                            errs[0] if status != "returned" else None,
-                            elapsed,
-                            len(job),
-                        )
-                    )
-                    for k, v in (got or {}).items():
-                        usage[k] = usage.get(k, 0.0) + float(v)
-                        stats["usage"][k] = stats["usage"].get(k, 0.0) + float(v)
-                retry = (status != "returned" and self._retryable(status, exc)) or (
-                    status == "returned"
-                    and self.batch_size is None
-                    and self._retryable(statuses[0], None)
-                )
-                if retry and attempt < self.retries:
-                    await asyncio.sleep(self._delay(attempt))
-                    attempt += 1
-                    stats["retries"] += 1
-                    continue
-                break
-            for g, st, out, p, err in zip(job, statuses, outs, parsed, errs, strict=True):
-                unit = _Unit(
-                    st, out, p.score if st == "ok" else None, err or (p.reason or None), False
-                )
-                if cache is not None and status == "returned" and err is None:
-                    cache.put(
-                        keys[g[0]],
-                        self.fingerprint,
-                        out,
-                        status=st,
-                        sample=g[0][1],
-                        usage=usage if g is job[0] else None,
-                        replace=refresh is not None,
-                    )
-                for i, s in g:
-                    units[i][s] = unit
-                    if bar is not None:
-                        bar.update(st)
-
-        fn, transform, parse, hook = self._fn, self.output, self.parser.parse, self.on_call
-        direct = inline and not self.unpack
-        replace = refresh is not None
-        perf = time.perf_counter
-
-        async def run_one(group: list[tuple[int, int]]) -> None:
-            # the common case (one item per call), kept lean: this is the per-call overhead
-            i0, s0 = group[0]
-            item = items[i0]
-            attempt = 0
-            usage: dict[str, float] = {}
-            while True:
-                if limiter is not None:
-                    await limiter.acquire()
-                t0 = perf()
-                exc: BaseException | None = None
-                response: Any = None
-                out: Any = None
-                parsed: Parsed | None = None
-                try:
-                    if direct:
-                        response = fn(item)
-                        if inspect.isawaitable(response):
-                            response = await response
-                    else:
-                        response = await self._invoke(item, pool)
-                    out = response if transform is None else transform(response)
-                    parsed = parse(out)
-                    status: str = parsed.status
-                except TimeoutError as e:
-                    exc, status = e, "timeout"
-                except Exception as e:  # the judge's failure is a status, not a crash
-                    exc, status = e, "error"
-                stats["calls"] += 1
-                if exc is None:
-                    err = None
-                elif status == "timeout":
-                    err = f"TimeoutError: no answer within {self.timeout} s"
-                else:
-                    err = f"{type(exc).__name__}: {exc}"
-                if hook is not None:
-                    got = hook(
-                        CallEvent(i0, ids[i0], s0, attempt, status, response, err, perf() - t0)
-                    )
-                    for k, v in (got or {}).items():
-                        usage[k] = usage.get(k, 0.0) + float(v)
-                        stats["usage"][k] = stats["usage"].get(k, 0.0) + float(v)
-                if status != "ok" and attempt < self.retries and self._retryable(status, exc):
-                    await asyncio.sleep(self._delay(attempt))
-                    attempt += 1
-                    stats["retries"] += 1
-                    continue
-                break
-            if parsed is not None:
-                unit = _Unit(status, out, parsed.score, parsed.reason or None, False)
-                if cache is not None:
-                    cache.put(
-                        keys[group[0]],
-                        fp,
-                        out,
-                        status=status,
-                        sample=s0,
-                        usage=usage,
-                        replace=replace,
-                    )
-            else:
-                unit = _Unit(status, None, None, err, False)
-            for i, s in group:
-                units[i][s] = unit
-                if bar is not None:
-                    bar.update(status)
-
-        async def worker() -> None:
-            for job in job_iter:
-                if self.batch_size is None:
-                    await run_one(job[0])
-                else:
-                    await run_job(job)
-
-        try:
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(jobs)))))
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            if bar is not None:
-                bar.close()
-        return units, stats
-
-    # -- aggregation -----------------------------------------------------------------------
     def _check_run_args(
         self,
         items: Iterable[Any],
@@ -830,7 +472,7 @@ class _RunnerBase:
         return seq, id_list, st, repeats, agg
 
     def _combine(
-        self, units: list[_Unit], stage: str, item_id: str, agg: str
+        self, units: list[Outcome], stage: str, item_id: str, agg: str
     ) -> tuple[JudgeResult, list[JudgeResult]]:
         samples = [
             JudgeResult(
@@ -899,8 +541,12 @@ class _RunnerBase:
         seq, id_list, st, repeats, agg = self._check_run_args(
             items, ids, stages, repeats, aggregate
         )
-        units, stats = await self._execute(
-            seq, id_list, repeats, refresh=set(range(len(seq))) if refresh else None
+        units, stats = await self.engine.execute(
+            seq,
+            id_list,
+            repeats,
+            refresh=set(range(len(seq))) if refresh else None,
+            swallow_cancel=self._sync,
         )
         results, samples = [], []
         for i, us in enumerate(units):
@@ -911,15 +557,12 @@ class _RunnerBase:
         return RunReport(
             results,
             samples=samples,
-            calls=stats["calls"],
-            cached=stats["cached"],
-            retries=stats["retries"],
             elapsed=time.perf_counter() - t0,
-            usage=stats["usage"],
             repeats=repeats,
             aggregate=agg,
             items=seq,
             stages=st,
+            **_stats_fields(stats),
         )
 
     async def _arun_pairwise(
@@ -941,18 +584,9 @@ class _RunnerBase:
                 self.scale.verdicts or self.scale.kind,
                 where=where,
             )
-        policy = check_choice(policy, "policy", ("tie", "first", "exclude"), where=where)
-        seq = list(pairs)
-        if swap is None:
-            for j, p in enumerate(seq):
-                if not (isinstance(p, tuple | list) and len(p) == 2):
-                    raise InputError(
-                        "pairs",
-                        "(first, second) 2-tuples, or pass swap=",
-                        f"{type(p).__name__} at index {j}",
-                        where=where,
-                    )
-            swap = _swap_tuple
+        policy = check_order_policy(policy, where=where)
+        seq = _as_list(pairs, "pairs", where)
+        swap = _check_swap(seq, swap, where)
         n = len(seq)
         fwd_ids = [str(i) for i in range(n)] if ids is None else [str(x) for x in ids]
         st = check_stages(self.stage if stages is None else stages, n, where=where).tolist()
@@ -964,37 +598,12 @@ class _RunnerBase:
             aggregate="majority",
             refresh=refresh,
         )
-        top = self.scale.high
-        middle = top / 2.0
-        results: list[JudgeResult] = []
         counts = Counter[str]()
-        for i in range(n):
-            a, b = both.results[i], both.results[n + i]
-            if not a.ok or not b.ok:
-                bad = a if not a.ok else b
-                counts["incomplete"] += 1
-                results.append(
-                    JudgeResult(
-                        (a.raw, b.raw), None, None, bad.status, st[i], bad.error, fwd_ids[i]
-                    )
-                )
-                continue
-            v, w = float(a.score), top - float(b.score)  # type: ignore[arg-type]
-            if v == w:
-                counts["consistent"] += 1
-                results.append(JudgeResult((a.raw, b.raw), v, None, "ok", st[i], None, fwd_ids[i]))
-                continue
-            counts["inconsistent"] += 1
-            msg = f"inconsistent across presentation orders: {self.scale.verdicts[int(v)]} vs {self.scale.verdicts[int(w)]} (swapped back)"
-            if policy == "exclude":
-                results.append(
-                    JudgeResult((a.raw, b.raw), None, None, "unparseable", st[i], msg, fwd_ids[i])
-                )
-            else:
-                score = middle if policy == "tie" else v
-                results.append(
-                    JudgeResult((a.raw, b.raw), score, None, "ok", st[i], None, fwd_ids[i])
-                )
+        results = [
+            self._pair_result(both.results[i], both.results[n + i], policy, counts)
+            for i in range(n)
+        ]
+        results = [replace(r, stage=st[i], item_id=fwd_ids[i]) for i, r in enumerate(results)]
         judged = counts["consistent"] + counts["inconsistent"]
         summary = {
             "policy": policy,
@@ -1003,23 +612,43 @@ class _RunnerBase:
             "incomplete": counts["incomplete"],
             "consistency": counts["consistent"] / judged if judged else None,
         }
-        samples = [[both.results[i], both.results[n + i]] for i in range(n)]
-        results = self._calibrate(results, [], "majority")
+        fields = {k: getattr(both, k) for k in _STAT_FIELDS}
         return RunReport(
-            results,
-            samples=samples,
-            calls=both.calls,
-            cached=both.cached,
-            retries=both.retries,
+            self._calibrate(results, [], "majority"),
+            samples=[[both.results[i], both.results[n + i]] for i in range(n)],
             elapsed=both.elapsed,
-            usage=both.usage,
             repeats=repeats,
             aggregate="majority",
             pairwise=summary,
             items=seq,
             stages=st,
             swap=swap,
+            **fields,
         )
+
+    def _pair_result(
+        self, shown: JudgeResult, swapped: JudgeResult, policy: str, counts: Counter[str]
+    ) -> JudgeResult:
+        """One pair from its two orders (the swapped verdict mapped back: first <-> second)."""
+        raw = (shown.raw, swapped.raw)
+        if not shown.ok or not swapped.ok:
+            bad = shown if not shown.ok else swapped
+            counts["incomplete"] += 1
+            return JudgeResult(raw, None, None, bad.status, error=bad.error)
+        top = self.scale.high
+        verdict, back = float(shown.score or 0.0), top - float(swapped.score or 0.0)
+        if verdict == back:
+            counts["consistent"] += 1
+            return JudgeResult(raw, verdict, None, "ok")
+        counts["inconsistent"] += 1
+        words = self.scale.verdicts
+        if policy == "drop":
+            msg = (
+                f"inconsistent across presentation orders: {words[int(verdict)]} vs "
+                f"{words[int(back)]} (swapped back)"
+            )
+            return JudgeResult(raw, None, None, "unparseable", error=msg)
+        return JudgeResult(raw, top / 2.0 if policy == "tie" else verdict, None, "ok")
 
     async def _aretry(self, report: RunReport, *, refresh: bool) -> RunReport:
         if not isinstance(report, RunReport):
@@ -1051,37 +680,89 @@ class _RunnerBase:
                 aggregate=report.aggregate,
                 refresh=refresh,
             )
-        results, samples = list(report.results), list(report.samples)
-        for j, i in enumerate(idx):
-            results[i] = sub.results[j]
-            if i < len(samples):
-                samples[i] = sub.samples[j]
-        usage = dict(report.usage)
-        for k, v in sub.usage.items():
-            usage[k] = usage.get(k, 0.0) + v
-        pw = None
-        if report.pairwise is not None and sub.pairwise is not None:
-            pw = dict(report.pairwise)
-            for k in ("consistent", "inconsistent"):
-                pw[k] += sub.pairwise[k]
-            pw["incomplete"] = sub.pairwise["incomplete"]
-            judged = pw["consistent"] + pw["inconsistent"]
-            pw["consistency"] = pw["consistent"] / judged if judged else None
-        return RunReport(
-            results,
-            samples=samples,
-            calls=report.calls + sub.calls,
-            cached=report.cached + sub.cached,
-            retries=report.retries + sub.retries,
-            elapsed=report.elapsed + sub.elapsed,
-            usage=usage,
-            repeats=report.repeats,
-            aggregate=report.aggregate,
-            pairwise=pw,
-            items=report.items,
-            stages=report.stages,
-            swap=report.swap,
-        )
+        return _merge(report, idx, sub)
+
+
+def _merge(report: RunReport, idx: list[int], sub: RunReport) -> RunReport:
+    """``report`` with the items at ``idx`` replaced by the retry ``sub``; counts added up."""
+    results, samples = list(report.results), list(report.samples)
+    for j, i in enumerate(idx):
+        results[i] = sub.results[j]
+        if i < len(samples):
+            samples[i] = sub.samples[j]
+    usage = dict(report.usage)
+    for k, v in sub.usage.items():
+        usage[k] = usage.get(k, 0.0) + v
+    pw = None
+    if report.pairwise is not None and sub.pairwise is not None:
+        pw = dict(report.pairwise)
+        for k in ("consistent", "inconsistent"):
+            pw[k] += sub.pairwise[k]
+        pw["incomplete"] = sub.pairwise["incomplete"]
+        judged = pw["consistent"] + pw["inconsistent"]
+        pw["consistency"] = pw["consistent"] / judged if judged else None
+    return RunReport(
+        results,
+        samples=samples,
+        calls=report.calls + sub.calls,
+        cached=report.cached + sub.cached,
+        retries=report.retries + sub.retries,
+        elapsed=report.elapsed + sub.elapsed,
+        usage=usage,
+        repeats=report.repeats,
+        aggregate=report.aggregate,
+        pairwise=pw,
+        items=report.items,
+        stages=report.stages,
+        swap=report.swap,
+        abandoned=report.abandoned + sub.abandoned,
+        not_cached=sub.not_cached,
+        cache_error=sub.cache_error,
+        interrupted=sub.interrupted,
+    )
+
+
+_STAT_FIELDS = (
+    "calls",
+    "cached",
+    "retries",
+    "usage",
+    "abandoned",
+    "not_cached",
+    "cache_error",
+    "interrupted",
+)
+
+
+def _check_swap(
+    pairs: list[Any], swap: Callable[[Any], Any] | None, where: str
+) -> Callable[[Any], Any]:
+    if swap is not None:
+        if not callable(swap):
+            raise InputError("swap", "a callable swap(pair) -> swapped pair", swap, where=where)
+        return swap
+    for index, pair in enumerate(pairs):
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise InputError(
+                "pairs",
+                "(first, second) 2-tuples, or pass swap=",
+                f"{type(pair).__name__} at index {index}",
+                where=where,
+            )
+    return _swap_tuple
+
+
+def _stats_fields(stats: RunStats) -> dict[str, Any]:
+    return {
+        "calls": stats.calls,
+        "cached": stats.cached,
+        "retries": stats.retries,
+        "usage": stats.usage,
+        "abandoned": stats.abandoned,
+        "not_cached": stats.not_cached,
+        "cache_error": stats.cache_error,
+        "interrupted": stats.interrupted,
+    }
 
 
 def _swap_tuple(p: Any) -> Any:
@@ -1106,8 +787,9 @@ _RUN_DOC = """
     judge : callable, async callable, object, or CalibratedJudge
         What to call, once per item (or per batch with ``batch_size``).
     scale : Scale, optional
-        The judge's output scale (not needed when ``parser`` is a :class:`~judgecal.judging.parsers.Parser`
-        or ``judge`` is a :class:`~judgecal.CalibratedJudge`).
+        The judge's output scale (not needed when ``parser`` is a
+        :class:`~judgecal.judging.parsers.Parser` or ``judge`` is a
+        :class:`~judgecal.CalibratedJudge`).
     parser : Parser or callable, optional
         A :mod:`judgecal.judging.parsers` parser, or ``parser(output, scale) -> float | None``.
     calibrator : fitted calibrator, optional
@@ -1124,11 +806,14 @@ _RUN_DOC = """
         an API response); the hook sees the full response, the cache and the
         parser see the answer.
     concurrency : int
-        Calls in flight at once (never exceeded).
+        Calls the run waits on at once (never exceeded). A sync call that timed
+        out is abandoned: its daemon thread runs on until the judge returns, but
+        no longer counts (``RunReport.abandoned`` says how many).
     rate_limit : float or RateLimit, optional
         Calls per minute (a number) or ``RateLimit(calls, period)``.
     timeout : float, optional
-        Seconds per call; a call that takes longer ends as ``timeout``.
+        Seconds per call; a call that takes longer ends as ``timeout`` (a judge
+        that itself raises ``TimeoutError`` ends as ``error``).
     retries : int
         Extra attempts for a call that raised one of ``retry_on`` (timeouts are
         retried when ``TimeoutError`` is among them).
@@ -1140,7 +825,10 @@ _RUN_DOC = """
         Retry ``k`` waits ``uniform(0, min(max_backoff, backoff * 2**k))`` seconds
         (exponential backoff with full jitter).
     cache : JudgeCache or path, optional
-        Resumable judge-call cache; finished calls are never redone.
+        Resumable judge-call cache; finished calls are never redone. A failing
+        cache never stops a run: a :class:`~judgecal.judging.engine.CacheWriteWarning`
+        at the first failure, then :class:`UncachedResultsError` at the end, with
+        the complete report as ``.report``.
     name, version, prompt_template, params
         What defines the judge; hashed into the cache fingerprint.
     key : callable, optional
@@ -1160,9 +848,10 @@ _RUN_DOC = """
 class JudgeRunner(_RunnerBase):
     """Run a judge over many items, synchronously (see the module docstring).
 
-    Sync judges run in a pool of ``concurrency`` threads (inline when
+    Sync judges run on ``concurrency`` daemon threads (inline when
     ``concurrency=1`` and there is no timeout); async judges run on a private
-    event loop.
+    event loop. Ctrl-C stops the run and raises :class:`RunInterrupted`, which
+    carries the report of what finished.
     """
 
     __doc__ = (
@@ -1187,7 +876,7 @@ class JudgeRunner(_RunnerBase):
     """
     )
 
-    _inline_ok = True
+    _sync = True
 
     def __enter__(self) -> JudgeRunner:
         return self
@@ -1213,9 +902,10 @@ class JudgeRunner(_RunnerBase):
         majority on verdict scales; probability: the mean of the samples'
         calibrated probabilities). An item is ``ok`` when at least one sample is.
         """
-        return _run_sync(
+        report = run_sync(
             self._arun(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)
         )
+        return self._finish(report)
 
     def run_pairwise(
         self,
@@ -1231,8 +921,10 @@ class JudgeRunner(_RunnerBase):
 
         The swapped verdict is mapped back (first <-> second) and compared with the
         original. ``policy`` decides inconsistent pairs: ``"tie"`` (score them as a tie),
-        ``"first"`` (keep the verdict of the original order) or ``"exclude"`` (no
-        score; status ``unparseable`` with the reason). ``report.pairwise`` has the
+        ``"first"`` (keep the verdict of the original order) or ``"drop"`` (no
+        score; status ``unparseable`` with the reason); the words are
+        :data:`judgecal.vocabulary.ORDER_POLICIES` (0.1's ``"exclude"`` still means
+        ``"drop"``, with a :class:`DeprecationWarning`). ``report.pairwise`` has the
         counts and the order-consistency rate. Pairs are ``(first, second)`` tuples,
         or anything with a ``swap`` function.
 
@@ -1242,17 +934,20 @@ class JudgeRunner(_RunnerBase):
         >>> def biased(pair):                 # prefers the longer answer, else the first shown
         ...     a, b = pair
         ...     return "first" if len(a) >= len(b) else "second"
-        >>> r = JudgeRunner(biased, parser=parsers.pairwise()).run_pairwise([("long answer", "short"), ("same", "size")])
+        >>> runner = JudgeRunner(biased, parser=parsers.pairwise())
+        >>> r = runner.run_pairwise([("long answer", "short"), ("same", "size")])
         >>> [x.score for x in r.results], r.pairwise["consistency"]
         ([2.0, 1.0], 0.5)
         >>> r.pairwise["inconsistent"], r.pairwise["policy"]
         (1, 'tie')
         """
-        return _run_sync(
+        policy = check_order_policy(policy, where="JudgeRunner.run_pairwise")  # type: ignore[assignment]
+        report = run_sync(
             self._arun_pairwise(
                 pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats
             )
         )
+        return self._finish(report)
 
     def retry(self, report: RunReport, *, refresh: bool = True) -> RunReport:
         """Judge again only the failed items of ``report``; return the merged report.
@@ -1260,14 +955,14 @@ class JudgeRunner(_RunnerBase):
         With ``refresh`` (default), failed items are re-asked even when their
         unparseable answer is in the cache, and the new answer replaces it.
         """
-        return _run_sync(self._aretry(report, refresh=refresh))
+        return self._finish(run_sync(self._aretry(report, refresh=refresh)))
 
 
 class AsyncJudgeRunner(_RunnerBase):
     """Run a judge over many items from async code (see the module docstring).
 
     Async judges are awaited on the caller's event loop; sync judges run in a
-    pool of ``concurrency`` threads, so they never block the loop.
+    ``concurrency`` daemon threads, so they never block the loop.
     """
 
     __doc__ = (
@@ -1304,7 +999,10 @@ class AsyncJudgeRunner(_RunnerBase):
         aggregate: Aggregate | None = None,
     ) -> RunReport:
         """Judge every item; see :meth:`JudgeRunner.run`."""
-        return await self._arun(items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate)
+        report = await self._arun(
+            items, ids=ids, stages=stages, repeats=repeats, aggregate=aggregate
+        )
+        return self._finish(report)
 
     async def run_pairwise(
         self,
@@ -1317,35 +1015,15 @@ class AsyncJudgeRunner(_RunnerBase):
         repeats: int = 1,
     ) -> RunReport:
         """Judge each pair in both orders; see :meth:`JudgeRunner.run_pairwise`."""
-        return await self._arun_pairwise(
+        policy = check_order_policy(policy, where="AsyncJudgeRunner.run_pairwise")  # type: ignore[assignment]
+        report = await self._arun_pairwise(
             pairs, ids=ids, stages=stages, swap=swap, policy=policy, repeats=repeats
         )
+        return self._finish(report)
 
     async def retry(self, report: RunReport, *, refresh: bool = True) -> RunReport:
         """Judge again only the failed items; see :meth:`JudgeRunner.retry`."""
-        return await self._aretry(report, refresh=refresh)
-
-
-def _run_sync(coro: Awaitable[RunReport]) -> RunReport:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    # called from inside a running loop (a notebook): run on a private loop in a thread
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)  # type: ignore[arg-type]
-        except BaseException as exc:
-            box["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+        return self._finish(await self._aretry(report, refresh=refresh))
 
 
 def _as_list(values: Any, name: str, where: str) -> list[Any]:
