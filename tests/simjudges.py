@@ -10,7 +10,7 @@ Curve = Callable[[np.ndarray], np.ndarray]
 
 
 def sigmoid(t: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-t))
+    return np.asarray(1.0 / (1.0 + np.exp(-t)))
 
 
 # P(human agrees | judge score s) for judge scores on a 1..5 scale.

@@ -1,7 +1,8 @@
-"""Property tests for every public metric and calibrator of the spine, built from judgecal.testing.strategies."""
+"""Property tests for every public metric and calibrator, built from judgecal.testing.strategies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from judgecal import IsotonicCalibrator, JudgmentSet, LogisticCalibrator, Scale, metrics, persist
 from judgecal import strategies as jst
-from judgecal.testing.batteries import (
+from judgecal.testing import (
     assert_monotone,
     assert_permutation_invariant,
     assert_probabilities,
@@ -125,8 +126,12 @@ def test_reliability_curve_properties(
         c.mean_predicted <= c.bin_high + 1e-12
     ).all()
     ece = metrics.expected_calibration_error(
-        y, p, n_bins=n_bins, strategy=strategy, sample_weight=w
-    )  # type: ignore[arg-type]
+        y,
+        p,
+        n_bins=n_bins,
+        strategy=strategy,  # type: ignore[arg-type]
+        sample_weight=w,
+    )
     assert ece == pytest.approx(c.ece, abs=1e-12)
 
 
@@ -147,7 +152,7 @@ def test_bootstrap_ci_contains_estimate(ds: jst.CalibrationDataset, level: float
 # Calibrators
 # ----------------------------------------------------------------------------------------
 
-CALIBRATORS = [
+CALIBRATORS: list[Callable[[], Any]] = [
     lambda: IsotonicCalibrator(min_stage_labels=5),
     lambda: LogisticCalibrator(min_stage_labels=5),
     lambda: LogisticCalibrator(prior_scale=float("inf"), min_stage_labels=5),
@@ -288,13 +293,13 @@ def _bayes() -> Any:
 
 
 def test_bayesian_calibrator_battery() -> None:
-    """BayesianCalibrator (judgecal.calibration.bayes.calibrator): probabilities, monotone, permutation, calibrated, round trip."""
+    """BayesianCalibrator: probabilities, monotone, permutation, calibrated, round trip."""
     report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
     assert not report.failed, str(report)
 
 
 def test_bayesian_calibrator_stage_renaming() -> None:
-    """Found by the battery: draws followed the sorted stage names; stages are now ordered by their data."""
+    """Found by the battery: draws followed the sorted stage names; now ordered by their data."""
     report = check_calibrator(_bayes, max_examples=4, min_size=200, max_size=400)
     assert "stage_renaming" not in report.failed, str(report)
 

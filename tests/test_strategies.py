@@ -223,14 +223,87 @@ def test_from_type_after_setup_hook() -> None:
     inner()
 
 
+def _run(code: str) -> None:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_import_order_and_laziness() -> None:
     """``import judgecal`` never imports hypothesis; hypothesis may call the entry-point hook
-    while judgecal.testing.strategies is half-imported, and both import orders register the types."""
-    code = (
-        "import sys, judgecal; judgecal.IsotonicCalibrator; assert 'hypothesis' not in sys.modules\n"
+    while judgecal.testing.strategies is half-imported; both import orders register the types."""
+    _run(
+        "import sys, judgecal; judgecal.IsotonicCalibrator\n"
+        "assert 'hypothesis' not in sys.modules\n"
         "import judgecal.testing.strategies, hypothesis.strategies as st\n"
         "from judgecal import Judgment; st.from_type(Judgment).validate()\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    code2 = "import hypothesis.strategies as st; import judgecal.testing.strategies; from judgecal import Judgment; st.from_type(Judgment).validate()"
-    subprocess.run([sys.executable, "-c", code2], check=True, capture_output=True)
+    _run(
+        "import hypothesis.strategies as st; import judgecal.testing.strategies\n"
+        "from judgecal import Judgment; st.from_type(Judgment).validate()\n"
+    )
+
+
+def test_assertions_and_simulator_do_not_import_hypothesis() -> None:
+    """The assertions, the report and the simulator work without hypothesis being imported;
+    the batteries load it on first use."""
+    _run(
+        "import sys\n"
+        "from judgecal.testing import assert_calibrated, PropertyReport\n"
+        "from judgecal.testing.simulate import CalibrationDataset, AgreementCurve\n"
+        "from judgecal import Scale\n"
+        "ds = CalibrationDataset.simulate(Scale.likert(5), n=50, seed=0,\n"
+        "                                 curves={'s': AgreementCurve(0.0, 5.0)})\n"
+        "assert_calibrated(ds.true_agreement, truth=ds.true_agreement)\n"
+        "assert 'hypothesis' not in sys.modules, 'hypothesis imported'\n"
+        "from judgecal.testing import check_metric\n"
+        "assert 'hypothesis' in sys.modules\n"
+    )
+
+
+def test_old_and_new_homes_are_the_same_objects() -> None:
+    from judgecal import testing
+    from judgecal.testing import batteries, simulate
+
+    assert jst.CalibrationDataset is simulate.CalibrationDataset
+    assert jst.ATTRIBUTES is simulate.ATTRIBUTES
+    assert batteries.check_metric is testing.check_metric
+    assert batteries.assert_calibrated is testing.assert_calibrated
+    assert batteries.PropertyViolationError is testing.PropertyViolationError
+
+
+def test_pairwise_labels_and_failed_statuses_use_the_vocabulary() -> None:
+    from hypothesis import find
+
+    from judgecal.vocabulary import FAILED_STATUSES, PAIRWISE_OUTCOMES
+
+    labels = jst.human_labels(kind="pairwise")
+    for outcome in PAIRWISE_OUTCOMES:
+        assert find(labels, lambda v, o=outcome: v == o) == outcome  # type: ignore[misc]
+    failed = jst.judgments(judge_failures=True).filter(lambda j: j.score is None)
+    assert find(failed, lambda j: True).judge_status in FAILED_STATUSES
+
+
+def test_agreement_given_score_refuses_a_mention_other_than_0_or_1() -> None:
+    """Before: a mention of 0.5 silently gave P(agree | score) = 0 for every score."""
+    from judgecal import InputError
+
+    ds = CalibrationDataset.simulate(
+        Scale.likert(5), n=10, seed=0, curves={"s": AgreementCurve(0.0, 5.0)}
+    )
+    with pytest.raises(InputError, match="mention"):
+        ds.agreement_given_score([1.0, 3.0], mention=0.5)
+
+
+def test_testing_uses_no_private_name_of_another_module() -> None:
+    """``judgecal.testing`` imports only public names from other modules (0.1 used
+    ``persist._lookup`` and ``strategies._insert_mention``)."""
+    import ast
+    from pathlib import Path
+
+    import judgecal.testing
+
+    for path in Path(judgecal.testing.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("judgecal"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"

@@ -16,7 +16,7 @@ from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale, metrics
 from judgecal import strategies as jst
 from judgecal.calibration.stagewise import StagewiseCalibrator
 from judgecal.persist import register
-from judgecal.testing.batteries import (
+from judgecal.testing import (
     PropertyReport,
     PropertyResult,
     PropertyViolationError,
@@ -55,7 +55,7 @@ def test_assert_monotone_per_stage() -> None:
 
 
 def test_assert_calibrated_false_alarm_rate_and_power() -> None:
-    """Calibrated predictions pass (<= 1 false alarm in 200 seeds); a 0.05 bias fails once n is large."""
+    """Calibrated predictions pass (<= 1 false alarm in 200 seeds); a 0.05 bias fails at large n."""
     false_alarms = 0
     for seed in range(200):
         rng = np.random.default_rng(seed)
@@ -176,7 +176,7 @@ def index_agreement(a: Any, b: Any) -> float:
     """Bug: assumes labels are 0..k-1 (uses them as indices; negative labels are dropped)."""
     k = int(max(a.max(), b.max())) + 1
     hits = sum(int(np.sum((a == c) & (b == c))) for c in range(max(k, 0)))
-    return hits / a.size
+    return float(hits / a.size)
 
 
 def category_overlap(a: Any, b: Any) -> float:
@@ -350,7 +350,10 @@ class LossyIsotonic(IsotonicCalibrator):
 
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()
-        rnd = lambda s: {k: np.round(v, 6) for k, v in s.items()}  # noqa: E731
+
+        def rnd(s: dict[str, Any]) -> dict[str, Any]:
+            return {k: np.round(v, 6) for k, v in s.items()}
+
         return {
             **state,
             "pooled": rnd(state["pooled"]),
@@ -484,3 +487,37 @@ def test_check_judge_bad_arguments(kwargs: dict[str, Any]) -> None:
 def test_judge_with_non_numeric_output_needs_a_scale() -> None:
     report = check_judge(fair_judge, changes=["formatting"], max_examples=3)
     assert report.failed == ["formatting"] and "pass scale=" in report["formatting"].message
+
+
+def test_bad_change_or_skip_is_refused_before_anything_runs() -> None:
+    """Before: an unknown change raised only after the earlier properties had run the judge."""
+    calls: list[str] = []
+
+    def counting_judge(text: str) -> float:
+        calls.append(text)
+        return 1.0
+
+    with pytest.raises(InvalidArgument, match="colour"):
+        check_judge(counting_judge, changes=["formatting", "colour"], max_examples=5)
+    assert calls == []
+
+    def counting_metric(y: Any, p: Any) -> float:
+        calls.append("metric")
+        return 0.0
+
+    with pytest.raises(InvalidArgument, match="unknown properties"):
+        check_metric(counting_metric, skip=["range", "speed"], max_examples=5)
+    assert calls == []
+
+
+def test_properties_run_as_small_functions_with_options() -> None:
+    """The batteries' parts are usable on their own: options dataclasses validate on creation."""
+    from judgecal.testing.engine import RunSettings
+    from judgecal.testing.metric_battery import MetricOptions, metric_report
+
+    with pytest.raises(InvalidArgument):
+        MetricOptions(kind="probability", symmetric=True)
+    with pytest.raises(InvalidArgument):
+        RunSettings(max_examples=0)
+    report = metric_report(accuracy, MetricOptions(kind="nominal"), RunSettings(max_examples=5))
+    assert report.subject == "metric accuracy" and report["perfect"].status == "skipped"
