@@ -77,15 +77,15 @@ _LAZY: dict[str, str] = {
     "probe_bias": "judgecal.bias.probes",
     # estimates and agreement
     "AgreementReport": "judgecal.agreement",
-    "RateEstimate": "judgecal.estimate.core",
+    "RateEstimate": "judgecal.estimate.results",
     "agreement_report": "judgecal.agreement",
-    "estimate_difference": "judgecal.estimate.core",
-    "estimate_rate": "judgecal.estimate.core",
+    "estimate_difference": "judgecal.estimate.rates",
+    "estimate_rate": "judgecal.estimate.rates",
     "fleiss_kappa": "judgecal.agreement",
-    "keep_labels": "judgecal.estimate.core",
+    "keep_labels": "judgecal.estimate.design",
     "krippendorff_alpha": "judgecal.agreement",
-    "plan_labels": "judgecal.estimate.core",
-    "ppi_mean": "judgecal.estimate.core",
+    "plan_labels": "judgecal.estimate.design",
+    "ppi_mean": "judgecal.estimate.ppi",
 }
 
 __all__ = sorted(
@@ -153,14 +153,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
     from judgecal.calibration.isotonic import IsotonicCalibrator
     from judgecal.calibration.logistic import LogisticCalibrator
-    from judgecal.estimate.core import (
-        RateEstimate,
-        estimate_difference,
-        estimate_rate,
-        keep_labels,
-        plan_labels,
-        ppi_mean,
-    )
+    from judgecal.estimate.design import keep_labels, plan_labels
+    from judgecal.estimate.ppi import ppi_mean
+    from judgecal.estimate.rates import estimate_difference, estimate_rate
+    from judgecal.estimate.results import RateEstimate
     from judgecal.judging.cache import JudgeCache
     from judgecal.judging.judge import CalibratedJudge, JudgeResult, parse_score
     from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport

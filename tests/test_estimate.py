@@ -1,4 +1,4 @@
-"""Tests for judgecal.estimate.core: coverage by simulation, cross-checks with ppi_py, edge cases."""
+"""Tests for judgecal.estimate: coverage by simulation, cross-checks with ppi_py, edge cases."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from hypothesis import strategies as st
 
 import judgecal
 from judgecal import InputError
-from judgecal.estimate.core import (
+from judgecal.estimate import (
     RateEstimate,
-    _data_from_arrays,
-    _rate_from_data,
     estimate_difference,
     estimate_rate,
     plan_labels,
     ppi_mean,
     rogan_gladen,
 )
+from judgecal.estimate._prepared import data_from_arrays as _data_from_arrays
+from judgecal.estimate._prepared import stratum_weights
+from judgecal.estimate._strata import EstimateOptions
+from judgecal.estimate.rates import rate_from_data as _rate_from_data
+from judgecal.estimate.rates import run_estimate
 from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
 
 LIKERT = Scale.likert(5)
@@ -72,7 +75,7 @@ def _coverage(
     rate: float = 0.3,
     calibrator: str = "logistic",
 ) -> tuple[float, float, float, float]:
-    """Coverage of the population's human rate and mean widths (PPI++, human-only) over seeded splits.
+    """Coverage of the human rate and mean widths (PPI++, human-only) over seeded splits.
 
     Four populations of ``M`` items, ``trials / 4`` random labelled subsets each.
     Returns (ppi coverage, human-only coverage, mean ppi width, mean human-only width).
@@ -400,8 +403,6 @@ class _BetaLevels:
 
 @pytest.mark.parametrize("kind", ["good", "biased"])
 def test_bayes_hook_coverage(kind: str) -> None:
-    from judgecal.estimate.core import _estimate, _stratum_weights
-
     rng = np.random.default_rng(21)
     hits, widths, hwidths = 0, [], []
     for t in range(200):
@@ -411,20 +412,11 @@ def test_bayes_hook_coverage(kind: str) -> None:
         mask = np.zeros(300, dtype=bool)
         mask[rng.choice(300, 60, replace=False)] = True
         d = _data_from_arrays(s, 1, 5, y, mask)
-        r = _estimate(
-            d,
-            _stratum_weights(d),
-            "bayes",
-            _BetaLevels(seed=t),
-            "half",
-            0.9,
-            5,
-            False,
-            "t",
-            np.random.default_rng(t),
-            "test",
-            "rate",
-            bounded=True,
+        options = EstimateOptions(
+            method="bayes", ties="half", level=0.9, interval="t", bounded=True, where="test"
+        )
+        r = run_estimate(
+            d, stratum_weights(d), _BetaLevels(seed=t), options, np.random.default_rng(t)
         )
         hits += r.low <= y.mean() <= r.high
         widths.append(r.width)
@@ -462,8 +454,6 @@ def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
 
 def test_difference_of_two_systems_coverage() -> None:
     """rate(A) - rate(B) for two independently judged systems: 200 seeded splits."""
-    from judgecal.estimate.core import _estimate, _stratum_weights
-
     rng = np.random.default_rng(31)
     hits = 0
     widths, hwidths = [], []
@@ -476,22 +466,11 @@ def test_difference_of_two_systems_coverage() -> None:
         mask = np.zeros(500, dtype=bool)
         mask[rng.choice(500, 100, replace=False)] = True
         d = _data_from_arrays(s, 1, 5, y, mask, sys_)
-        w = {**_stratum_weights(d, sys_ == "A", 1.0), **_stratum_weights(d, sys_ == "B", -1.0)}
-        r = _estimate(
-            d,
-            w,
-            "ppi++",
-            judgecal.LogisticCalibrator(),
-            "half",
-            0.9,
-            5,
-            False,
-            "t",
-            np.random.default_rng(t),
-            "test",
-            "diff",
-            bounded=False,
+        w = {**stratum_weights(d, sys_ == "A", 1.0), **stratum_weights(d, sys_ == "B", -1.0)}
+        options = EstimateOptions(
+            method="ppi++", ties="half", level=0.9, interval="t", bounded=False, where="test"
         )
+        r = run_estimate(d, w, judgecal.LogisticCalibrator(), options, np.random.default_rng(t))
         hits += r.low <= truth <= r.high
         widths.append(r.width)
         hwidths.append(r.human_only.width)

@@ -1,0 +1,273 @@
+"""Records turned into the arrays every estimator works on, and cross-fitted predictions.
+
+Internal to :mod:`judgecal.estimate`: names here are public to the package's
+modules, not to users.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from judgecal._exceptions import InputError, InputTypeError, SmallSampleWarning
+from judgecal._validation import FloatArray, check_choice, check_stages
+from judgecal.calibration.base import StagewiseCalibrator
+from judgecal.calibration.isotonic import IsotonicCalibrator
+from judgecal.calibration.logistic import LogisticCalibrator
+from judgecal.records.core import JudgmentSet
+from judgecal.vocabulary import PAIRWISE_CODES
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """One row per item: judge score, human target, and the item's stratum."""
+
+    labelled: np.ndarray
+    """bool: the item has usable human ratings."""
+    scored: np.ndarray
+    """bool: the judge gave a score."""
+    score: FloatArray
+    """Judge score (0 where unscored)."""
+    unit_score: FloatArray
+    """Judge score rescaled to [0, 1]."""
+    target: FloatArray
+    """Main human target (meaningful on labelled rows only)."""
+    nontie_share: FloatArray | None
+    """Share of ratings that are not ties: the ratio's denominator (``ties="drop"``)."""
+    tie_share: FloatArray | None
+    """Share of ratings that are ties (``ties="separate"``)."""
+    judge_says_tie: FloatArray | None
+    """1 where the judge's verdict is "tie" (verdict scales with a tie word)."""
+    strata: np.ndarray
+    """Stratum name of each item."""
+
+    def subset(self, rows: np.ndarray, strata: np.ndarray) -> PreparedData:
+        """The rows ``rows`` under new stratum names, without the tie columns."""
+        return PreparedData(
+            labelled=self.labelled[rows],
+            scored=self.scored[rows],
+            score=self.score[rows],
+            unit_score=self.unit_score[rows],
+            target=self.target[rows],
+            nontie_share=None,
+            tie_share=None,
+            judge_says_tie=None,
+            strata=strata,
+        )
+
+
+def item_targets(
+    js: JudgmentSet, threshold: int | None, ties: str
+) -> tuple[FloatArray, FloatArray, FloatArray, np.ndarray]:
+    """Per item: (positive share, non-tie share, tie share, usable); 0 where unlabelled.
+
+    Pairwise ratings are coded second=0, tie=1, first=2 (:mod:`judgecal.vocabulary`)
+    by the records; ``ties="half"`` counts a tie as half a preference, every
+    other policy counts only ``first`` as positive.
+    """
+    n_items = len(js)
+    nontie, tie = np.ones(n_items), np.zeros(n_items)
+    if js.label_kind is None:
+        return np.zeros(n_items), nontie, tie, np.zeros(n_items, dtype=bool)
+    item, value, _ = js.ratings_long(coding="vocabulary")
+    count = np.bincount(item, minlength=n_items).astype(float)
+    usable = count > 0
+    per_item = np.where(usable, count, 1.0)
+
+    def share(mask: np.ndarray) -> FloatArray:
+        counted = np.bincount(item, weights=mask.astype(float), minlength=n_items)
+        out: FloatArray = np.asarray(counted, dtype=np.float64) / per_item
+        return out
+
+    if js.label_kind == "pairwise":
+        first = share(value == PAIRWISE_CODES["first"])
+        tie_share = share(value == PAIRWISE_CODES["tie"])
+        positive = first + 0.5 * tie_share if ties == "half" else first
+        return positive, 1.0 - tie_share, tie_share, usable
+    if js.label_kind == "ordinal":
+        positive_rating = value >= (0 if threshold is None else threshold)
+    else:
+        positive_rating = value == 1
+    return share(positive_rating), nontie, tie, usable
+
+
+def _check_labels(js: Any, threshold: int | None, ties: str, where: str) -> None:
+    if not isinstance(js, JudgmentSet):
+        raise InputTypeError("judgments", "a JudgmentSet", js, where=where)
+    if len(js) == 0:
+        raise InputError("judgments", "a non-empty JudgmentSet", "an empty set", where=where)
+    if js.label_kind is None:
+        raise InputError(
+            "judgments", "a set with some human ratings", "no ratings at all", where=where
+        )
+    if js.label_kind == "ordinal" and threshold is None:
+        raise InputError(
+            "threshold",
+            f"the lowest level (2..{js.levels}) that counts as positive for ordinal labels",
+            None,
+            where=where,
+        )
+    if js.label_kind != "ordinal" and threshold is not None:
+        raise InputError("threshold", "None unless labels are ordinal", threshold, where=where)
+    if ties != "half" and js.label_kind != "pairwise":
+        raise InputError(
+            "ties", "'half' (the default) unless labels are pairwise", ties, where=where
+        )
+
+
+def _strata_of(js: JudgmentSet, strata: Any, where: str) -> np.ndarray:
+    if strata is None:
+        return np.full(len(js), "all")
+    if isinstance(strata, str) and strata == "stage":
+        return np.asarray(js.stages(), dtype=str)
+    if isinstance(strata, str):
+        return np.asarray(js.meta(strata), dtype=str)
+    return np.asarray(check_stages(strata, len(js), "strata", where=where), dtype=str)
+
+
+def _judge_says_tie(js: JudgmentSet, scored: np.ndarray, score: FloatArray) -> FloatArray | None:
+    words = [v.lower() for v in js.scale.verdicts] if js.scale.kind == "verdict" else []
+    if "tie" not in words:
+        return None
+    out: FloatArray = (scored & (score == words.index("tie"))).astype(float)
+    return out
+
+
+def prepare_records(
+    js: Any, strata: Any, threshold: int | None, ties: str, where: str
+) -> PreparedData:
+    """Check the records and turn them into arrays (targets under the tie policy ``ties``)."""
+    _check_labels(js, threshold, ties, where)
+    positive, nontie, tie, usable = item_targets(js, threshold, ties)
+    scored = np.array([j.score is not None for j in js], dtype=bool)
+    score = np.array([0.0 if j.score is None else float(j.score) for j in js])
+    return PreparedData(
+        labelled=usable,
+        scored=scored,
+        score=score,
+        unit_score=js.scale.to_unit(score),
+        target=positive,
+        nontie_share=nontie if ties == "drop" else None,
+        tie_share=tie if ties == "separate" else None,
+        judge_says_tie=_judge_says_tie(js, scored, score),
+        strata=_strata_of(js, strata, where),
+    )
+
+
+def data_from_arrays(
+    scores: FloatArray,
+    scale_low: float,
+    scale_high: float,
+    y: FloatArray,
+    labelled: np.ndarray,
+    strata: np.ndarray | None = None,
+) -> PreparedData:
+    """Fast path for simulations: every item scored, binary-style targets."""
+    n_items = scores.size
+    return PreparedData(
+        labelled=labelled.astype(bool),
+        scored=np.ones(n_items, dtype=bool),
+        score=scores.astype(float),
+        unit_score=np.clip((scores - scale_low) / (scale_high - scale_low), 0.0, 1.0),
+        target=y.astype(float),
+        nontie_share=None,
+        tie_share=None,
+        judge_says_tie=None,
+        strata=np.full(n_items, "all") if strata is None else np.asarray(strata, dtype=str),
+    )
+
+
+def stratum_weights(
+    data: PreparedData, group_mask: np.ndarray | None = None, sign: float = 1.0
+) -> dict[str, float]:
+    """Each stratum's share of all items (of ``group_mask``), times ``sign``."""
+    mask = np.ones(data.score.size, dtype=bool) if group_mask is None else group_mask
+    names, counts = np.unique(data.strata[mask], return_counts=True)
+    total = float(counts.sum())
+    return {str(k): sign * float(c) / total for k, c in zip(names, counts, strict=True)}
+
+
+def make_calibrator(calibrator: Any, where: str) -> Any:
+    """``"isotonic"``, ``"logistic"``, ``"none"``/None, or a calibrator object (checked)."""
+    if calibrator is None or (isinstance(calibrator, str) and calibrator == "none"):
+        return None
+    if isinstance(calibrator, str):
+        check_choice(calibrator, "calibrator", ("isotonic", "logistic", "none"), where=where)
+        return IsotonicCalibrator() if calibrator == "isotonic" else LogisticCalibrator()
+    if isinstance(calibrator, StagewiseCalibrator) or all(
+        callable(getattr(calibrator, m, None)) for m in ("fit", "predict_agreement", "get_params")
+    ):
+        return calibrator
+    raise InputTypeError(
+        "calibrator",
+        "'isotonic', 'logistic', 'none' or an unfitted calibrator "
+        "(fit, predict_agreement, get_params)",
+        calibrator,
+        where=where,
+    )
+
+
+def crossfit(
+    data: PreparedData,
+    target: FloatArray,
+    calibrator: Any,
+    folds: int,
+    rng: np.random.Generator,
+    stagewise: bool,
+) -> FloatArray:
+    """Cross-fitted predictions of ``target`` for every item (labelled items: out-of-fold).
+
+    Each labelled item gets the prediction of the calibrator fitted without its
+    fold; each unlabelled item the mean over the fold calibrators. Items the
+    judge failed on get the training folds' labelled mean.
+    """
+    labelled = np.flatnonzero(data.labelled)
+    unlabelled = np.flatnonzero(~data.labelled)
+    n_folds = int(min(folds, labelled.size // 2))
+    if calibrator is None or n_folds < 2:
+        fill = float(target[labelled].mean())
+        out: FloatArray = np.where(data.scored, data.unit_score, fill)
+        return out
+    pred = np.empty(data.score.size)
+    unlabelled_sum = np.zeros(unlabelled.size)
+    for fold in np.array_split(rng.permutation(labelled), n_folds):
+        train = np.setdiff1d(labelled, fold, assume_unique=True)
+        model = _fit_fold(data, target, calibrator, train, stagewise)
+        fill = float(target[train].mean())
+        pred[fold] = predict_or_fill(data, model, fold, fill, stagewise)
+        if unlabelled.size:
+            unlabelled_sum += predict_or_fill(data, model, unlabelled, fill, stagewise)
+    if unlabelled.size:
+        pred[unlabelled] = unlabelled_sum / n_folds
+    return pred
+
+
+def _fit_fold(
+    data: PreparedData, target: FloatArray, calibrator: Any, train: np.ndarray, stagewise: bool
+) -> Any:
+    """A clone of ``calibrator`` fitted on the scored training rows (None: too few to fit)."""
+    rows = train[data.scored[train]]
+    if rows.size < 2 or np.ptp(data.score[rows]) <= 0:
+        return None
+    model = clone(calibrator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        model.fit(data.score[rows], target[rows], stages=data.strata[rows] if stagewise else None)
+    return model
+
+
+def predict_or_fill(
+    data: PreparedData, model: Any, rows: np.ndarray, fill: float, stagewise: bool
+) -> FloatArray:
+    """The model's prediction on the scored ``rows``; ``fill`` elsewhere (or without a model)."""
+    out = np.full(rows.size, fill)
+    scored = data.scored[rows]
+    if model is not None and scored.any():
+        out[scored] = model.predict_agreement(
+            data.score[rows][scored], stages=data.strata[rows][scored] if stagewise else None
+        )
+    return out
