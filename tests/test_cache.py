@@ -1,7 +1,13 @@
-"""The SQLite judge-call cache: content addressing, resumability after SIGKILL, concurrent writers, CLI."""
+"""The SQLite judge-call cache: content addressing, resuming after SIGKILL, concurrent writers, CLI.
+
+Also: foreign databases refused unchanged, type-faithful keys, every failure a PersistenceError.
+"""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -12,12 +18,14 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from judgecal import InputError, PersistenceError, Scale
+from judgecal import InputError, JudgecalWarning, PersistenceError, Scale
 from judgecal import parsers as jp
 from judgecal.cli.app import main as cli_main
 from judgecal.cli.cache import parse_duration
@@ -34,15 +42,20 @@ WORKER = textwrap.dedent(
     from judgecal import Scale
     from judgecal.judging.runner import JudgeRunner
 
-    cache_path, side_path, n, conc, nap = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+    cache_path, side_path = sys.argv[1], sys.argv[2]
+    n, conc, nap = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
     fd = os.open(side_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
     def judge(item):
         os.write(fd, f"{item}\\n".encode())
-        time.sleep(nap if item < n // 3 else 10 * nap)  # slower after a third: time to kill it mid-run
+        # slower after a third: time to kill it mid-run
+        time.sleep(nap if item < n // 3 else 10 * nap)
         return f"Score: {item % 5 + 1}"
 
-    runner = JudgeRunner(judge, scale=Scale.likert(5), cache=cache_path, concurrency=conc, name="kill-test", version="1")
+    runner = JudgeRunner(
+        judge, scale=Scale.likert(5), cache=cache_path, concurrency=conc,
+        name="kill-test", version="1",
+    )
     report = runner.run(range(n))
     print(json.dumps(report.summary()))
     """
@@ -108,7 +121,8 @@ def test_killed_run_restarts_without_redoing_or_losing_anything(tmp_path):
     assert (
         summary["ok"] == n and summary["calls"] == n - len(done) and summary["cached"] == len(done)
     )
-    # nothing missing, nothing duplicated: one entry per item; real invocations = n + lost in-flight calls
+    # nothing missing, nothing duplicated: one entry per item;
+    # real invocations = n + lost in-flight calls
     assert len(cache) == n and set(cache.get_many(keys.values())) == set(keys.values())
     assert len(run1) + len(run2) == n + len(in_flight)
     cache.close()
@@ -337,3 +351,325 @@ def test_put_get_roundtrip_property(tmp_path, item, output):
         assert key == item_key(fp, json.loads(json.dumps(item)))  # stable across a JSON round trip
         cache.put(key, fp, output, status="ok", replace=True)
         assert cache.get(key).output == output
+
+
+# ----------------------------------------------------------------------------------------
+# another application's database is refused and never changed
+# ----------------------------------------------------------------------------------------
+def _foreign_db(path: Path, journal: str = "delete") -> str:
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA journal_mode = {journal}")
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, user INTEGER)")
+    con.executemany("INSERT INTO users (name) VALUES (?)", [("ann",), ("bob",)])
+    con.commit()
+    con.close()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_foreign_database_refused_and_unchanged(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "app.db"
+    digest = _foreign_db(path)
+    with pytest.raises(PersistenceError, match=r"app\.db.*not a judgecal cache.*orders.*users"):
+        JudgeCache(path)
+    assert cli_main(["cache", "stats", str(path)]) == 2
+    assert "not a judgecal cache" in capsys.readouterr().err
+    assert cli_main(["cache", "prune", str(path), "--all"]) == 2
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert sorted(os.listdir(tmp_path)) == ["app.db"]  # no -wal, -shm or -journal left behind
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    con.close()
+
+
+def test_foreign_wal_database_gets_no_tables(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    _foreign_db(path, journal="wal")
+    with pytest.raises(PersistenceError, match="not a judgecal cache"):
+        JudgeCache(path)
+    con = sqlite3.connect(path)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    con.close()
+    assert names == {"users", "orders"}
+
+
+def test_judgecal_tables_plus_foreign_table_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.sqlite"
+    JudgeCache(path).close()
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE extra (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(PersistenceError, match="extra"):
+        JudgeCache(path)
+
+
+def test_other_application_id_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA application_id = 1234")
+    con.commit()
+    con.close()
+    with pytest.raises(PersistenceError, match="application_id"):
+        JudgeCache(path)
+
+
+def test_empty_files_are_fine(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    blank = tmp_path / "blank.sqlite"
+    con = sqlite3.connect(blank)
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    for path in (empty, blank, tmp_path / "sub" / "new.sqlite"):
+        with JudgeCache(path) as cache:
+            fp = cache.register("j")
+            assert cache.put(item_key(fp, "x"), fp, "1", status="ok")
+        with JudgeCache(path) as cache:
+            assert len(cache) == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFO")
+def test_fifo_and_directory_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.sqlite"
+    os.mkfifo(fifo)
+    with pytest.raises(PersistenceError, match="FIFO"):
+        JudgeCache(fifo)
+    with pytest.raises(PersistenceError, match="directory"):
+        JudgeCache(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------
+# keys: type-faithful, no collisions, 0.1.0 keys of plain items unchanged
+# ----------------------------------------------------------------------------------------
+FP_010 = "83abbea22226be802ea2c0d568ee1cc9f9fd3067c07ce042438e8887a6be74dd"
+KEYS_010 = [  # computed with judgecal 0.1.0 (sample 0)
+    ("hello", "4e461d2f0be254d767b95e16969b435cd0b2b914a54a222bd0b53465ba4f5a86"),
+    ("héllo ✓", "407662e67819274eac95895632f9507334d43477598cdcac74fdb89f83dcd9a3"),
+    (3, "49e2c86a2e4f341f2668a766d805b8373c3f62f93efbbcb8fa1402aaaa204200"),
+    (2.5, "a415c2ed93f00f0d0b941d983f0a210ea3f6d64ee4b815758a927f83a82f7f8d"),
+    (None, "68abeaf1b31702cd7b53cb5c715a75614ddfe1e87436f79e50d035ec2aa3636f"),
+    (True, "c6405c8748507f0ec390db6ec02aa7b2ca4427866d7eda46561b69df305637a8"),
+    (["a", 1, 2.0], "678a56b8c9a7f77452d51400e23725a2804c620ea59bd840d1d96d0448b40d15"),
+    (
+        {"q": "hi", "a": ["x", {"n": 1}]},
+        "8da93cb00e29f8b1686cdd480fad66f09000b1b348f6586d6bec676501142a09",
+    ),
+    (np.float64(0.5), "d7e5d88d7ea802efdf40c68aaa15ccbdb7bc2aeec3904fddd4133a900996496d"),
+    (np.int64(3), "49e2c86a2e4f341f2668a766d805b8373c3f62f93efbbcb8fa1402aaaa204200"),
+    (np.str_("s"), "050e305271638bfbf6eb8a28f99f79c975a30744bf4a03b442b3491effbe0463"),
+    (np.array([1.0, 2.0]), "029a7c5793faa7e6ef7f5c71085977c36fbc097b2afb9300e91c15eaecea0337"),
+]
+
+
+def test_keys_of_plain_items_unchanged_since_0_1_0() -> None:
+    fp = fingerprint(
+        "judge", version="1", prompt_template="Rate {x}", params={"temperature": 0, "model": "m"}
+    )
+    assert fp == FP_010
+    for item, key in KEYS_010:
+        assert item_key(fp, item) == key, item
+    assert item_key(fp, "hello", 2) == (
+        "bfc0807edf51f2c4f786096a35d18f281ca88ca9ea31c81390c2d8a413407eb5"
+    )
+
+
+@dataclasses.dataclass
+class _Question:
+    text: str
+
+
+@dataclasses.dataclass
+class _Answer:
+    text: str
+
+
+COLLIDING = [
+    ({1: "a"}, {"1": "a"}),
+    ({True: "a"}, {"true": "a"}),
+    ({None: "a"}, {"null": "a"}),
+    ({1.5: "a"}, {"1.5": "a"}),
+    ((1, 2), [1, 2]),
+    ({1, 2}, [1, 2]),
+    (frozenset({"a"}), ["a"]),
+    (b"ab", "ab"),
+    (_Question("x"), _Answer("x")),
+    (_Question("x"), {"text": "x"}),
+    ({"\x00judgecal:tuple": [1, 2]}, (1, 2)),
+    ({"\x00judgecal:dict": [[1, "a"]]}, {1: "a"}),
+    ("\ud800", "\ufffd"),
+    ({(1, 2): "a"}, {"[1, 2]": "a"}),
+    (1, True),
+    (0, 0.0),
+    (0.0, -0.0),
+]
+
+
+@pytest.mark.parametrize("pair", COLLIDING, ids=repr)
+def test_distinct_items_get_distinct_keys(pair: tuple[Any, Any]) -> None:
+    fp = fingerprint("j")
+    first, second = pair
+    assert item_key(fp, first) != item_key(fp, second)
+    assert item_key(fp, first) == item_key(fp, copy.deepcopy(first))  # stable
+
+
+def test_dict_keys_of_mixed_types_are_order_free() -> None:
+    fp = fingerprint("j")
+    assert item_key(fp, {1: "a", "b": 2, (3,): None}) == item_key(fp, {(3,): None, "b": 2, 1: "a"})
+
+
+def test_unkeyable_items_name_the_item_and_key(tmp_path: Path) -> None:
+    fp = fingerprint("j")
+    with pytest.raises(InputError, match=r"key=.*object at item\[1\]\['x'\]"):
+        item_key(fp, ["ok", {"x": object()}])
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(InputError, match="circular"):
+        item_key(fp, loop)
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(InputError, match="nested"):
+        item_key(fp, deep)
+
+
+# ----------------------------------------------------------------------------------------
+# numpy answers are cached; any write failure is a PersistenceError with its cause
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "answer", [np.float64(4.0), np.int64(4), np.str_("Score: 4"), np.float32(4.0)], ids=repr
+)
+def test_numpy_answers_are_cached(tmp_path: Path, answer: Any) -> None:
+    calls: list[int] = []
+
+    def judge(x: int) -> Any:
+        calls.append(x)
+        return answer
+
+    def run() -> Any:
+        return JudgeRunner(judge, scale=Scale.likert(5), cache=tmp_path / "c.sqlite", name="n").run(
+            [1, 2]
+        )
+
+    with JudgeCache(tmp_path / "direct.sqlite") as cache:  # the cache itself takes numpy values
+        fp = cache.register("direct")
+        assert cache.put(item_key(fp, 1), fp, answer, status="ok")
+        assert cache.put(item_key(fp, 2), fp, np.array([answer, answer]), status="ok")
+        assert cache.get(item_key(fp, 1)).output == answer.item()
+        assert cache.get(item_key(fp, 2)).output == [answer.item()] * 2
+    first = run()
+    assert first.status_counts() == {"ok": 2}
+    again = run()
+    assert len(calls) == 2 and again.cached == 2
+    assert [r.score for r in again.results] == [4.0, 4.0]
+
+
+def test_lone_surrogates_are_stored_and_read_back(tmp_path: Path) -> None:
+    with JudgeCache(tmp_path / "c.sqlite") as cache:
+        fp = cache.register("sur\ud800", version="\udfff")
+        key = item_key(fp, "item \ud800")
+        assert cache.put(key, fp, {"answer": "bad \ud800 text", "n": 1}, status="ok")
+        assert cache.get(key).output == {"answer": "bad \ud800 text", "n": 1}
+        assert cache.stats()["judges"][0]["entries"] == 1
+
+
+def test_locked_database_is_a_persistence_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    cache = JudgeCache(path, timeout=0.1)
+    fp = cache.register("j")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(PersistenceError, match=r"c\.sqlite.*locked") as info:
+            cache.put(item_key(fp, 1), fp, "4", status="ok")
+        assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(PersistenceError):
+            cache.register("k")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert cache.put(item_key(fp, 1), fp, "4", status="ok")  # usable again
+    cache.close()
+
+
+def test_full_disk_is_a_persistence_error(tmp_path: Path) -> None:
+    with JudgeCache(tmp_path / "c.sqlite") as cache:
+        fp = cache.register("j")
+        conn = cache._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+        with pytest.raises(PersistenceError, match="full") as info:
+            for i in range(200):
+                cache.put(item_key(fp, i), fp, "x" * 5000, status="ok")
+        assert isinstance(info.value.__cause__, sqlite3.Error)
+
+
+def test_corrupt_rows_are_misses_with_a_warning(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as cache:
+        fp = cache.register("j")
+        good, bad_json, bad_blob, bad_usage = (item_key(fp, i) for i in range(4))
+        cache.put(good, fp, "4", status="ok", usage={"tokens": 3})
+    con = sqlite3.connect(path)
+    con.executemany(
+        "INSERT INTO calls VALUES (?, ?, 0, ?, ?, ?, ?)",
+        [
+            (bad_json, fp, "not json {", "ok", None, time.time()),
+            (bad_blob, fp, b"\xff\xfe", 7, "{", "yesterday"),
+            (bad_usage, fp, '"3"', "ok", "[1, 2]", time.time()),
+        ],
+    )
+    con.commit()
+    con.close()
+    with JudgeCache(path) as cache:
+        with pytest.warns(JudgecalWarning, match="2 stored answer"):
+            hits = cache.get_many([good, bad_json, bad_blob, bad_usage])
+        assert set(hits) == {good, bad_usage} and hits[bad_usage].usage == {}
+        with pytest.warns(JudgecalWarning):
+            assert cache.get(bad_json) is None
+        st = cache.stats()
+        assert st["entries"] == 4 and st["usage"] == {"tokens": 3.0}
+    assert cli_main(["cache", "stats", str(path)]) == 0
+    assert cli_main(["cache", "stats", str(path), "--json"]) == 0
+    assert "4 entries" in capsys.readouterr().out
+
+
+def test_corrupt_database_file_is_a_persistence_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as cache:
+        fp = cache.register("j")
+        for i in range(300):
+            cache.put(item_key(fp, i), fp, "x" * 200, status="ok")
+        cache._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 6] = b"\xa5" * (4096 * 3)
+    path.write_bytes(bytes(data))
+    try:
+        cache = JudgeCache(path)
+    except PersistenceError:
+        return
+    with cache:
+        for op in (
+            lambda: cache.get_many([item_key(fp, i) for i in range(300)]),
+            lambda: cache.put(item_key(fp, 1000), fp, "y", status="ok"),
+            cache.stats,
+            lambda: len(cache),
+        ):
+            try:
+                op()
+            except PersistenceError as exc:
+                assert exc.__cause__ is not None
+
+
+def test_cli_stats_on_a_json_list_usage_column(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "c.sqlite"
+    with JudgeCache(path) as cache:
+        fp = cache.register("j")
+        cache.put(item_key(fp, 1), fp, "4", status="ok", usage={"tokens": 2})
+    con = sqlite3.connect(path)
+    con.execute("UPDATE calls SET usage = '[1, 2]'")
+    con.commit()
+    con.close()
+    assert cli_main(["cache", "stats", str(path)]) == 0
+    assert "1 entries" in capsys.readouterr().out
