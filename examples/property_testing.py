@@ -22,8 +22,8 @@ import re
 import numpy as np
 
 from judgecal import IsotonicCalibrator, Scale
-from judgecal.testing.batteries import assert_calibrated, check_judge, check_metric
-from judgecal.testing.strategies import AgreementCurve, CalibrationDataset, Distortion
+from judgecal.testing import assert_calibrated, check_judge, check_metric
+from judgecal.testing.simulate import AgreementCurve, CalibrationDataset, Distortion
 
 # ----------------------------------------------------------------------------------------
 # 1. A user-written metric
