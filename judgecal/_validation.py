@@ -183,10 +183,15 @@ def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None 
     array(['selection', 'generation'], dtype='<U10')
     """
     if isinstance(value, str):
+        _no_trailing_nul([value], name, where)
         return np.full(n, value)
     if value is None:
         raise InputTypeError(name, "a sequence of stage names", value, where=where)
     try:
+        if not (isinstance(value, np.ndarray) and value.dtype.kind == "U"):
+            raw = np.asarray(value if isinstance(value, np.ndarray) else list(value), dtype=object)
+            if raw.ndim == 1:
+                _no_trailing_nul(raw.tolist(), name, where)
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise InputTypeError(name, "a sequence of stage names", value, where=where) from exc
@@ -204,6 +209,13 @@ def check_stages(value: Any, n: int, name: str = "stages", *, where: str | None 
     if arr.size and bool((arr == "").any()):
         raise InputError(name, "non-empty stage names", "''", where=where)
     return arr
+
+
+def _no_trailing_nul(names: Any, name: str, where: str | None) -> None:
+    """numpy string arrays drop trailing NUL characters: "a\\0" would merge with "a"."""
+    bad = next((v for v in names if isinstance(v, str) and v.endswith("\0")), None)
+    if bad is not None:
+        raise InputError(name, "stage names that do not end in a NUL character", bad, where=where)
 
 
 def check_int(

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 import judgecal
 from judgecal import ConvergenceWarning, InputError, NotFittedError
 from judgecal.calibration.bayes.calibrator import (
-    NEW_STAGE,
     BayesianCalibrator,
     prior_predictive,
     psis,
@@ -586,7 +585,7 @@ def test_nuts_pairwise_real_fit_with_ties_and_several_raters() -> None:
         cal = BayesianCalibrator(
             kind="pairwise", random_state=0, draws=200, tune=400
         ).fit_judgments(js)
-    Q = cal.predict_proba([0, 1, 2], stages=NEW_STAGE)
+    Q = cal.predict_proba([0, 1, 2], stages="a stage not seen in fit")
     np.testing.assert_allclose(Q.sum(1), 1.0)
     assert Q[2, 2] > Q[0, 2]  # the judge saying "first" raises P(human prefers first)
     assert Q[0, 0] > Q[2, 0]

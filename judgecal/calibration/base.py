@@ -13,6 +13,7 @@ rows are grouped by stage, and :func:`sigmoid` is the one logistic function.
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -30,6 +31,7 @@ __all__ = [
     "check_finite_number",
     "fit_stages",
     "route_stages",
+    "scale_weights",
     "sigmoid",
     "stage_groups",
 ]
@@ -46,6 +48,34 @@ def sigmoid(t: Any) -> Any:
     (0.5, 0.0)
     """
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(t)))
+
+
+# Total weight above which fit rescales the weights (by a power of two, so exactly): sums,
+# weighted squares and Newton steps then stay far from overflow.
+WEIGHT_CEILING = 2.0**800
+
+
+def scale_weights(w: FloatArray) -> FloatArray:
+    """Finite non-negative weights rescaled by a power of two when their total nears overflow.
+
+    Weights of 1e307 sum to ``inf`` (and then NaN) in every weighted mean. Any
+    calibrator's fit is unchanged by a common factor in the weights except for
+    the prior, whose pull is already nil at such totals; a power of two keeps
+    the rescaling exact.
+
+    Examples
+    --------
+    >>> w = scale_weights(np.full(3, 1e307))
+    >>> bool(np.isfinite(w.sum())), bool(w[0] == w[2])
+    (True, True)
+    >>> scale_weights(np.array([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+    top = float(np.max(w)) if w.size else 0.0
+    if not top * w.size > WEIGHT_CEILING:
+        return w
+    shift = math.ceil(math.log2(top) + math.log2(w.size) - math.log2(WEIGHT_CEILING))
+    return np.ldexp(w, -shift)
 
 
 class CalibratorBase:
@@ -183,7 +213,7 @@ def check_finite_array(
         raise ValueError(f"a {kind} state needs a numeric array {key!r}: {exc}") from None
     if shape is not None and (
         arr.ndim != len(shape)
-        or any(want is not None and got != want for got, want in zip(arr.shape, shape))
+        or any(want is not None and got != want for got, want in zip(arr.shape, shape, strict=True))
     ):
         raise ValueError(f"{kind} state {key!r} must have shape {shape}, got {arr.shape}")
     if not np.isfinite(arr).all():
@@ -382,7 +412,7 @@ class StagewiseCalibrator(CalibratorBase):
             )
         yy = check_probability_targets(y, "y", where=where)
         check_same_length(x.shape[0], yy.size, "y", where=where)
-        w = check_weights(sample_weight, x.shape[0], where=where)
+        w = scale_weights(check_weights(sample_weight, x.shape[0], where=where))
         return x, yy, w
 
     def _fit_states(self, x: Any, y: FloatArray, w: FloatArray, stages: Any) -> None:

@@ -1,4 +1,4 @@
-"""Feature-adjusted calibration: judge score plus surface features, predicted at reference values."""
+"""Feature-adjusted calibration: judge score plus surface features, at reference values."""
 
 from __future__ import annotations
 
@@ -256,7 +256,7 @@ class FeatureAdjustedCalibrator(StagewiseCalibrator):
         return np.asarray(-coef[2:] * spread[0] / (b * spread[1:]), dtype=np.float64)
 
     def adjusted_score(self, X: Any, *, stages: Any = None) -> FloatArray:
-        """The judge score moved to the reference feature values: ``s - sum_k gamma_k (f_k - r_k)``."""
+        """The score moved to the reference feature values: ``s - sum_k gamma_k (f_k - r_k)``."""
         where = "FeatureAdjustedCalibrator.adjusted_score"
         self._check_fitted("adjusted_score")
         M = self._matrix(X, where, allow_empty=True)

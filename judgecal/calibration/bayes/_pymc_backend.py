@@ -1,8 +1,8 @@
 """Everything that touches PyMC, PyTensor and ArviZ (imported only when NUTS is asked for).
 
-No other judgecal module imports pymc, pytensor or arviz; :mod:`judgecal.calibration.bayes.calibrator`
-imports this module lazily inside ``fit`` (``method="nuts"``) and
-``inference_data_``. Posterior access is kept here too, so that ArviZ's move
+No other judgecal module imports pymc, pytensor or arviz;
+:mod:`judgecal.calibration.bayes.calibrator` imports this module lazily inside ``fit``
+(``method="nuts"``) and ``inference_data_``. Posterior access is kept here too, so that ArviZ's move
 from ``InferenceData`` to ``xarray.DataTree`` stays a change in one file.
 
 Compiled models are reused across fits in a process: a model is built once per
@@ -48,7 +48,10 @@ def _attrs() -> dict[str, str]:
 
 
 def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any:
-    """A PyMC model of ``kind`` with ``pm.Data`` containers (see :mod:`judgecal.calibration.bayes.calibrator` for the maths)."""
+    """A PyMC model of ``kind`` with ``pm.Data`` containers.
+
+    The maths is written out in :mod:`judgecal.calibration.bayes.calibrator`.
+    """
     pm, pt, _ = _import()
     S = int(data["n_stages"])
     with pm.Model() as model:
@@ -154,7 +157,7 @@ def _cached(
 
 
 def _jittered_initvals(ip: dict[str, Any], chains: int, seed: int | None) -> list[dict[str, Any]]:
-    """Per-chain starting points: U(-1, 1) jitter in the unconstrained space, as PyMC's default init.
+    """Per-chain starting points: U(-1, 1) jitter in the unconstrained space (PyMC's default).
 
     Returned on the constrained scale keyed by variable name (what ``pm.sample(initvals=)`` takes);
     the models here only use log and ordered transforms.
@@ -297,7 +300,7 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
 
 
 def to_inference_data(cal: Any) -> Any:
-    """ArviZ ``InferenceData`` of a fitted calibrator's stored draws (one chain), stamped with judgecal's name."""
+    """ArviZ ``InferenceData`` of a calibrator's stored draws (one chain), stamped with judgecal."""
     _, _, az = _import()
     post: dict[str, np.ndarray] = {}
     dims: dict[str, list[str]] = {}

@@ -69,7 +69,6 @@ from judgecal._exceptions import (
     ConvergenceWarning,
     InputError,
     InputTypeError,
-    NotFittedError,
 )
 from judgecal._validation import (
     FloatArray,
@@ -84,13 +83,19 @@ from judgecal._validation import (
     check_weights,
     make_rng,
 )
-from judgecal.calibration.base import CalibratorBase, sigmoid
+from judgecal.calibration.base import CalibratorBase, scale_weights, sigmoid
 from judgecal.calibration.bayes.fastpath import (
     MAX_DRAW_STAGES,
     data_order,
     laplace_binary,
     psis,
-    softplus,
+)
+from judgecal.calibration.bayes.state import (
+    NewStage,
+    check_header,
+    decode_draws,
+    decode_score_levels,
+    expected_draws,
 )
 from judgecal.persist import register
 
@@ -99,7 +104,8 @@ __all__ = ["BayesianCalibrator", "laplace_binary", "prior_predictive", "psis"]
 KINDS = ("binary", "monotone", "ordinal", "pairwise")
 METHODS = ("auto", "laplace", "nuts")
 PAIRWISE_CODES = {"second": 1, "tie": 2, "first": 3, -1: 1, 0: 2, 1: 3}
-NEW_STAGE = "__new_stage__"
+#: Key of the draws for a stage never seen in ``fit`` (not a string: no stage name collides).
+NEW_STAGE = NewStage()
 # Elements of one (draws x scores) block in prediction: 2**21 doubles = 16 MiB.
 _BLOCK = 1 << 21
 _MAX_MONOTONE_LEVELS = 40
@@ -114,7 +120,7 @@ State = dict[str, Any]
 # Priors
 # --------------------------------------------------------------------------------------
 def default_prior(kind: str, identity: bool) -> dict[str, float]:
-    """The default prior hyper-parameters of a model kind (documented in :class:`BayesianCalibrator`)."""
+    """Default prior hyper-parameters of a model kind (see :class:`BayesianCalibrator`)."""
     if kind == "binary":
         if identity:
             return {
@@ -459,8 +465,43 @@ class BayesianCalibrator(CalibratorBase):
         """
         where = "BayesianCalibrator.fit"
         method, prior = self._check_params()
+        x, yy, w, g = self._fit_data(X, y, sample_weight, stages, where)
+        self.prior_ = prior
+        rng = np.random.default_rng(self.random_state)
+        t0 = time.perf_counter()
+        self._idata = None
+        if method == "laplace":
+            draws, hyper, diag, evidence = self._fit_laplace(x, yy, w, g, rng)
+        else:
+            draws, hyper, diag = self._fit_nuts(x, yy, w, g)
+            evidence = None
+        if self.kind == "binary" and prior.get("p_identity", 0.0) > 0:
+            if evidence is None:
+                evidence = laplace_binary(
+                    self._feature(x),
+                    yy,
+                    w,
+                    g,
+                    len(self.stages_),
+                    prior,
+                    draws=200,
+                    rng=np.random.default_rng(self.random_state),
+                )
+            diag["p_identity"] = self._mix_identity(
+                draws, hyper, prior["p_identity"], evidence, rng
+            )
+        diag["seconds"] = time.perf_counter() - t0
+        self.diagnostics_ = diag
+        self.draws_ = self._stage_draws(draws, hyper, rng)
+        self._warn_diagnostics()
+        return self
+
+    def _fit_data(
+        self, X: Any, y: Any, sample_weight: Any, stages: Any, where: str
+    ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+        """Checked rows of positive weight, their stage indices, and the fitted scale attributes."""
         x = as_float_1d(X, "X", where=where)
-        w = check_weights(sample_weight, x.size, where=where)
+        w = scale_weights(check_weights(sample_weight, x.size, where=where))
         yy = self._check_targets(y, x.size, where)
         if stages is None:
             st = np.full(x.size, "default")
@@ -469,83 +510,88 @@ class BayesianCalibrator(CalibratorBase):
         keep = w > 0
         x, yy, w, st = x[keep], yy[keep], w[keep], st[keep]
         names, g = np.unique(st, return_inverse=True)
-        g = g.astype(np.int64)
+        self._check_size(names.size, where)
         self.stages_ = [str(s) for s in names]
-        self.stage_counts_ = {s: int(c) for s, c in zip(self.stages_, np.bincount(g), strict=True)}
+        counts = np.bincount(g, minlength=names.size)
+        self.stage_counts_ = {s: int(c) for s, c in zip(self.stages_, counts, strict=True)}
         self.classes_ = self._classes()
         self.n_features_in_ = 1
         self._set_feature(x, w)
-        self.prior_ = prior
-        seed = self.random_state
-        rng = np.random.default_rng(seed)
-        t0 = time.perf_counter()
-        self._idata = None
         if self.kind == "monotone":
-            lv = np.unique(x)
-            if lv.size > _MAX_MONOTONE_LEVELS:
-                raise InputError(
-                    "X",
-                    f"a discrete judge scale (at most {_MAX_MONOTONE_LEVELS} distinct scores) for "
-                    "kind='monotone'; use kind='binary' for continuous scores",
-                    f"{lv.size} distinct scores",
-                    where=where,
-                )
-            self.score_levels_ = lv
-        if method == "laplace":
-            f = self._feature(x)
-            rank = data_order(g, w, yy, x, len(self.stages_))
-            post = laplace_binary(
-                f, yy, w, rank[g], len(self.stages_), prior, draws=int(self.draws), rng=rng
-            )
-            # back from the data order to the stages_ order (see _data_order)
-            draws = {"a": post["a"][:, rank], "b": post["b"][:, rank]}
-            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b")}
-            diag: dict[str, Any] = {
-                "method": "laplace",
-                "k_hat": post["k_hat"],
-                "ess": post["ess"],
-                "grid_points": post["grid_points"],
-            }
-        else:
-            from judgecal.calibration.bayes import _pymc_backend
+            self.score_levels_ = self._monotone_levels(x, where)
+        return x, yy, w, g.astype(np.int64)
 
-            data = self._backend_data(x, yy, w, g)
-            res = _pymc_backend.sample(
-                self.kind,
-                data,
-                prior,
-                draws=int(self.draws),
-                tune=int(self.tune),
-                chains=int(self.chains),
-                target_accept=float(self.target_accept),
-                seed=seed,
+    def _check_size(self, n_stages: int, where: str) -> None:
+        if int(self.draws) * max(1, n_stages) > MAX_DRAW_STAGES:
+            raise InputError(
+                "stages",
+                f"at most {MAX_DRAW_STAGES // int(self.draws)} distinct stages with "
+                f"draws={self.draws} (the posterior keeps draws x stages numbers per "
+                f"coefficient, at most {MAX_DRAW_STAGES:.0e}): merge rare stages into a shared "
+                "one, or lower draws",
+                f"{n_stages} stages",
+                where=where,
             )
-            self._idata = res["idata"]
-            draws = res["draws"]
-            hyper = res["hyper"]
-            diag = dict(res["diagnostics"])
-            diag["method"] = "nuts"
-        if self.kind == "binary" and prior.get("p_identity", 0.0) > 0:
-            ev = (
-                post
-                if method == "laplace"
-                else laplace_binary(
-                    self._feature(x),
-                    yy,
-                    w,
-                    g,
-                    len(self.stages_),
-                    prior,
-                    draws=200,
-                    rng=np.random.default_rng(seed),
-                )
+
+    @staticmethod
+    def _monotone_levels(x: FloatArray, where: str) -> FloatArray:
+        levels = np.unique(x)
+        if levels.size > _MAX_MONOTONE_LEVELS:
+            raise InputError(
+                "X",
+                f"a discrete judge scale (at most {_MAX_MONOTONE_LEVELS} distinct scores) for "
+                "kind='monotone'; use kind='binary' for continuous scores",
+                f"{levels.size} distinct scores",
+                where=where,
             )
-            diag["p_identity"] = self._mix_identity(draws, hyper, prior["p_identity"], ev, rng)
-        diag["seconds"] = time.perf_counter() - t0
-        self.diagnostics_ = diag
-        self.draws_ = self._stage_draws(draws, hyper, rng)
-        self._warn_diagnostics()
-        return self
+        return levels
+
+    def _fit_laplace(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Draws, population draws, diagnostics and the raw posterior of the fast path."""
+        rank = data_order(g, w, y, x, len(self.stages_))
+        post = laplace_binary(
+            self._feature(x),
+            y,
+            w,
+            rank[g],
+            len(self.stages_),
+            self.prior_,
+            draws=int(self.draws),
+            rng=rng,
+        )
+        # back from the data order to the stages_ order (see data_order)
+        draws = {"a": post["a"][:, rank], "b": post["b"][:, rank]}
+        hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b")}
+        diag: dict[str, Any] = {
+            "method": "laplace",
+            "k_hat": post["k_hat"],
+            "ess": post["ess"],
+            "grid_points": post["grid_points"],
+        }
+        return draws, hyper, diag, post
+
+    def _fit_nuts(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Draws, population draws and diagnostics from PyMC's NUTS."""
+        from judgecal.calibration.bayes import _pymc_backend
+
+        res = _pymc_backend.sample(
+            self.kind,
+            self._backend_data(x, y, w, g),
+            self.prior_,
+            draws=int(self.draws),
+            tune=int(self.tune),
+            chains=int(self.chains),
+            target_accept=float(self.target_accept),
+            seed=self.random_state,
+        )
+        self._idata = res["idata"]
+        diag = dict(res["diagnostics"])
+        diag["method"] = "nuts"
+        return res["draws"], res["hyper"], diag
 
     @staticmethod
     def _mix_identity(
@@ -638,9 +684,9 @@ class BayesianCalibrator(CalibratorBase):
 
     def _stage_draws(
         self, draws: dict[str, Any], hyper: dict[str, Any], rng: np.random.Generator
-    ) -> State:
+    ) -> dict[Any, State]:
         """Split draws per stage and simulate a new stage from the population."""
-        out: State = {}
+        out: dict[Any, State] = {}
         S = len(self.stages_)
         D = next(iter(draws.values())).shape[0]
         if self.kind == "monotone":
@@ -664,8 +710,8 @@ class BayesianCalibrator(CalibratorBase):
         }
         if self.kind in ("ordinal", "pairwise"):
             cut = np.asarray(draws["cut"])
-            for s in [*self.stages_, NEW_STAGE]:
-                out[s]["cut"] = cut
+            for stage_draws in out.values():
+                stage_draws["cut"] = cut
         return out
 
     def _warn_diagnostics(self) -> None:
@@ -674,14 +720,15 @@ class BayesianCalibrator(CalibratorBase):
         if d["method"] == "laplace":
             if d["k_hat"] > 0.7:
                 problems.append(
-                    f"Pareto k-hat {d['k_hat']:.2f} > 0.7: the Laplace approximation is far from the "
-                    "posterior. Refit with method='nuts'"
+                    f"Pareto k-hat {d['k_hat']:.2f} > 0.7: the Laplace approximation is far "
+                    "from the posterior. Refit with method='nuts'"
                 )
         else:
             if d.get("divergences", 0) > 0:
                 problems.append(
-                    f"{d['divergences']} divergent transitions: raise target_accept (e.g. 0.95 or 0.99) "
-                    "or tighten the group-scale priors (prior={'tau_a': ..., 'tau_b': ...})"
+                    f"{d['divergences']} divergent transitions: raise target_accept "
+                    "(e.g. 0.95 or 0.99) or tighten the group-scale priors "
+                    "(prior={'tau_a': ..., 'tau_b': ...})"
                 )
             if d.get("max_rhat", 1.0) > 1.01:
                 problems.append(
@@ -701,7 +748,7 @@ class BayesianCalibrator(CalibratorBase):
     # ------------------------------------------------------------------ prediction
     def _stage_groups(self, stages: Any, n: int, where: str) -> list[tuple[State, Any]]:
         if stages is None:
-            key = self.stages_[0] if len(self.stages_) == 1 else NEW_STAGE
+            key: Any = self.stages_[0] if len(self.stages_) == 1 else NEW_STAGE
             return [(self.draws_[key], slice(None))]
         if isinstance(stages, str):
             check_stages(stages, 1, where=where)
@@ -709,10 +756,10 @@ class BayesianCalibrator(CalibratorBase):
             return [(self.draws_[key], slice(None))]
         st = check_stages(stages, n, where=where)
         names, inv = np.unique(st, return_inverse=True)
-        out = []
+        out: list[tuple[State, Any]] = []
         for k, name in enumerate(names.tolist()):
-            state = self.draws_.get(name) if name != NEW_STAGE else None
-            out.append((state if state is not None else self.draws_[NEW_STAGE], inv == k))
+            state = self.draws_.get(name, self.draws_[NEW_STAGE])
+            out.append((state, inv == k))
         return out
 
     def _quantity(self, state: State, u: FloatArray, what: str) -> FloatArray:
@@ -1019,26 +1066,31 @@ class BayesianCalibrator(CalibratorBase):
             "feature": self.feature_,
             "levels": self.levels_,
             "prior": self.prior_,
-            "diagnostics": {k: v for k, v in self.diagnostics_.items()},
-            "draws": self.draws_,
+            "diagnostics": dict(self.diagnostics_),
+            "draws": {s: self.draws_[s] for s in self.stages_},
+            "new_stage": self.draws_[NEW_STAGE],
         }
         if self.kind == "monotone":
             state["score_levels"] = self.score_levels_
         return state
 
     def _set_state(self, state: State) -> None:
-        self.stages_ = [str(s) for s in state["stages"]]
-        self.stage_counts_ = {str(k): int(v) for k, v in state["stage_counts"].items()}
-        self.feature_ = dict(state["feature"])
-        self.levels_ = int(state["levels"])
+        """Restore a saved state, refusing one that ``fit`` could not have produced."""
+        if not isinstance(state, dict):
+            raise ValueError(f"a Bayesian state must be a mapping, got {type(state).__name__}")
+        kind = str(self.kind)
+        if kind not in KINDS:
+            raise ValueError(f"'kind' must be one of {KINDS}, got {kind!r}")
+        stages, counts, feature, levels = check_header(state, kind)
+        score_levels = decode_score_levels(state, kind)
+        n_draws = expected_draws(self.get_params(), state["diagnostics"].get("method"))
+        self.draws_ = decode_draws(state, stages, kind, levels, score_levels, n_draws)
+        self.stages_, self.stage_counts_, self.feature_ = stages, counts, feature
+        self.levels_ = levels
         self.prior_ = {k: float(v) for k, v in state["prior"].items()}
         self.diagnostics_ = dict(state["diagnostics"])
-        self.draws_ = {
-            s: {k: np.asarray(v, dtype=np.float64) for k, v in d.items()}
-            for s, d in state["draws"].items()
-        }
-        if "score_levels" in state:
-            self.score_levels_ = np.asarray(state["score_levels"], dtype=np.float64)
+        if score_levels is not None:
+            self.score_levels_ = score_levels
         self.classes_ = self._classes()
         self.n_features_in_ = 1
         self._idata = None

@@ -301,7 +301,7 @@ class ArrowFactor:
         border_b: FloatArray,
         corner_diag: FloatArray,
     ) -> ArrowFactor:
-        """Factor from the stage blocks (G, S), border precisions (G,) and corner diagonal (G, 2)."""
+        """Factor from stage blocks (G, S), border precisions (G,) and corner diagonal (G, 2)."""
         l11 = np.sqrt(haa)
         l21 = hab / l11
         l22 = np.sqrt(hbb - l21**2)
