@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -217,3 +218,42 @@ def test_never_raises_and_ok_means_on_scale(output):
 @given(st.integers(1, 10), st.sampled_from(["{}", "Score: {}", "{}/10", "Rating = {}", " **{}** "]))
 def test_number_roundtrip(v, template):
     assert jp.number(1, 10).parse(template.format(v)).score == float(v)
+
+
+def _adversarial_texts() -> dict[str, str]:
+    size = 1_000_000
+    return {
+        "whitespace": "Score" + " " * size + "x",
+        "unclosed bold": "**" * (size // 2),
+        "score score": "Score " * (size // 6),
+        "digits": "Score: " + "7" * size + " out of",
+        "nul unicode": "\0 Score:\u2019 out of [[ " * (size // 20),
+        "fences": "```json" + " " * size,
+        "labels": "Verdict: is : = " * (size // 16),
+        "mixed": ("Score: 7/10 ** " + "\t" * 50 + "Rating is ") * (size // 75),
+    }
+
+
+def test_every_parser_is_linear_on_adversarial_text():
+    # backtracking regexes took 13 s on 1.5 kB; each 1 MB input now takes well under a second
+    parsers = {
+        "parse_score": lambda t: jp.parse_score(t, Scale.likert(5)),
+        "parse_score verdict": lambda t: jp.parse_score(t, jp.YES_NO_SCALE),
+        "number": jp.number(1, 10).parse,
+        "likert labels": jp.likert(3, labels=["bad", "ok", "good"]).parse,
+        "yes_no": jp.yes_no().parse,
+        "pairwise": jp.pairwise().parse,
+        "json_field": jp.json_field("score", Scale.likert(5)).parse,
+        "is_refusal": jp.is_refusal,
+    }
+    worst: dict[str, float] = {}
+    for text in _adversarial_texts().values():
+        for name, parse in parsers.items():
+            t0 = time.perf_counter()
+            parse(text)
+            worst[name] = max(worst.get(name, 0.0), time.perf_counter() - t0)
+    print({k: round(v, 3) for k, v in worst.items()})
+    assert all(v < 2.0 for v in worst.values()), worst
+    # and the answers stay right
+    assert jp.parse_score("Score" + " " * 5000 + "4", Scale.likert(5)) == 4.0
+    assert jp.number(1, 10).parse("** " + " " * 5000 + "8 **").score == 8.0
