@@ -527,12 +527,12 @@ def _parse_pairwise(value: Any, codes: Mapping[Any, str] | None) -> str:
     raise ValueError(f"one of the coded values {sorted(map(str, codes))}")
 
 
-def from_dataframe(
-    df: Any, *, scale: Scale, on_error: OnError = "raise", **columns: Unpack[ColumnMap]
-) -> JudgmentSet:
+def from_dataframe(df: Any, **options: Any) -> JudgmentSet:
     """Build a :class:`~judgecal.JudgmentSet` from a pandas DataFrame.
 
-    Takes the same keyword arguments as :func:`from_rows` (the column mapping).
+    Takes the same keyword arguments as :func:`from_rows` (``scale``,
+    ``on_error`` and the column mapping). A frame with two columns of one name
+    is refused.
 
     Examples
     --------
@@ -550,7 +550,7 @@ def from_dataframe(
     if repeated:
         expected = "a frame whose columns are named once"
         raise InputError("df", expected, repeated, where="from_dataframe")
-    return from_rows(df.to_dict(orient="records"), scale=scale, on_error=on_error, **columns)
+    return from_rows(df.to_dict(orient="records"), **options)
 
 
 def read_csv(
