@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judgecal import InputError, IsotonicCalibrator, PersistenceError, load, save
+from judgecal import InputError, IsotonicCalibrator, PersistenceError, load, persist, save
 from judgecal._files import atomic_write_bytes, atomic_write_text, atomic_writer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,28 +169,49 @@ def test_concurrent_thread_saves_leave_one_complete_file(tmp_path: Path) -> None
     assert os.listdir(tmp_path) == ["shared.bin"]
 
 
-def test_concurrent_process_saves_leave_one_complete_file(tmp_path: Path) -> None:
-    target = tmp_path / "cal.json"
+def test_concurrent_process_writes_leave_one_complete_file(tmp_path: Path) -> None:
+    target = tmp_path / "shared.bin"
     script = textwrap.dedent(
         """
         import sys
-        import numpy as np
-        from judgecal import IsotonicCalibrator, save
-        seed, path = int(sys.argv[1]), sys.argv[2]
-        rng = np.random.default_rng(seed)
-        s = rng.uniform(1, 5, 300)
-        cal = IsotonicCalibrator().fit(s, (rng.random(300) < (s - 1) / 4).astype(float))
-        for _ in range(20):
-            save(cal, path)
+        from judgecal._files import atomic_write_bytes
+        writer, path = int(sys.argv[1]), sys.argv[2]
+        data = (f"{writer:03d}".encode() * 200_000)[:200_000]
+        for _ in range(40):
+            atomic_write_bytes(path, data)
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(seed), str(target)], env=env)
-        for seed in range(3)
+        subprocess.Popen([sys.executable, "-c", script, str(w), str(target)], env=env)
+        for w in range(3)
     ]
+    valid = {_payload(w) for w in range(3)}
+    seen = []
+    while any(p.poll() is None for p in procs):
+        if target.exists():
+            seen.append(target.read_bytes())
     assert all(p.wait(timeout=120) == 0 for p in procs)
-    doc = json.loads(target.read_text())
-    assert doc["format"] == "judgecal.calibrator"
-    assert load(target).predict_proba([1.0, 3.0]).shape == (2, 2)
-    assert os.listdir(tmp_path) == ["cal.json"]
+    assert target.read_bytes() in valid and all(s in valid for s in seen)
+    assert os.listdir(tmp_path) == ["shared.bin"]
+
+
+def test_concurrent_thread_saves_of_calibrators(tmp_path: Path) -> None:
+    target = tmp_path / "cal.json"
+    rng = np.random.default_rng(1)
+    cals = []
+    for _ in range(4):
+        s = rng.uniform(1, 5, 300)
+        cals.append(IsotonicCalibrator().fit(s, (rng.random(300) < (s - 1) / 4).astype(float)))
+    texts = {persist.dumps(c) for c in cals}
+
+    def writer(cal: IsotonicCalibrator) -> None:
+        for _ in range(10):
+            save(cal, target)
+
+    threads = [threading.Thread(target=writer, args=(c,)) for c in cals]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert target.read_text() in texts and os.listdir(tmp_path) == ["cal.json"]

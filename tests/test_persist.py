@@ -288,8 +288,8 @@ def test_edited_bayes_and_feature_state_is_refused(name: str, tmp_path: Path) ->
         load(path)
 
 
-# Needs the per-class validation of the calibration helper (draws of the declared size,
-# ordered thresholds): a consistent but impossible state that predicts valid numbers.
+# A consistent but impossible state that still predicts valid numbers: only each class's own
+# validation in _set_state (draws of the declared size, ordered thresholds) can refuse it.
 NEEDS_CLASS_CHECKS = {
     "bayes_all_draws_truncated": (
         "bayes_binary",
@@ -305,18 +305,7 @@ NEEDS_CLASS_CHECKS = {
 }
 
 
-PENDING = pytest.mark.xfail(
-    reason="needs the calibration helper's per-class _set_state validation", strict=False
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=PENDING) if n.startswith("bayes") else n
-        for n in sorted(NEEDS_CLASS_CHECKS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(NEEDS_CLASS_CHECKS))
 def test_impossible_but_finite_state_is_refused(name: str, tmp_path: Path) -> None:
     fixture, where, value = NEEDS_CLASS_CHECKS[name]
     path = tmp_path / "cal.json"
