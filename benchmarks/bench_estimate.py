@@ -14,7 +14,8 @@ intervals and mean interval width, for
 * ``ppi++ cv``: judgecal's default (isotonic, 5-fold cross-fitting, power tuning, strata);
 * ``human``: the labelled items only (same strata);
 * ``judge``: the raw judge's rate with its naive interval;
-* ``ppi raw``: classical PPI (lambda = 1) on the raw judge score (ppi_py's ``ppi_mean_ci`` with ``lam=1``);
+* ``ppi raw``: classical PPI (lambda = 1) on the raw judge score (ppi_py's ``ppi_mean_ci``,
+  ``lam=1``);
 * ``ppi++ in-sample``: the calibrator fitted on *all* labels and used on them (no cross-fitting);
 * ``bayes``: the posterior of the finite-population rate from judgecal's BayesianCalibrator
   (binary, partial pooling over strata, centred on the raw judge).
@@ -34,20 +35,16 @@ from typing import Any
 import numpy as np
 
 import judgecal
-from judgecal.estimate.core import (
-    _assemble,
-    _crossfit,
-    _Data,
-    _default_bayes,
-    _estimate,
-    _judge_baseline,
-    _make_calibrator,
-    _prepare,
-    _stratified,
-    _stratum_weights,
-    estimate_rate,
-    keep_labels,
+from judgecal.estimate import estimate_rate, keep_labels
+from judgecal.estimate._prepared import (
+    PreparedData,
+    make_calibrator,
+    prepare_records,
+    stratum_weights,
 )
+from judgecal.estimate._strata import EstimateOptions, assemble, judge_baseline, stratified_ppi
+from judgecal.estimate.bayes import default_bayes
+from judgecal.estimate.rates import run_estimate
 
 SPLITS = int(os.environ.get("JUDGECAL_BENCH_SPLITS", "200"))
 LEVEL = 0.9
@@ -62,11 +59,23 @@ def _labelled_mask(strata: np.ndarray, per: int, rng: np.random.Generator) -> np
     return mask
 
 
-def _run(d_full: _Data, per: int, seed: int, bayes_cal: Any) -> dict[str, Any]:
+def _options(method: str, estimand: str = "") -> EstimateOptions:
+    return EstimateOptions(
+        method=method,
+        ties="half",
+        level=LEVEL,
+        interval="t",
+        bounded=True,
+        where="bench",
+        estimand=estimand,
+    )
+
+
+def _run(d_full: PreparedData, per: int, seed: int, bayes_cal: Any) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     names = np.unique(d_full.strata).tolist()
-    weights = _stratum_weights(d_full)
-    truth = {s: float(d_full.ya[d_full.strata == s].mean()) for s in names}
+    weights = stratum_weights(d_full)
+    truth = {s: float(d_full.target[d_full.strata == s].mean()) for s in names}
     truth_all = float(sum(weights[s] * truth[s] for s in names))
     cov: dict[str, dict[str, list[float]]] = {
         m: {"all": [], **{s: [] for s in names}} for m in METHODS
@@ -74,71 +83,28 @@ def _run(d_full: _Data, per: int, seed: int, bayes_cal: Any) -> dict[str, Any]:
     wid: dict[str, dict[str, list[float]]] = {
         m: {"all": [], **{s: [] for s in names}} for m in METHODS
     }
-    iso = _make_calibrator("isotonic", "bench")
+    iso = make_calibrator("isotonic", "bench")
     for _ in range(SPLITS):
-        d = replace(d_full, lab=_labelled_mask(d_full.strata, per, rng))
+        d = replace(d_full, labelled=_labelled_mask(d_full.strata, per, rng))
         srng = np.random.default_rng(int(rng.integers(1 << 31)))
         res = {
-            "ppi++ cv": _estimate(
-                d,
-                weights,
-                "ppi++",
-                iso,
-                "half",
-                LEVEL,
-                5,
-                False,
-                "t",
-                srng,
-                "bench",
-                "",
-                bounded=True,
-            ),
-            "ppi raw": _estimate(
-                d,
-                weights,
-                "ppi",
-                None,
-                "half",
-                LEVEL,
-                5,
-                False,
-                "t",
-                srng,
-                "bench",
-                "",
-                bounded=True,
-            ),
-            "bayes": _estimate(
-                d,
-                weights,
-                "bayes",
-                bayes_cal,
-                "half",
-                LEVEL,
-                5,
-                False,
-                "t",
-                srng,
-                "bench",
-                "",
-                bounded=True,
-            ),
+            "ppi++ cv": run_estimate(d, weights, iso, _options("ppi++"), srng),
+            "ppi raw": run_estimate(d, weights, None, _options("ppi"), srng),
+            "bayes": run_estimate(d, weights, bayes_cal, _options("bayes"), srng),
         }
         # in-sample: one calibrator on all labels, applied to the same labels
-        model = judgecal.IsotonicCalibrator().fit(d.x[d.lab & d.scored], d.ya[d.lab & d.scored])
-        f_in = np.where(d.scored, model.predict_agreement(d.x), float(d.ya[d.lab].mean()))
-        s_in = _stratified(d.ya, f_in, d, weights, None, "bench")
-        res["ppi++ in-sample"] = _assemble(
+        fit_rows = d.labelled & d.scored
+        model = judgecal.IsotonicCalibrator().fit(d.score[fit_rows], d.target[fit_rows])
+        labelled_mean = float(d.target[d.labelled].mean())
+        f_in = np.where(d.scored, model.predict_agreement(d.score), labelled_mean)
+        s_in = stratified_ppi(d.target, f_in, d, weights, None, "bench")
+        res["ppi++ in-sample"] = assemble(
             d,
             s_in,
-            weights,
-            "in-sample",
-            LEVEL,
-            "t",
-            "",
-            True,
-            _judge_baseline(d, weights, LEVEL, "half"),
+            _options("ppi++"),
+            method="in-sample",
+            judge=judge_baseline(d, weights, LEVEL, "half"),
+            judge_of=lambda name, d=d: judge_baseline(d, {name: 1.0}, LEVEL, "half"),
         )
         main = res["ppi++ cv"]
         for m in METHODS:
@@ -185,30 +151,21 @@ def main() -> None:
     js0 = settings[0][1]
     hidden = keep_labels(js0, 100, seed=7)
     pub = estimate_rate(hidden, seed=3)
-    d0 = _prepare(hidden, "stage", None, "half", "bench")
-    fast = _estimate(
+    d0 = prepare_records(hidden, "stage", None, "half", "bench")
+    fast = run_estimate(
         d0,
-        _stratum_weights(d0),
-        "ppi++",
-        _make_calibrator("isotonic", "bench"),
-        "half",
-        LEVEL,
-        5,
-        False,
-        "t",
+        stratum_weights(d0),
+        make_calibrator("isotonic", "bench"),
+        _options("ppi++", pub.estimand),
         np.random.default_rng(3),
-        "bench",
-        pub.estimand,
-        bounded=True,
     )
     assert abs(fast.estimate - pub.estimate) < 1e-12 and abs(fast.low - pub.low) < 1e-12
-    _ = _crossfit  # (the cross-fitting used inside _estimate)
 
     for name, js, threshold, per in settings:
-        d_full = _prepare(js, "stage", threshold, "half", "bench")
-        d_full = replace(d_full, lab=np.ones(d_full.x.size, dtype=bool))
+        d_full = prepare_records(js, "stage", threshold, "half", "bench")
+        d_full = replace(d_full, labelled=np.ones(d_full.score.size, dtype=bool))
         t = time.time()
-        results[name] = _run(d_full, per, seed=len(results), bayes_cal=_default_bayes(js, "bench"))
+        results[name] = _run(d_full, per, seed=len(results), bayes_cal=default_bayes(js, "bench"))
         results[name]["labels_per_stratum"] = per
         results[name]["seconds"] = round(time.time() - t, 1)
         print(
