@@ -491,3 +491,57 @@ def test_ppi_mean_properties(y: list[float], fu: list[float], lam: float | None)
     assert np.isfinite([ci.estimate, ci.low, ci.high]).all() and ci.low <= ci.estimate <= ci.high
     if lam == 0.0 or not fu:
         assert ci.estimate == pytest.approx(yy.mean())
+
+
+def test_a_system_compared_with_itself_is_refused() -> None:
+    """Issue 16: ``first="A", second="A"`` returned -0.58 [-0.69, -0.46] instead of an error."""
+    js = judgecal.load_hanna(criteria=("Coherence",))
+    with pytest.raises(InputError, match="'second'.*itself"):
+        estimate_difference(js, group="system", first="GPT-2", second="GPT-2", threshold=4)
+
+
+def test_tie_policy_loss_counts_a_tie_as_not_a_win() -> None:
+    """Issue 10: estimates speak the vocabulary's tie policies, ``loss`` included."""
+    full, hidden = _pandalm_split()
+    loss = estimate_rate(hidden, ties="loss")
+    separate = estimate_rate(hidden, ties="separate")
+    assert "not preferring" in loss.estimand and loss.tie_rate is None
+    assert loss.estimate == pytest.approx(separate.estimate)
+    assert loss.human_only == separate.human_only
+    with pytest.warns(DeprecationWarning, match="'loss'"):
+        old = estimate_rate(hidden, ties="negative")  # type: ignore[arg-type]
+    assert old == loss
+    with pytest.raises(InputError, match="'ties'"):
+        estimate_rate(judgecal.load_hanna(criteria=("Coherence",)), threshold=4, ties="loss")
+
+
+def test_defaults_come_from_the_vocabulary() -> None:
+    import inspect
+
+    from judgecal.vocabulary import DEFAULT_LEVEL
+
+    for fn in (estimate_rate, estimate_difference, ppi_mean, rogan_gladen, plan_labels):
+        assert inspect.signature(fn).parameters["level"].default == DEFAULT_LEVEL
+
+
+def test_estimate_reads_no_private_name_of_a_calibrator() -> None:
+    """Issue 10: the Bayesian path used ``BayesianCalibrator._summarise``; now the public draws."""
+    import ast
+    from pathlib import Path
+
+    package = Path(judgecal.__file__).parent / "estimate"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                assert node.attr.startswith("__"), f"{path.name}:{node.lineno} reads .{node.attr}"
+
+
+def test_posterior_draws_of_the_wrong_shape_are_an_error() -> None:
+    _, hidden = _pandalm_split()
+
+    class _Flat(_BetaLevels):
+        def predict_agreement_draws(self, X: np.ndarray, *, stages: object = None) -> np.ndarray:
+            return np.full(X.size, 0.5)
+
+    with pytest.raises(InputError, match="predict_agreement_draws"):
+        estimate_rate(hidden, method="bayes", calibrator=_Flat())
