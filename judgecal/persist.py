@@ -268,11 +268,25 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
 def _parse(text: Any, source: str) -> dict[str, Any]:
     if not isinstance(text, str | bytes | bytearray):
         raise InputTypeError("text", "a str or bytes", type(text).__name__, where="loads")
     try:
-        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        doc = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except RecursionError as exc:
         raise PersistenceError(
             f"Not a judgecal calibrator ({source}): the JSON is nested too deeply."

@@ -102,6 +102,7 @@ MALFORMED: dict[str, str | bytes] = {
     "top_level_string": '"judgecal.calibrator"',
     "top_level_null": "null",
     "empty": "",
+    "duplicate_key": '{"format": "judgecal.calibrator", "state": {}, "state": {}}',
 }
 
 
