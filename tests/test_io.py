@@ -45,7 +45,10 @@ def test_duplicate_unused_column_is_harmless(tmp_path: Path) -> None:
 
 def test_short_row_is_a_problem_not_unrated(tmp_path: Path) -> None:
     path = _csv(tmp_path, "item_id,score,r1,r2\na,4,1,0\nb,2,1\nc,3,0,1\n")
-    with pytest.raises(RecordError, match=r"Row 2: field 'r2'.*4 cells.*Got 3 cells") as info:
+    with pytest.raises(
+        RecordError,
+        match=r"Row 2: field 'r2' must be present \(the header has 4 columns\)\. Got a row of 3",
+    ) as info:
         io.read_csv(path, **WIDE)
     assert (info.value.row, info.value.field) == (2, "r2")
     js = io.read_csv(path, on_error="report", **WIDE)
@@ -55,7 +58,7 @@ def test_short_row_is_a_problem_not_unrated(tmp_path: Path) -> None:
 
 def test_extra_cells_are_a_problem(tmp_path: Path) -> None:
     path = _csv(tmp_path, "item_id,score,r1,r2\na,4,1,0,1\nb,2,1,0\n")
-    with pytest.raises(RecordError, match=r"Row 1: .*at most 4 cells.*5 cells"):
+    with pytest.raises(RecordError, match=r"Row 1: .*a row of at most 4 cells.*5 cells"):
         io.read_csv(path, **WIDE)
     js = io.read_csv(path, on_error="report", **WIDE)
     assert [j.item_id for j in js] == ["b"]
@@ -110,13 +113,16 @@ def test_decimal_commas_do_not_fool_detection(tmp_path: Path) -> None:
         io.read_csv(path, **WIDE)
 
 
-def test_fit_command_fails_on_a_short_row(tmp_path: Path) -> None:
+def test_fit_command_fails_on_a_short_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from judgecal.cli.app import main
 
     path = _csv(tmp_path, "item_id,score,r1\na,4,1\nb,2\n" + "c,3,1\n" * 5)
     code = main(["fit", str(path), "--score-col", "score", "--label-col", "r1",
                  "--out", str(tmp_path / "c.json")])  # fmt: skip
     assert code != 0 and not (tmp_path / "c.json").exists()
+    assert "row 2" in capsys.readouterr().err.lower()
 
 
 # --- JSONL -----------------------------------------------------------------------------

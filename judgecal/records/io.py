@@ -576,8 +576,10 @@ def read_csv(
     >>> _ = path.write_text("item_id;score;r1;r2\\na;4;1;0\\nb;2;1\\n", encoding="utf-8-sig")
     >>> js = read_csv(path, scale=Scale.likert(5), label_kind="binary", label_cols=["r1", "r2"],
     ...               on_error="report")
-    >>> len(js), [str(p) for p in js.problems]
-    (1, ["Row 2: field 'r2' must be 4 cells (one per header column). Got 3 cells instead."])
+    >>> len(js), [p.row for p in js.problems]
+    (1, [2])
+    >>> print(js.problems[0])
+    Row 2: field 'r2' must be present (the header has 4 columns). Got a row of 3 cells instead.
     """
     where = "read_csv"
     problems = _check_on_error(on_error, scale, where)
@@ -662,11 +664,12 @@ def _csv_rows(
             continue
         rownum += 1
         if len(cells) < width:
-            expected = f"{width} cells (one per header column)"
-            problems.report(rownum, header[len(cells)], expected, Verbatim(f"{len(cells)} cells"))
+            expected = f"present (the header has {width} columns)"
+            got = Verbatim(f"a row of {len(cells)} cells")
+            problems.report(rownum, header[len(cells)], expected, got)
             continue
         if any(cell.strip() for cell in cells[width:]):
-            expected = f"at most {width} cells (one per header column)"
+            expected = f"a row of at most {width} cells (one per header column)"
             got = Verbatim(f"{len(cells)} cells, the extra ones {cells[width:]!r}")
             problems.report(rownum, "<row>", expected, got)
             continue
