@@ -496,7 +496,7 @@ def test_ppi_mean_properties(y: list[float], fu: list[float], lam: float | None)
 def test_a_system_compared_with_itself_is_refused() -> None:
     """Issue 16: ``first="A", second="A"`` returned -0.58 [-0.69, -0.46] instead of an error."""
     js = judgecal.load_hanna(criteria=("Coherence",))
-    with pytest.raises(InputError, match="'second'.*itself"):
+    with pytest.raises(InputError, match=r"'second'.*itself"):
         estimate_difference(js, group="system", first="GPT-2", second="GPT-2", threshold=4)
 
 
