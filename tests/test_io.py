@@ -118,7 +118,8 @@ def test_fit_command_fails_on_a_short_row(
 ) -> None:
     from judgecal.cli.app import main
 
-    path = _csv(tmp_path, "item_id,score,r1\na,4,1\nb,2\n" + "c,3,1\n" * 5)
+    rows = "".join(f"c{k},{1 + k % 5},{k % 2}\n" for k in range(20))
+    path = _csv(tmp_path, "item_id,score,r1\na,4,1\nb,2\n" + rows)
     code = main(["fit", str(path), "--score-col", "score", "--label-col", "r1",
                  "--out", str(tmp_path / "c.json")])  # fmt: skip
     assert code != 0 and not (tmp_path / "c.json").exists()

@@ -25,6 +25,7 @@ from typing import Any
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import check_choice
 from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
+from judgecal.vocabulary import PAIRWISE_CODES, PAIRWISE_OUTCOMES
 
 __all__ = ["HANNA_CRITERIA", "HANNA_JUDGES", "PANDALM_JUDGES", "load_hanna", "load_pandalm"]
 
@@ -113,8 +114,9 @@ def _pandalm_rows() -> tuple[tuple[dict[str, Any], ...], dict[int, dict[str, Any
 def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSet:
     """Load PandaLM: pairwise verdicts with ties; the model pairing (``cmp_key``) is the stage.
 
-    The judge's verdict is on the scale ``("second", "tie", "first")`` (coded
-    0, 1, 2), so a higher score favours the first response. GPT-3.5's
+    The judge's verdict is on the scale of
+    :data:`judgecal.vocabulary.PAIRWISE_OUTCOMES`, ``("second", "tie", "first")``
+    (coded 0, 1, 2), so a higher score favours the first response. GPT-3.5's
     unparseable answers ("garbage") get ``judge_status="unparseable"``. Human
     labels are pairwise, three raters per item (``annotator1..3``).
 
@@ -134,8 +136,7 @@ def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSe
     check_choice(judge, "judge", tuple(PANDALM_JUDGES), where="load_pandalm")
     check_choice(with_texts, "with_texts", (True, False), where="load_pandalm")
     compact, full = _pandalm_rows()
-    code = {1: "first", 2: "second", 0: "tie"}
-    score_of = {1: 2.0, 0: 1.0, 2: 0.0}
+    code = {1: "first", 2: "second", 0: "tie"}  # PandaLM's own coding of its labels
     out = []
     for row in compact:
         verdict = row[PANDALM_JUDGES[judge]]
@@ -149,7 +150,7 @@ def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSe
             Judgment(
                 item_id=str(row["idx"]),
                 stage=row["cmp_key"],
-                score=None if verdict is None else score_of[int(verdict)],
+                score=None if verdict is None else float(PAIRWISE_CODES[code[int(verdict)]]),
                 judge_status="ok" if verdict is not None else "unparseable",
                 judge_output=None if verdict is None else code[int(verdict)],
                 label_kind="pairwise",
@@ -165,4 +166,4 @@ def load_pandalm(judge: str = "gpt35", *, with_texts: bool = True) -> JudgmentSe
                 meta={"cmp_key": row["cmp_key"], "motivation_app": row["motivation_app"]},
             )
         )
-    return JudgmentSet(out, scale=Scale.verdict("second", "tie", "first"))
+    return JudgmentSet(out, scale=Scale.verdict(*PAIRWISE_OUTCOMES))
