@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from judgecal import IsotonicCalibrator, LogisticCalibrator
+from judgecal import (
+    BayesianCalibrator,
+    FeatureAdjustedCalibrator,
+    IsotonicCalibrator,
+    LogisticCalibrator,
+)
 
 APPLICABLE = {
     "check_decision_proba_consistency",
@@ -44,7 +49,17 @@ def _name(check: Any) -> str:
     return str(f.__name__)
 
 
-@parametrize_with_checks([IsotonicCalibrator(), LogisticCalibrator()])
+ESTIMATORS = [
+    IsotonicCalibrator(),
+    LogisticCalibrator(),
+    # one score column and no surface feature: its one-column case
+    FeatureAdjustedCalibrator(features=()),
+    # small and seeded so the checks stay fast
+    BayesianCalibrator(draws=50, random_state=0),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
     if _name(check) not in APPLICABLE:
         pytest.skip(

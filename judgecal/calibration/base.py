@@ -137,7 +137,7 @@ class CalibratorBase:
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
             classifier_tags=ClassifierTags(multi_class=False),
-            input_tags=InputTags(one_d_array=True, two_d_array=True),
+            input_tags=InputTags(two_d_array=True),
             non_deterministic=bool(getattr(self, "_non_deterministic", False)),
         )
 

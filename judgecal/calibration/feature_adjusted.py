@@ -112,9 +112,12 @@ class FeatureAdjustedCalibrator(StagewiseCalibrator):
     # -- inputs ---------------------------------------------------------------
     def _names(self, where: str) -> list[str]:
         feats = self.features
-        if isinstance(feats, str) or not isinstance(feats, Sequence) or not feats:
+        if isinstance(feats, str) or not isinstance(feats, Sequence):
             raise InputError(
-                "features", "a non-empty sequence of feature names", feats, where=where
+                "features",
+                "a sequence of feature names (empty: the score alone)",
+                feats,
+                where=where,
             )
         if not all(isinstance(f, str) and f for f in feats) or len(set(feats)) != len(feats):
             raise InputError("features", "distinct, non-empty feature names", feats, where=where)
@@ -125,6 +128,10 @@ class FeatureAdjustedCalibrator(StagewiseCalibrator):
 
     def _matrix(self, X: Any, where: str, allow_empty: bool = False) -> FloatArray:
         names = self._names(where)
+        if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+            raise InputTypeError(
+                "X", "a dense 2-D array (sparse input is not supported)", X, where=where
+            )
         if isinstance(X, Mapping) or hasattr(X, "columns"):
             cols = [self.score_column, *names]
             have = list(X.keys()) if isinstance(X, Mapping) else list(X.columns)
@@ -146,6 +153,8 @@ class FeatureAdjustedCalibrator(StagewiseCalibrator):
             raise InputTypeError(
                 "X", "a 2-D numeric array [score, features...]", X, where=where
             ) from exc
+        if arr.ndim == 1 and not names:  # the score alone
+            arr = arr.reshape(-1, 1)
         if arr.ndim != 2 or arr.shape[1] != 1 + len(names):
             raise InputError(
                 "X",
@@ -283,7 +292,7 @@ class FeatureAdjustedCalibrator(StagewiseCalibrator):
 
     def _set_extra_state(self, state: State) -> None:
         names = state.get("feature_names")
-        if not isinstance(names, list) or not names or not all(isinstance(f, str) for f in names):
+        if not isinstance(names, list) or not all(isinstance(f, str) and f for f in names):
             raise ValueError(f"a feature-adjusted state needs 'feature_names', got {names!r}")
         self.feature_names_ = list(names)
         self.n_features_in_ = 1 + len(names)
