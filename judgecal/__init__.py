@@ -68,12 +68,12 @@ _LAZY: dict[str, str] = {
     "reliability_diagram": "judgecal.plotting",
     "spearman_rho": "judgecal.metrics",
     # surface-feature bias
-    "BiasReport": "judgecal.bias.probes",
+    "BiasReport": "judgecal.bias.report",
     "FeatureAdjustedCalibrator": "judgecal.calibration.feature_adjusted",
-    "feature_regression": "judgecal.bias.probes",
+    "feature_regression": "judgecal.bias.observational",
     "find_mentions": "judgecal.bias.ablations",
-    "human_judge_gap": "judgecal.bias.probes",
-    "preference_gap": "judgecal.bias.probes",
+    "human_judge_gap": "judgecal.bias.observational",
+    "preference_gap": "judgecal.bias.observational",
     "probe_bias": "judgecal.bias.probes",
     # estimates and agreement
     "AgreementReport": "judgecal.agreement",
@@ -142,13 +142,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         krippendorff_alpha,
     )
     from judgecal.bias.ablations import find_mentions
-    from judgecal.bias.probes import (
-        BiasReport,
-        feature_regression,
-        human_judge_gap,
-        preference_gap,
-        probe_bias,
-    )
+    from judgecal.bias.observational import feature_regression, human_judge_gap, preference_gap
+    from judgecal.bias.probes import probe_bias
+    from judgecal.bias.report import BiasReport
     from judgecal.calibration.bayes.calibrator import BayesianCalibrator, prior_predictive
     from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
     from judgecal.calibration.isotonic import IsotonicCalibrator

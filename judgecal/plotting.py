@@ -9,18 +9,37 @@ from typing import Any, Literal
 from judgecal._exceptions import InputError, MissingDependencyError
 from judgecal.metrics import reliability_curve
 
-__all__ = ["reliability_diagram"]
+__all__ = ["MATPLOTLIB_REQUIREMENT", "pyplot", "reliability_diagram"]
 
 
-def _pyplot() -> Any:
+MATPLOTLIB_REQUIREMENT = "matplotlib>=3.8"
+"""What to install for plots (a dependency of judgecal; missing only in trimmed environments)."""
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot``, imported on first use (headless backend when there is no display).
+
+    Raises
+    ------
+    MissingDependencyError
+        When matplotlib is not installed; the message says what to install.
+
+    Examples
+    --------
+    >>> pyplot().__name__
+    'matplotlib.pyplot'
+    """
     try:
         import matplotlib
 
         if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
             matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
-        raise MissingDependencyError("Plotting needs matplotlib: pip install matplotlib") from exc
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"Plotting needs matplotlib, which is not installed: "
+            f"pip install '{MATPLOTLIB_REQUIREMENT}'"
+        ) from exc
     return plt
 
 
@@ -75,7 +94,7 @@ def reliability_diagram(
         )
         for name, p in predictions.items()
     }
-    plt = _pyplot()
+    plt = pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfectly calibrated")

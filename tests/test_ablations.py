@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,7 +112,10 @@ def test_detector_objects_and_errors() -> None:
 
 
 def test_remove_mentions_sentences_and_clauses() -> None:
-    text = "As a vegan, you may like this. Tofu is cheap! Dogs love it, and vegans too.\n\n## Next\nEat well."
+    text = (
+        "As a vegan, you may like this. Tofu is cheap! Dogs love it, and vegans too."
+        "\n\n## Next\nEat well."
+    )
     new, rec = remove_mentions(text, "vegan")
     assert new == "Tofu is cheap!\n\n## Next\nEat well."
     assert rec.removed == ("As a vegan, you may like this.", "Dogs love it, and vegans too.")
@@ -375,12 +380,14 @@ def _adversarial_text() -> str:
     return "\n".join(f"vegan {run} vegan x" for run in _ADVERSARIAL_RUNS) + "\n" + "\n" * _SEGMENT
 
 
-_ADVERSARIAL_CALLS = {
+def _remove_clauses(text: str) -> str:
+    return remove_mentions(text, _ADVERSARIAL_ATTRIBUTES, unit="clause")[0]
+
+
+_ADVERSARIAL_CALLS: dict[str, Callable[[str], Any]] = {
     "find_mentions": lambda t: find_mentions(t, _ADVERSARIAL_ATTRIBUTES).total,
     "remove_mentions(sentence)": lambda t: remove_mentions(t, _ADVERSARIAL_ATTRIBUTES)[0],
-    "remove_mentions(clause)": lambda t: remove_mentions(
-        t, _ADVERSARIAL_ATTRIBUTES, unit="clause"
-    )[0],
+    "remove_mentions(clause)": lambda t: _remove_clauses(t),
     "insert_mention": lambda t: insert_mention(t, {"dog": [], **_ADVERSARIAL_ATTRIBUTES})[0],
     "shorten(0.5)": lambda t: shorten(t, target=0.5)[0],
     "shorten(1000)": lambda t: shorten(t, target=1000)[0],
@@ -404,6 +411,6 @@ def test_every_ablation_is_linear_on_adversarial_text(name: str) -> None:
     if isinstance(out, str):
         assert len(out) <= len(text) + 200
     if name.startswith("remove_mentions"):
-        assert find_mentions(out, _ADVERSARIAL_ATTRIBUTES).total == 0
+        assert isinstance(out, str) and find_mentions(out, _ADVERSARIAL_ATTRIBUTES).total == 0
     if name == "strip_markdown":
-        assert markdown_count(out) < markdown_count(text)
+        assert isinstance(out, str) and markdown_count(out) < markdown_count(text)

@@ -1,4 +1,4 @@
-"""Tests of judgecal.bias.probes: probes, human gaps, regressions and the feature-adjusted calibrator.
+"""Tests of judgecal.bias: probes, human gaps, regressions, reports, feature-adjusted calibration.
 
 Statistical claims are checked on simulated judges with a known bias, over
 many seeded runs.
@@ -43,7 +43,8 @@ from judgecal.bias.ablations import (
     shorten,
     swap_answers,
 )
-from judgecal.bias.probes import BiasEffect, paired_change
+from judgecal.bias.probes import paired_change
+from judgecal.bias.report import BiasEffect
 from judgecal.persist import dumps, loads
 from judgecal.records.core import Judgment, JudgmentSet, Rating
 
@@ -397,7 +398,7 @@ def test_feature_regression_coverage_and_false_positives() -> None:
         length = rng.normal(300, 80, n)
         noise = rng.normal(0, 0.3 + 0.4 * mentions, n)  # heteroskedastic
         s = 1 + 0.8 * h + 0.4 * mentions + noise
-        rep = feature_regression(s, h, {"mentions": mentions, "length": length})
+        rep = feature_regression(s, h, {"mentions": mentions, "length": length}, level=0.95)
         m, ln = rep.effects
         assert m.low is not None and m.high is not None
         covered += m.low <= 0.4 <= m.high
@@ -578,7 +579,11 @@ def test_report_markdown_add_and_plot(tmp_path: Any) -> None:
 
 
 def test_importing_bias_does_not_import_matplotlib() -> None:
-    code = "import judgecal.bias.probes, judgecal.bias.ablations, sys; print(any(m.startswith('matplotlib') for m in sys.modules))"
+    code = (
+        "import judgecal.bias, judgecal.bias.probes, judgecal.bias.ablations, "
+        "judgecal.bias.observational, judgecal.bias.report, judgecal.plotting, sys; "
+        "print(any(m.startswith('matplotlib') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -660,7 +665,7 @@ def test_cli_bias_on_a_file(capsys: Any, tmp_path: Any) -> None:
         )
         == 2
     )
-    assert "missing" in capsys.readouterr().err
+    assert "--score-col: column 'nope' is not in rated.csv" in capsys.readouterr().err
 
 
 def test_adjusted_calibrator_sklearn_contract_checks() -> None:
@@ -731,8 +736,8 @@ def test_feature_regression_cluster_robust_intervals() -> None:
             + np.repeat(rng.normal(0, 0.8, G), k)
             + rng.normal(0, 0.5, G * k)
         )
-        c = feature_regression(s, h, {"length": length}, groups=g).effects[0]
-        plain = feature_regression(s, h, {"length": length}).effects[0]
+        c = feature_regression(s, h, {"length": length}, groups=g, level=0.95).effects[0]
+        plain = feature_regression(s, h, {"length": length}, level=0.95).effects[0]
         assert (
             c.low is not None
             and c.high is not None
@@ -762,9 +767,11 @@ def test_human_gap_clustered_items() -> None:
         j_wo = q + rng.normal(0, 0.3, G * k)
         j_w = q + 0.3 + conv + rng.normal(0, 0.3, G * k)
         c = human_judge_gap(
-            j_w, j_wo, h_w, h_wo, groups=g, n_resamples=400, n_permutations=199, seed=r
+            j_w, j_wo, h_w, h_wo, groups=g, level=0.95, n_resamples=400, n_permutations=199, seed=r
         )
-        iid = human_judge_gap(j_w, j_wo, h_w, h_wo, n_resamples=400, n_permutations=199, seed=r)
+        iid = human_judge_gap(
+            j_w, j_wo, h_w, h_wo, level=0.95, n_resamples=400, n_permutations=199, seed=r
+        )
         assert (
             c.low is not None
             and c.high is not None
@@ -784,3 +791,119 @@ def test_human_gap_clustered_items() -> None:
         human_judge_gap([1.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], groups=[0, 0])
     with pytest.raises(InputError, match="groups"):
         human_judge_gap([1.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], paired=False, groups=[0, 1])
+
+
+# -- one house: layout, public names, vocabulary, one engine ---------------------------------
+
+
+def test_bias_parts_are_modules_and_names_import_from_the_package() -> None:
+    import judgecal.bias as bias
+    from judgecal.bias import observational, probes, report, resampling
+
+    assert bias.probe_bias is probes.probe_bias is probe_bias
+    assert bias.human_judge_gap is observational.human_judge_gap is human_judge_gap
+    assert bias.BiasReport is report.BiasReport is BiasReport
+    assert resampling.paired_summary is not None
+    with pytest.raises(AttributeError):
+        bias.nothing_here  # noqa: B018
+
+
+def test_bias_modules_import_no_private_names_from_other_modules() -> None:
+    import ast
+    from pathlib import Path
+
+    import judgecal.bias
+
+    folder = Path(judgecal.bias.__file__).parent
+    offenders = []
+    for path in sorted([*folder.glob("*.py"), folder.parent / "plotting.py"]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("judgecal"):
+                offenders += [
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_")
+                ]
+    assert offenders == []
+
+
+def test_pyplot_says_what_to_install_when_matplotlib_is_missing(monkeypatch: Any) -> None:
+    from judgecal import MissingDependencyError
+    from judgecal.plotting import MATPLOTLIB_REQUIREMENT, pyplot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(
+        MissingDependencyError, match=re.escape(f"pip install '{MATPLOTLIB_REQUIREMENT}'")
+    ):
+        pyplot()
+
+
+def test_normalize_attributes_is_public() -> None:
+    from judgecal.bias.ablations import normalize_attributes
+
+    assert normalize_attributes(["dog", "cat"]) == (("dog", ("dog",)), ("cat", ("cat",)))
+    with pytest.raises(InputError, match="where_it_was"):
+        normalize_attributes([""], "where_it_was")
+
+
+def test_every_interval_in_bias_defaults_to_the_house_level() -> None:
+    import inspect
+
+    from judgecal.vocabulary import DEFAULT_LEVEL
+
+    for fn in (probe_bias, paired_change, human_judge_gap, preference_gap, feature_regression):
+        assert inspect.signature(fn).parameters["level"].default == DEFAULT_LEVEL == 0.9, fn
+    assert BiasEffect(kind="regression", name="x", estimate=0.1).level == 0.9
+
+
+def test_preference_gap_tie_policies_from_the_vocabulary() -> None:
+    pandalm = load_pandalm("gpt35")
+    half = preference_gap(pandalm, n_resamples=50)
+    loss = preference_gap(pandalm, ties="loss", n_resamples=50)
+    drop = preference_gap(pandalm, ties="drop", n_resamples=50)
+    assert loss.judge_value is not None and half.judge_value is not None
+    assert loss.human_value is not None and half.human_value is not None
+    assert loss.judge_value < half.judge_value and loss.human_value < half.human_value
+    assert "tie = not picked" in loss.unit and drop.n == half.n == loss.n
+    with pytest.warns(DeprecationWarning, match="'loss'"):
+        old = preference_gap(pandalm, ties="negative", n_resamples=50)
+    assert old.estimate == loss.estimate
+    with pytest.raises(InputError, match="ties"):
+        preference_gap(pandalm, ties="separate")
+
+
+def test_probe_passes_run_options_to_the_engine() -> None:
+    import time
+
+    def slow_on_variants(text: str) -> float:
+        if "vegan" in text and "Answer 3 " in text:
+            time.sleep(1.0)  # longer than the timeout: this pair fails and is counted
+        return 7.0 if "vegan" in text else 5.0
+
+    texts = [f"Answer {i} q=5.0000. Fine." for i in range(8)]
+    start = time.perf_counter()
+    rep = probe_bias(
+        slow_on_variants,
+        texts,
+        insert_mention,
+        attributes="vegan",
+        scale=Scale.numeric(0, 12),
+        run_options={"concurrency": 4, "timeout": 0.2},
+    )
+    assert time.perf_counter() - start < 1.0
+    e = rep.effects[0]
+    assert (e.n, e.n_failed, e.estimate) == (7, 1, 2.0)
+    assert rep.status_counts["variant"] == {"ok": 7, "timeout": 1}
+    bad: dict[str, Any]
+    for bad in ({"stages": "x"}, {"items": []}):
+        with pytest.raises(InputError, match="run_options"):
+            probe_bias(slow_on_variants, texts, insert_mention, scale=SCALE, run_options=bad)
+    with pytest.raises(InputTypeError, match="run_options"):
+        probe_bias(
+            slow_on_variants,
+            texts,
+            insert_mention,
+            scale=SCALE,
+            run_options=[1],  # type: ignore[arg-type]
+        )

@@ -55,6 +55,8 @@ __all__ = [
     "find_mentions",
     "insert_mention",
     "markdown_count",
+    "normalize_attributes",
+    "per_item_attributes",
     "remove_mentions",
     "shorten",
     "strip_markdown",
@@ -90,7 +92,7 @@ class AblationRecord:
     length_after: int = 0
     """Characters after."""
     mirrored: bool = False
-    """Whether the variant's verdict must be mirrored to compare with the original (answer swaps)."""
+    """Whether the variant's verdict must be mirrored before it is compared (answer swaps)."""
     detail: Mapping[str, int] = field(default_factory=dict)
     """Counts of what changed, by kind (e.g. ``{"headers": 2, "bold": 3}``)."""
 
@@ -189,7 +191,20 @@ def _term_pattern(term: str) -> str:
 AttributeSpec = tuple[tuple[str, tuple[str, ...]], ...]
 
 
-def _normalize_attributes(attributes: Any, where: str) -> AttributeSpec:
+def normalize_attributes(attributes: Any, where: str = "normalize_attributes") -> AttributeSpec:
+    """An attribute spec as ``((name, (name, *synonyms)), ...)``, checked.
+
+    Accepts everything ``attributes`` may be (see the module notes): one name,
+    a sequence of names, a mapping of names to synonyms, or a
+    :class:`MentionDetector`. ``where`` names the caller in error messages.
+
+    Examples
+    --------
+    >>> normalize_attributes({"vegan": ["plant-based"], "dog": "puppy"})
+    (('vegan', ('vegan', 'plant-based')), ('dog', ('dog', 'puppy')))
+    >>> normalize_attributes("hiking")
+    (('hiking', ('hiking',)),)
+    """
     if isinstance(attributes, MentionDetector):
         return attributes.attributes
     if attributes is None:
@@ -247,7 +262,7 @@ class MentionDetector:
     """
 
     def __init__(self, attributes: Any) -> None:
-        self.attributes: AttributeSpec = _normalize_attributes(attributes, "MentionDetector")
+        self.attributes: AttributeSpec = normalize_attributes(attributes, "MentionDetector")
         terms = [(name, t) for name, ts in self.attributes for t in ts]
         terms.sort(key=lambda nt: -len(nt[1]))  # longest term wins at one position
         self._groups = terms
@@ -318,7 +333,7 @@ def _detector(spec: AttributeSpec) -> MentionDetector:
 def _as_detector(attributes: Any, where: str) -> MentionDetector:
     if isinstance(attributes, MentionDetector):
         return attributes
-    return _detector(_normalize_attributes(attributes, where))
+    return _detector(normalize_attributes(attributes, where))
 
 
 def find_mentions(text: str, attributes: Any) -> Mentions:
@@ -336,7 +351,8 @@ def find_mentions(text: str, attributes: Any) -> Mentions:
 
     Examples
     --------
-    >>> m = find_mentions("As a Vegan runner, I run daily. Running is fun.", {"vegan": [], "run": ["jog"]})
+    >>> text = "As a Vegan runner, I run daily. Running is fun."
+    >>> m = find_mentions(text, {"vegan": [], "run": ["jog"]})
     >>> dict(m.counts), [(s.text, s.start) for s in m.spans]
     ({'vegan': 1, 'run': 2}, [('Vegan', 5), ('run', 21), ('Running', 32)])
     """

@@ -113,7 +113,8 @@ def pandalm_report(args: argparse.Namespace) -> Any:
     import numpy as np
 
     from judgecal.bias.ablations import markdown_count
-    from judgecal.bias.probes import BiasReport, feature_regression, preference_gap
+    from judgecal.bias.observational import feature_regression, preference_gap
+    from judgecal.bias.report import BiasReport
     from judgecal.records.datasets import load_pandalm
 
     judges = ("gpt35", "pandalm7b") if args.judge == "both" else (args.judge,)
@@ -283,7 +284,7 @@ def file_report(args: argparse.Namespace) -> Any:
     """Observational regression on a user's file."""
     import numpy as np
 
-    from judgecal.bias.probes import feature_regression
+    from judgecal.bias.observational import feature_regression
 
     path = Path(str(data_path(args)))
     human_cols, feature_cols = _file_columns(args, path)
