@@ -612,3 +612,58 @@ def test_predict_agreement_draws_shape_mean_and_thinning() -> None:
         cal.predict_agreement_draws(X, n_draws=0)
     with pytest.raises(NotFittedError):
         BayesianCalibrator().predict_agreement_draws(X)
+
+
+# ------------------------------------------------------------------------------ many stages
+def test_arrow_factor_matches_a_dense_cholesky() -> None:
+    from judgecal.calibration.bayes.fastpath import ArrowFactor
+
+    rng = np.random.default_rng(11)
+    G, S = 3, 7
+    haa = rng.uniform(1, 3, (G, S))
+    hbb = rng.uniform(1, 3, (G, S))
+    hab = rng.uniform(-0.5, 0.5, (G, S))
+    pa, pb = rng.uniform(0.5, 2, G), rng.uniform(0.5, 2, G)
+    corner = S * np.column_stack([pa, pb]) + 0.25
+    factor = ArrowFactor.from_blocks(haa + pa[:, None], hab, hbb + pb[:, None], pa, pb, corner)
+    rhs = rng.standard_normal((G, 2 * S + 2))
+    for k in range(G):
+        H = np.zeros((2 * S + 2, 2 * S + 2))
+        ia, ib = np.arange(S), S + np.arange(S)
+        H[ia, ia], H[ib, ib] = haa[k] + pa[k], hbb[k] + pb[k]
+        H[ia, ib] = H[ib, ia] = hab[k]
+        H[ia, 2 * S] = H[2 * S, ia] = -pa[k]
+        H[ib, 2 * S + 1] = H[2 * S + 1, ib] = -pb[k]
+        H[2 * S, 2 * S], H[2 * S + 1, 2 * S + 1] = corner[k]
+        L = np.linalg.cholesky(H)
+        np.testing.assert_allclose(factor.solve(rhs)[k], np.linalg.solve(H, rhs[k]), rtol=1e-12)
+        np.testing.assert_allclose(factor.logdet()[k], np.linalg.slogdet(H)[1], rtol=1e-12)
+        np.testing.assert_allclose(
+            factor.solve_upper(rhs[k : k + 1], np.array([k]))[0],
+            np.linalg.solve(L.T, rhs[k]),
+            rtol=1e-10,
+            atol=1e-12,
+        )
+
+
+def test_thousands_of_one_item_stages_fit_in_linear_time() -> None:
+    rng = np.random.default_rng(2)
+    n = 4000
+    s = rng.integers(1, 6, n).astype(float)
+    y = (rng.random(n) < s / 6).astype(float)
+    stages = [f"item{k}" for k in range(n)]
+    cal = BayesianCalibrator(draws=100, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cal.fit(s, y, stages=stages)
+    # judgecal 0.1 tried a dense (2S+2)^2 Hessian per grid point: 81 x 8002^2 doubles = 39 GiB
+    assert cal.diagnostics_["seconds"] < 20
+    p = cal.predict_agreement([1.0, 5.0], stages=["item0", "unseen"])
+    assert np.isfinite(p).all() and p[1] > p[0]
+
+
+def test_too_many_stages_for_the_draws_is_a_clear_error() -> None:
+    n = 10_001
+    s = np.tile([1.0, 5.0], n)[:n]
+    with pytest.raises(InputError, match="merge rare stages"):
+        BayesianCalibrator(draws=1000).fit(s, s > 3, stages=[f"s{k}" for k in range(n)])
