@@ -1,4 +1,4 @@
-"""Tests of judgecal.calibration.bayes.calibrator (Bayesian calibration) and judgecal.calibration.bayes._pymc_backend.
+"""Tests of the Bayesian calibrator, its numpy fast path and its PyMC backend.
 
 Most tests use the fast path (no PyMC) or mocked sampling; the ``slow`` ones run
 one small, seeded, real NUTS fit per model kind.
@@ -37,7 +37,7 @@ def _logit_feature(s: Any, lo: float = 1.0, hi: float = 5.0) -> Any:
 
 
 def _simulate(rng: np.random.Generator, n: int, a: Any, b: Any) -> tuple[Any, Any, Any]:
-    """Likert scores 1..5, stages 0..S-1, Bernoulli labels from the binary model with logit feature."""
+    """Likert scores 1..5, stages 0..S-1, Bernoulli labels from the binary model (logit feature)."""
     a, b = np.atleast_1d(a), np.atleast_1d(b)
     S = a.size
     s = rng.integers(1, 6, n).astype(float)
@@ -309,7 +309,7 @@ def test_predictions_are_probabilities_inside_their_intervals(xs: list[float]) -
 
 
 # Without the spike at the raw judge: with it, a posterior mostly at the spike can have its mean
-# outside the equal-tailed interval (a point mass plus a tail), which is correct but not this property.
+# outside the equal-tailed interval (a point mass plus a tail): correct, but not this property.
 _FITTED = BayesianCalibrator(
     score_range=(1, 5), random_state=0, draws=200, prior={"p_identity": 0.0}
 ).fit(

@@ -531,23 +531,12 @@ def laplace_binary(
     ).astype(np.float64)
     theta, fval = _newton_modes(model, np.tile(center, (lta.size, 1)))
     factor = model.factor(theta)
-    logdet_h, logdet_q = factor.logdet(), model.logdet_prior()
     log_prior_tau = _log_prior_scales(lta, ltb, prior)
-    pi = _grid_weights(-fval + 0.5 * logdet_q - 0.5 * logdet_h + log_prior_tau)
-
-    n_prop = max(2 * draws, 2000)
-    comp = rng.choice(lta.size, size=n_prop, p=pi)
-    counts = np.bincount(comp, minlength=lta.size)
-    th, sq_norm = _student_proposals(theta, factor, comp, df, rng)
-    P = model.n_params
-    log_q = _log_student(df, P, logdet_h[comp], sq_norm) + np.log(counts[comp] / n_prop)
-    log_p = (
-        _log_density(model, th, comp)
-        + 0.5 * logdet_q[comp]
-        - 0.5 * P * math.log(2.0 * math.pi)
-        + log_prior_tau[comp]
+    log_m = -fval + 0.5 * model.logdet_prior() - 0.5 * factor.logdet() + log_prior_tau
+    pi = _grid_weights(log_m)
+    th, comp, log_r = _importance_ratios(
+        model, theta, factor, pi, log_prior_tau, max(2 * draws, 2000), df, rng
     )
-    log_r = log_p - log_q
     weights, k_hat = psis(log_r)
     # Marginal likelihood of the model: the mean raw importance ratio times the grid cell volume.
     r_max = float(np.max(log_r))
@@ -555,20 +544,51 @@ def laplace_binary(
         r_max + math.log(float(np.mean(np.exp(log_r - r_max)))) + math.log(step_a * step_b)
     )
     idx = rng.permutation(systematic_resample(weights, draws, rng))
-    th_s = th[idx]
     jit = rng.uniform(-0.5, 0.5, (draws, 2))
+    out = _split_draws(th[idx], n_stages)
+    out.update(
+        tau_a=np.exp(lta[comp[idx]] + jit[:, 0] * step_a),
+        tau_b=np.exp(ltb[comp[idx]] + jit[:, 1] * step_b),
+        k_hat=k_hat,
+        ess=float(1.0 / np.sum(weights**2)),
+        grid_points=int(np.count_nonzero(pi)),
+        log_evidence=log_evidence,
+        # the "raw judge is calibrated" model (a = 0, b = 1 in every stage) has no parameter
+        log_evidence_identity=float(feature @ agree - softplus(feature) @ weight),
+    )
+    return out
+
+
+def _importance_ratios(
+    model: _Model,
+    theta: FloatArray,
+    factor: ArrowFactor,
+    pi: FloatArray,
+    log_prior_tau: FloatArray,
+    n_prop: int,
+    df: float,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Student-t mixture proposals, their grid points and log ratios exact / proposal density."""
+    comp = rng.choice(pi.size, size=n_prop, p=pi)
+    counts = np.bincount(comp, minlength=pi.size)
+    th, sq_norm = _student_proposals(theta, factor, comp, df, rng)
+    P = model.n_params
+    log_q = _log_student(df, P, factor.logdet()[comp], sq_norm) + np.log(counts[comp] / n_prop)
+    log_p = (
+        _log_density(model, th, comp)
+        + 0.5 * model.logdet_prior()[comp]
+        - 0.5 * P * math.log(2.0 * math.pi)
+        + log_prior_tau[comp]
+    )
+    return th, comp, log_p - log_q
+
+
+def _split_draws(th: FloatArray, n_stages: int) -> dict[str, Any]:
     S = n_stages
     return {
-        "a": th_s[:, :S].copy(),
-        "b": th_s[:, S : 2 * S].copy(),
-        "mu_a": th_s[:, 2 * S].copy(),
-        "mu_b": th_s[:, 2 * S + 1].copy(),
-        "tau_a": np.exp(lta[comp[idx]] + jit[:, 0] * step_a),
-        "tau_b": np.exp(ltb[comp[idx]] + jit[:, 1] * step_b),
-        "k_hat": k_hat,
-        "ess": float(1.0 / np.sum(weights**2)),
-        "grid_points": int(np.count_nonzero(pi)),
-        "log_evidence": log_evidence,
-        # the "raw judge is calibrated" model (a = 0, b = 1 in every stage) has no parameter
-        "log_evidence_identity": float(feature @ agree - softplus(feature) @ weight),
+        "a": th[:, :S].copy(),
+        "b": th[:, S : 2 * S].copy(),
+        "mu_a": th[:, 2 * S].copy(),
+        "mu_b": th[:, 2 * S + 1].copy(),
     }
