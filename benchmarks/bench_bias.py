@@ -1,4 +1,4 @@
-"""Bias probes at scale: ablation cost per text, judge-wrapper overhead per item, and the simulations.
+"""Bias probes at scale: ablation cost per text, judge-wrapper overhead, and the simulations.
 
 Run: ``.venv/bin/python benchmarks/bench_bias.py`` (writes ``benchmarks/results/bias.json``).
 ``--quick`` uses fewer simulation runs.
@@ -16,12 +16,17 @@ judge calls
     10^4 items. A bare loop calling a cheap judge, the same loop plus ``parse_score``, then
     ``CalibratedJudge.judge_many`` without and with a calibrator, and one ``cj(item)`` per
     item. Overhead per item and ratio against the bare loop.
+adversarial
+    Seconds for each ablation on about 1.7 million characters of adversarial text (long runs
+    of white space, unclosed emphasis marks and backticks, nested brackets, long words,
+    repeated attribute prefixes, runs of sentence and clause punctuation, NUL and non-ASCII
+    characters): every ablation runs in linear time, so none takes more than about a second.
 probe
     ``probe_bias`` end to end on 10^4 texts (two judge runs, ablation, statistics).
 simulations
     Coverage of the probe interval for a known mention bonus, false-positive rate of an
-    unbiased judge, coverage of the regression coefficient: the numbers behind the tests,
-    with more runs.
+    unbiased judge, coverage of the regression coefficient and of the clustered human gap,
+    at the default level (90%): the numbers behind the tests, with more runs.
 pandalm
     How much more often each judge than the humans picks the longer response.
 hanna
@@ -45,21 +50,24 @@ from judgecal import (
     LogisticCalibrator,
     Scale,
     feature_regression,
+    human_judge_gap,
     load_pandalm,
     preference_gap,
     probe_bias,
 )
 from judgecal.bias.ablations import (
     MentionDetector,
+    find_mentions,
     insert_mention,
+    markdown_count,
     remove_mentions,
     shorten,
     strip_markdown,
     surface_features,
     swap_answers,
 )
-from judgecal.judging.judge import parse_score
-from judgecal.records.datasets import _pandalm_rows
+from judgecal.judging.parsers import parse_score
+from judgecal.vocabulary import DEFAULT_LEVEL
 
 N = 10_000
 ATTRS = {"movie": ["film"], "recipe": ["ingredients", "baking"], "city": ["san diego"], "music": []}
@@ -88,9 +96,65 @@ def chunked_min(fn: Any, texts: list[str], chunks: int = 10, repeat: int = 3) ->
 
 
 def texts_10k() -> list[str]:
-    _, full = _pandalm_rows()
-    base = [str(r[k]) for r in full.values() for k in ("response1", "response2")]
+    pairs = load_pandalm("gpt35")
+    base = [str(j.texts[key]) for j in pairs for key in ("response1", "response2")]
     return [base[i % len(base)] for i in range(N)]
+
+
+SEGMENT = 1 << 16
+ADVERSARIAL_ATTRS = {"vegan": ["plant based", "vegan vegan diet"], "new york": []}
+
+
+def adversarial_text() -> str:
+    """About 1.7 million characters: runs that made 0.1's regexes quadratic, one per line."""
+    runs = (
+        " " * SEGMENT,
+        " \t" * (SEGMENT // 2),
+        "**" * (SEGMENT // 2),
+        "**a " * (SEGMENT // 4),
+        "__a " * (SEGMENT // 4),
+        "*a " * (SEGMENT // 3),
+        "~~a " * (SEGMENT // 4),
+        "`a " * (SEGMENT // 3),
+        "[" * (SEGMENT // 2) + "]" * (SEGMENT // 2),
+        "[a](" * (SEGMENT // 4),
+        "![a](" * (SEGMENT // 5),
+        "a" * SEGMENT,
+        "vegan " * (SEGMENT // 6),
+        "plant " * (SEGMENT // 6),
+        "vegan vegan " * (SEGMENT // 12),
+        ".!?" * (SEGMENT // 3),
+        ". " * (SEGMENT // 2),
+        ",;: " * (SEGMENT // 4),
+        " - " * (SEGMENT // 3),
+        '."' * (SEGMENT // 2),
+        "|" * SEGMENT,
+        "|---" * (SEGMENT // 4) + " " * 1000 + "x",
+        "- " * (SEGMENT // 2) + "x",
+        "\0" * SEGMENT,
+        "\u00e9\U0001f642\u2014\u2013\u00a0" * (SEGMENT // 5),
+    )
+    return "\n".join(f"vegan {run} vegan x" for run in runs) + "\n" * (SEGMENT + 1)
+
+
+def bench_adversarial() -> list[dict[str, Any]]:
+    text = adversarial_text()
+    calls: dict[str, Any] = {
+        "find_mentions": lambda: find_mentions(text, ADVERSARIAL_ATTRS),
+        "remove_mentions (sentence)": lambda: remove_mentions(text, ADVERSARIAL_ATTRS),
+        "remove_mentions (clause)": lambda: remove_mentions(text, ADVERSARIAL_ATTRS, unit="clause"),
+        "insert_mention": lambda: insert_mention(text, {"dog": [], **ADVERSARIAL_ATTRS}),
+        "shorten (to 50%)": lambda: shorten(text, target=0.5),
+        "shorten (to 1000 characters)": lambda: shorten(text, target=1000),
+        "strip_markdown": lambda: strip_markdown(text),
+        "markdown_count": lambda: markdown_count(text),
+        "surface_features": lambda: surface_features([text], ADVERSARIAL_ATTRS),
+        "swap_answers": lambda: swap_answers((text, text)),
+    }
+    return [
+        {"case": name, "characters": len(text), "seconds": round(best_of(call, 1), 3)}
+        for name, call in calls.items()
+    ]
 
 
 def bench_ablations(texts: list[str]) -> list[dict[str, Any]]:
@@ -241,7 +305,8 @@ def _sim_probe(runs: int, delta: float, n: int, fail: float) -> dict[str, float]
         "delta": delta,
         "n_items": n,
         "fail_rate": fail,
-        "coverage_95": covered / runs,
+        "level": DEFAULT_LEVEL,
+        "coverage": covered / runs,
         "flagged_at_0.05": flagged / runs,
         "failed_pairs_per_run": failed / runs,
     }
@@ -262,8 +327,40 @@ def _sim_regression(runs: int) -> dict[str, float]:
         fp += ln.flagged(0.05)
     return {
         "runs": runs,
-        "coverage_95_of_mention_coef": covered / runs,
+        "level": DEFAULT_LEVEL,
+        "coverage_of_mention_coef": covered / runs,
         "false_positive_rate_null_feature": fp / runs,
+    }
+
+
+def _sim_human_gap_clusters(runs: int) -> dict[str, float]:
+    """30 conversations x 8 items; the judge's extra gap (0.3) varies by conversation."""
+    clustered = item_level = flagged = 0
+    for r in range(runs):
+        rng = np.random.default_rng(r)
+        n_groups, size = 30, 8
+        groups = np.repeat(np.arange(n_groups), size)
+        quality = rng.normal(3, 0.7, n_groups * size)
+        conversation = np.repeat(rng.normal(0, 0.5, n_groups), size)
+        h_wo = quality + rng.normal(0, 0.3, quality.size)
+        h_w = quality + rng.normal(0, 0.3, quality.size)
+        j_wo = quality + rng.normal(0, 0.3, quality.size)
+        j_w = quality + 0.3 + conversation + rng.normal(0, 0.3, quality.size)
+        options: dict[str, Any] = {"n_resamples": 400, "n_permutations": 199, "seed": r}
+        c = human_judge_gap(j_w, j_wo, h_w, h_wo, groups=groups, **options)
+        iid = human_judge_gap(j_w, j_wo, h_w, h_wo, **options)
+        null = human_judge_gap(j_w - 0.3, j_wo, h_w, h_wo, groups=groups, **options)
+        assert c.low is not None and c.high is not None
+        assert iid.low is not None and iid.high is not None
+        clustered += c.low <= 0.3 <= c.high
+        item_level += iid.low <= 0.3 <= iid.high
+        flagged += null.flagged(0.05)
+    return {
+        "runs": runs,
+        "level": DEFAULT_LEVEL,
+        "coverage_clustered": clustered / runs,
+        "coverage_item_level": item_level / runs,
+        "null_flagged_at_0.05": flagged / runs,
     }
 
 
@@ -273,6 +370,7 @@ def simulations(quick: bool) -> dict[str, Any]:
         "probe_bias_delta_0.7": _sim_probe(200 * k, 0.7, 60, 0.06),
         "probe_no_bias": _sim_probe(300 * k, 0.0, 40, 0.05),
         "regression": _sim_regression(300 * k),
+        "human_gap_clusters": _sim_human_gap_clusters(200),
     }
 
 
@@ -349,6 +447,9 @@ def main() -> None:
         + table(out["ablations"])
         + "\n"
     )
+    out["adversarial"] = bench_adversarial()
+    heading = "## Ablations on ~1.7 million characters of adversarial text"
+    print(heading + "\n" + table(out["adversarial"]) + "\n")
     out["judge_calls"] = bench_judge_calls()
     print(f"## Judge calls ({N} items)\n" + table(out["judge_calls"]) + "\n")
     out["probe"] = bench_probe(texts)

@@ -5,6 +5,7 @@ PandaLM's test set has 999 pairs of responses, three human verdicts per pair
 
 1. How much more often does each judge than the humans pick the longer response?
    (``preference_gap``: rates on the same items, bootstrap interval over items.)
+   Intervals are 90% (the house default level).
 2. The observational route: regress the judge's verdict on the humans' mean
    verdict plus length and markdown differences (``feature_regression``).
 3. A feature-adjusted calibrator (judge verdict + log length ratio) against a
@@ -47,7 +48,8 @@ def main() -> None:
         assert e.estimate is not None and e.low is not None and e.high is not None
         print(
             f"{e.name}: judge {e.judge_value:.1%} vs humans {e.human_value:.1%} -> "
-            f"{e.estimate * 100:+.1f} points [{e.low * 100:+.1f}, {e.high * 100:+.1f}] (n={e.n}, judge failed on {e.n_failed})"
+            f"{e.estimate * 100:+.1f} points [{e.low * 100:+.1f}, {e.high * 100:+.1f}] "
+            f"(n={e.n}, judge failed on {e.n_failed})"
         )
 
     print()
@@ -88,16 +90,18 @@ def main() -> None:
         full = FeatureAdjustedCalibrator(["log_length_ratio"]).fit(X, y, w)
         wins = float(np.mean(np.array(adj_b) < np.array(raw_b)))
         print(
-            f"{judge}: held-out Brier, logistic on the verdict {np.mean(raw_b):.4f} vs feature-adjusted "
-            f"{np.mean(adj_b):.4f} (better in {wins:.0%} of 20 splits); judge's length reward beyond humans "
-            f"{full.feature_bonus_['log_length_ratio']:+.3f} verdict units per unit of log length ratio"
+            f"{judge}: held-out Brier, logistic on the verdict {np.mean(raw_b):.4f} vs "
+            f"feature-adjusted {np.mean(adj_b):.4f} (better in {wins:.0%} of 20 splits); "
+            f"judge's length reward beyond humans {full.feature_bonus_['log_length_ratio']:+.3f} "
+            "verdict units per unit of log length ratio"
         )
     print(
-        "\nReading: on PandaLM neither judge picks the longer answer more often than the humans do "
-        "(GPT-3.5 picks it less often). The regression conditioned on the noisy human verdict and the "
-        "calibrator conditioned on the judge's verdict disagree in sign for PandaLM-7B: with noisy measures "
-        "on both sides, a feature correlated with quality leaks into whichever side is the control. "
-        "Ablation probes (judgecal.probe_bias) settle such questions when variants can be generated."
+        "\nReading: on PandaLM neither judge picks the longer answer more often than the humans "
+        "do (GPT-3.5 picks it less often). The regression conditioned on the noisy human verdict "
+        "and the calibrator conditioned on the judge's verdict disagree in sign for PandaLM-7B: "
+        "with noisy measures on both sides, a feature correlated with quality leaks into whichever "
+        "side is the control. Ablation probes (judgecal.probe_bias) settle such questions when "
+        "variants can be generated."
     )
 
 

@@ -376,7 +376,7 @@ _ADVERSARIAL_ATTRIBUTES = {"vegan": ["plant based", "vegan vegan diet"], "new yo
 
 
 def _adversarial_text() -> str:
-    """About 1.6 MB: every run above on its own line, with a mention at each end."""
+    """About 1.7 million characters: every run above on its own line, with a mention at each end."""
     return "\n".join(f"vegan {run} vegan x" for run in _ADVERSARIAL_RUNS) + "\n" + "\n" * _SEGMENT
 
 

@@ -111,7 +111,9 @@ def test_probe_interval_covers_known_mention_bonus(
         covered += e.low <= sign * delta <= e.high
         flagged += e.flagged(0.05)
         failed += e.n_failed
-    assert covered / runs >= 0.90
+    # nominal 90% (the default level); the percentile bootstrap over 60 pairs runs a little
+    # short of it (87.8% over 600 runs in benchmarks/bench_bias.py)
+    assert covered / runs >= 0.85
     assert flagged / runs >= 0.85  # power at n=60, delta = 0.7 noise sd
     assert failed > 0  # failures happened, were counted and left out
 

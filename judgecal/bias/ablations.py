@@ -658,11 +658,16 @@ class _Mark:
     """Zero-width pattern matching at every position where an opening mark starts."""
     closes: re.Pattern[str]
     """Zero-width pattern matching at every position where a closing mark starts."""
-    width: int
+    literal: str
+    """The mark itself (a text without it has no pair to replace)."""
+
+    @property
+    def width(self) -> int:
+        return len(self.literal)
 
 
-def _mark(opens: str, closes: str, width: int) -> _Mark:
-    return _Mark(re.compile(opens), re.compile(closes), width)
+def _mark(opens: str, closes: str, literal: str) -> _Mark:
+    return _Mark(re.compile(opens), re.compile(closes), literal)
 
 
 # Pairs of marks around non-empty text on one line; the closing mark is the first one
@@ -670,14 +675,17 @@ def _mark(opens: str, closes: str, width: int) -> _Mark:
 _EMPHASIS: tuple[tuple[str, tuple[_Mark, ...]], ...] = (
     (
         "bold",
-        (_mark(r"(?=\*\*\S)", r"(?<=\S)(?=\*\*)", 2), _mark(r"(?=__\S)", r"(?<=\S)(?=__)", 2)),
+        (
+            _mark(r"(?=\*\*\S)", r"(?<=\S)(?=\*\*)", "**"),
+            _mark(r"(?=__\S)", r"(?<=\S)(?=__)", "__"),
+        ),
     ),
-    ("strikethrough", (_mark(r"(?=~~\S)", r"(?<=\S)(?=~~)", 2),)),
+    ("strikethrough", (_mark(r"(?=~~\S)", r"(?<=\S)(?=~~)", "~~"),)),
     (
         "italic",
         (
-            _mark(r"(?<![\w*])(?=\*[^\s*])", r"(?<=[^\s*])(?=\*(?![\w*]))", 1),
-            _mark(r"(?<![\w_])(?=_[^\s_])", r"(?<=[^\s_])(?=_(?![\w_]))", 1),
+            _mark(r"(?<![\w*])(?=\*[^\s*])", r"(?<=[^\s*])(?=\*(?![\w*]))", "*"),
+            _mark(r"(?<![\w_])(?=_[^\s_])", r"(?<=[^\s_])(?=_(?![\w_]))", "_"),
         ),
     ),
 )
@@ -689,6 +697,7 @@ def _replace_pairs(text: str, marks: tuple[_Mark, ...]) -> tuple[str, int]:
     The candidate positions of every mark are found once; each opening mark then
     looks up its first closing mark by bisection, so the time is ``O(n log n)``.
     """
+    marks = tuple(mark for mark in marks if mark.literal in text)
     closers = [[m.start() for m in mark.closes.finditer(text)] for mark in marks]
     if not any(closers):
         return text, 0
