@@ -156,8 +156,16 @@ def reliability_curve(
         bin_high=edges[1:][keep],
         mean_predicted=pb[keep] / wb[keep],
         observed=yb[keep] / wb[keep],
-        weight=np.asarray(wb[keep], dtype=np.float64),
+        # the bins' total weights in the caller's units (w was divided by its largest value)
+        weight=np.asarray(wb[keep] * _largest_weight(sample_weight), dtype=np.float64),
     )
+
+
+def _largest_weight(sample_weight: Any) -> float:
+    """The factor ``_yp`` divided the (already validated) weights by; 1 without weights."""
+    if sample_weight is None:
+        return 1.0
+    return float(np.max(np.asarray(sample_weight, dtype=np.float64)))
 
 
 def expected_calibration_error(

@@ -121,7 +121,10 @@ class RateLimit:
         low, high = 60.0 / MAX_PERIOD, 1e12
         if isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating):
             raise InputError("rate_limit", "calls per minute or a RateLimit", rate, where=where)
-        value = float(rate)
+        try:
+            value = float(rate)
+        except OverflowError:  # an int beyond every float
+            value = math.inf
         if not (math.isfinite(value) and low <= value <= high):
             raise InputError(
                 "rate_limit",
