@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 
+_HUGE_TOTAL = 1e300  # weights summing beyond this are rescaled before any sum
+
+
 def _yp(
     y: Any, p: Any, sample_weight: Any, where: str
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -62,8 +65,11 @@ def _yp(
         raise InputError("p", "probabilities in [0, 1]", Verbatim(repr(float(bad))), where=where)
     w = check_weights(sample_weight, yy.size, where=where)
     # every metric here is a ratio of weighted sums: dividing by the largest weight leaves it
-    # unchanged and keeps sums of huge weights (1e307 each) from overflowing to inf / inf = NaN
-    return yy, pp, w / float(w.max())
+    # unchanged and keeps sums of huge weights (1e307 each) from overflowing to inf / inf = NaN.
+    # Only then: otherwise the weights a reliability curve reports stay in the caller's units.
+    with np.errstate(over="ignore"):
+        total = float(w.sum())
+    return yy, pp, (w / float(w.max()) if not total < _HUGE_TOTAL else w)
 
 
 def brier_score(y: Any, p: Any, *, sample_weight: Any = None) -> float:
@@ -106,7 +112,7 @@ class ReliabilityCurve:
     observed: FloatArray
     """Weighted mean (soft) label in the bin: how often humans agreed."""
     weight: FloatArray
-    """Total weight (count) in the bin."""
+    """Total weight (count) in the bin (relative to the largest weight when they sum past 1e300)."""
 
     @property
     def ece(self) -> float:
@@ -156,16 +162,8 @@ def reliability_curve(
         bin_high=edges[1:][keep],
         mean_predicted=pb[keep] / wb[keep],
         observed=yb[keep] / wb[keep],
-        # the bins' total weights in the caller's units (w was divided by its largest value)
-        weight=np.asarray(wb[keep] * _largest_weight(sample_weight), dtype=np.float64),
+        weight=np.asarray(wb[keep], dtype=np.float64),
     )
-
-
-def _largest_weight(sample_weight: Any) -> float:
-    """The factor ``_yp`` divided the (already validated) weights by; 1 without weights."""
-    if sample_weight is None:
-        return 1.0
-    return float(np.max(np.asarray(sample_weight, dtype=np.float64)))
 
 
 def expected_calibration_error(
