@@ -129,6 +129,24 @@ def _two_group_gap(
     return _GapResamples(replicates, p_value, int(with_feature.size + without_feature.size))
 
 
+def _gap_inputs(
+    arrays: tuple[Any, Any, Any, Any],
+    judge_scale: Scale | None,
+    human_scale: Scale | None,
+    where: str,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The four rating arrays (judge with/without, human with/without), each on its scale."""
+    names = ("judge_with", "judge_without", "human_with", "human_without")
+    scales = ((judge_scale, "judge_scale"),) * 2 + ((human_scale, "human_scale"),) * 2
+    jw, jo, hw, ho = (
+        _on_unit_scale(values, name, scale, scale_name, where)
+        for values, name, (scale, scale_name) in zip(arrays, names, scales, strict=True)
+    )
+    check_same_length(jw.size, hw.size, "human_with", where=where)
+    check_same_length(jo.size, ho.size, "human_without", where=where)
+    return jw, jo, hw, ho
+
+
 def human_judge_gap(
     judge_with: Any,
     judge_without: Any,
@@ -203,15 +221,12 @@ def human_judge_gap(
     check_int(n_resamples, "n_resamples", low=10, where=where)
     check_int(n_permutations, "n_permutations", low=10, where=where)
     check_choice(paired, "paired", (True, False), where=where)
-    jw = _on_unit_scale(judge_with, "judge_with", judge_scale, "judge_scale", where)
-    jo = _on_unit_scale(judge_without, "judge_without", judge_scale, "judge_scale", where)
-    hw = _on_unit_scale(human_with, "human_with", human_scale, "human_scale", where)
-    ho = _on_unit_scale(human_without, "human_without", human_scale, "human_scale", where)
-    check_same_length(jw.size, hw.size, "human_with", where=where)
-    check_same_length(jo.size, ho.size, "human_without", where=where)
-    rng = make_rng(seed)
+    jw, jo, hw, ho = _gap_inputs(
+        (judge_with, judge_without, human_with, human_without), judge_scale, human_scale, where
+    )
     judge_gap = float(jw.mean() - jo.mean())
     human_gap = float(hw.mean() - ho.mean())
+    rng = make_rng(seed)
     if paired:
         check_same_length(jw.size, jo.size, "judge_without", where=where)
         if jw.size < 2:
