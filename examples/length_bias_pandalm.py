@@ -55,8 +55,8 @@ def main() -> None:
     print()
     for judge in JUDGES:
         js = load_pandalm(judge).scored()
-        idx, vals, _ = js.ratings_long()
-        human = np.bincount(idx, weights=vals) / np.bincount(idx)  # -1 second .. +1 first
+        idx, codes, _ = js.ratings_long()  # second 0, tie 1, first 2
+        human = np.bincount(idx, weights=codes - 1.0) / np.bincount(idx)  # -1 second .. +1 first
         verdict = js.scores() - 1.0
         llr = np.log((js.feature("len_response1") + 1) / (js.feature("len_response2") + 1))
         md = np.array(

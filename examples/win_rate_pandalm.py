@@ -20,7 +20,8 @@ hidden = judgecal.keep_labels(full, 100, by="stage", seed=0)  # 10 labelled comp
 
 # the all-human truth: share of annotators preferring the first response, ties half
 idx, val, _ = full.ratings_long()
-per_item = np.bincount(idx, (val == 1) + 0.5 * (val == 0), minlength=len(full)) / np.bincount(
+# pairwise codes: second 0, tie 1, first 2 (judgecal.vocabulary)
+per_item = np.bincount(idx, (val == 2) + 0.5 * (val == 1), minlength=len(full)) / np.bincount(
     idx, minlength=len(full)
 )
 stages = full.stages()

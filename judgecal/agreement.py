@@ -574,7 +574,7 @@ def _human_codes(js: JudgmentSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(item index, category index, coder index) of every rating; coders by id or by slot."""
     idx, val, raters = js.ratings_long()
     if js.label_kind == "pairwise":
-        cat = val + 1
+        cat = val  # already 0..2 (second, tie, first)
     elif js.label_kind == "ordinal":
         cat = val - 1
     else:

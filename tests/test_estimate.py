@@ -23,6 +23,7 @@ from judgecal.estimate._strata import EstimateOptions
 from judgecal.estimate.rates import rate_from_data as _rate_from_data
 from judgecal.estimate.rates import run_estimate
 from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
+from judgecal.vocabulary import PAIRWISE_CODES
 
 LIKERT = Scale.likert(5)
 YESNO = Scale.verdict("no", "yes")
@@ -249,8 +250,9 @@ def test_pandalm_tie_policies_are_explicit() -> None:
     assert sep.estimate < half.estimate
     # all-human values
     idx, val, _ = full.ratings_long()
-    first = np.bincount(idx, val == 1, minlength=len(full)) / np.bincount(idx, minlength=len(full))
-    tie = np.bincount(idx, val == 0, minlength=len(full)) / np.bincount(idx, minlength=len(full))
+    n_ratings = np.bincount(idx, minlength=len(full))
+    first = np.bincount(idx, val == PAIRWISE_CODES["first"], minlength=len(full)) / n_ratings
+    tie = np.bincount(idx, val == PAIRWISE_CODES["tie"], minlength=len(full)) / n_ratings
     for r, truth in (
         (half, (first + tie / 2).mean()),
         (sep, first.mean()),
@@ -448,7 +450,8 @@ def test_bayes_with_the_bayesian_calibrator_on_pandalm() -> None:
     assert len(r.strata) == 10 and r.low < r.estimate < r.high
     assert r.width < r.human_only.width
     idx, val, _ = full.ratings_long()
-    truth = (np.bincount(idx, (val == 1) + 0.5 * (val == 0)) / np.bincount(idx)).mean()
+    share_first = (val == PAIRWISE_CODES["first"]) + 0.5 * (val == PAIRWISE_CODES["tie"])
+    truth = (np.bincount(idx, share_first) / np.bincount(idx)).mean()
     assert abs(r.estimate - truth) < r.width
 
 

@@ -25,6 +25,7 @@ from judgecal.cli import options
 from judgecal.cli.data import data_path, label_columns
 from judgecal.cli.errors import FlagError
 from judgecal.cli.output import check_plot_path, save_plot
+from judgecal.vocabulary import PAIRWISE_CODES
 
 __all__ = ["register"]
 
@@ -135,7 +136,8 @@ def pandalm_report(args: argparse.Namespace) -> Any:
             )
             rows.append(e)
         ok = js.scored()
-        idx, vals, _ = ok.ratings_long()
+        idx, codes, _ = ok.ratings_long()
+        vals = codes - PAIRWISE_CODES["tie"]  # preference for the first response: -1, 0, +1
         human = np.bincount(idx, weights=vals, minlength=len(ok)) / np.maximum(
             np.bincount(idx, minlength=len(ok)), 1
         )

@@ -642,15 +642,14 @@ class JudgmentSet(Sequence[Judgment]):
         return dict(Counter(j.judge_status for j in self._items))
 
     def ratings_long(
-        self, *, coding: Literal["signed", "vocabulary"] = "signed"
+        self, *, coding: Literal["vocabulary"] = "vocabulary"
     ) -> tuple[IntArray, IntArray, StrArray]:
         """Every rating as its own row: ``(item_index, value, rater)``.
 
         Values are ints for binary and ordinal labels. Pairwise outcomes are
-        coded ``first=1, tie=0, second=-1`` with ``coding="signed"`` (the
-        default, as in 0.1) or with the one coding of :mod:`judgecal.vocabulary`
-        (``second=0, tie=1, first=2``) with ``coding="vocabulary"``. Unknown
-        raters are ``""`` (a named rater is never ``""``).
+        coded with the one coding of :mod:`judgecal.vocabulary`
+        (``second=0, tie=1, first=2``; 0.1 used ``first=1, tie=0, second=-1``
+        here). Unknown raters are ``""`` (a named rater is never ``""``).
 
         Examples
         --------
@@ -660,8 +659,7 @@ class JudgmentSet(Sequence[Judgment]):
         >>> [v.tolist() for v in js.ratings_long(coding="vocabulary")]
         [[0, 0], [2, 1], ['', 'r2']]
         """
-        check_choice(coding, "coding", ("signed", "vocabulary"), where="JudgmentSet.ratings_long")
-        shift = 1 if coding == "signed" else 0
+        check_choice(coding, "coding", ("vocabulary",), where="JudgmentSet.ratings_long")
         items: list[int] = []
         values: list[int] = []
         raters: list[str] = []
@@ -669,7 +667,7 @@ class JudgmentSet(Sequence[Judgment]):
             for rating in judgment.ratings:
                 items.append(index)
                 value = rating.value
-                values.append(PAIRWISE_CODES[value] - shift if isinstance(value, str) else value)
+                values.append(PAIRWISE_CODES[value] if isinstance(value, str) else value)
                 raters.append(rating.rater or "")
         return (
             np.asarray(items, dtype=np.int64),

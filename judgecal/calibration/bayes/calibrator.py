@@ -98,12 +98,18 @@ from judgecal.calibration.bayes.state import (
     expected_draws,
 )
 from judgecal.persist import register
+from judgecal.vocabulary import PAIRWISE_CODES, check_ties
 
 __all__ = ["BayesianCalibrator", "laplace_binary", "prior_predictive", "psis"]
 
 KINDS = ("binary", "monotone", "ordinal", "pairwise")
 METHODS = ("auto", "laplace", "nuts")
-PAIRWISE_CODES = {"second": 1, "tie": 2, "first": 3, -1: 1, 0: 2, 1: 3}
+# The model reads pairwise outcomes as ordinal levels 1..3; the boundary speaks the one
+# vocabulary coding (second=0, tie=1, first=2) and the words: level = code + 1.
+_PAIRWISE_LEVEL = {
+    **{word: code + 1 for word, code in PAIRWISE_CODES.items()},
+    **{code: code + 1 for code in PAIRWISE_CODES.values()},
+}
 #: Key of the draws for a stage never seen in ``fit`` (not a string: no stage name collides).
 NEW_STAGE = NewStage()
 # Elements of one (draws x scores) block in prediction: 2**21 doubles = 16 MiB.
@@ -221,8 +227,8 @@ class BayesianCalibrator(CalibratorBase):
       ``predict_proba`` is the full distribution over levels and
       ``predict_agreement`` is P(level >= ``threshold``), or with
       ``threshold=None`` the expected level rescaled to [0, 1].
-    * ``pairwise``: ``y`` holds ``"first"``/``"tie"``/``"second"`` (or codes
-      1/0/-1), one row per rating; ``predict_proba`` has columns
+    * ``pairwise``: ``y`` holds ``"second"``/``"tie"``/``"first"`` (or their
+      codes 0/1/2), one row per rating; ``predict_proba`` has columns
       ``[second, tie, first]`` and ``predict_agreement`` is
       P(first) + P(tie) / 2 (ties count half).
 
@@ -452,8 +458,8 @@ class BayesianCalibrator(CalibratorBase):
             Judge scores (one row per rating when several raters labelled an item).
         y : array-like of shape (n,)
             ``binary``/``monotone``: 0/1 or soft labels in [0, 1]. ``ordinal``:
-            integer levels ``1..levels``. ``pairwise``: ``"first"``, ``"tie"``,
-            ``"second"`` or codes ``1, 0, -1``.
+            integer levels ``1..levels``. ``pairwise``: ``"second"``, ``"tie"``,
+            ``"first"`` or their codes ``0, 1, 2`` (:mod:`judgecal.vocabulary`).
         sample_weight : array-like of shape (n,), optional
             Non-negative weights (e.g. the number of raters behind a soft label).
         stages : str or array-like of shape (n,), optional
@@ -640,14 +646,15 @@ class BayesianCalibrator(CalibratorBase):
                 key = v.strip().lower() if isinstance(v, str) else v
                 if isinstance(key, float) and key.is_integer():
                     key = int(key)
-                if isinstance(key, bool) or key not in PAIRWISE_CODES:
+                if isinstance(key, bool) or key not in _PAIRWISE_LEVEL:
                     raise InputError(
                         "y",
-                        "'first', 'tie', 'second' or codes 1, 0, -1",
+                        "'second', 'tie', 'first' or their codes 0, 1, 2 (judgecal.vocabulary; "
+                        "0.1's signed codes -1/0/1 are no longer read)",
                         f"{v!r} at index {i}",
                         where=where,
                     )
-                codes[i] = PAIRWISE_CODES[key]
+                codes[i] = _PAIRWISE_LEVEL[key]
             self.levels_ = 3
             return codes
         yy = as_float_1d(y, "y", where=where)
@@ -979,7 +986,7 @@ class BayesianCalibrator(CalibratorBase):
         ``score_range`` defaults to the set's judge scale (it is set on ``self``
         when it was ``None``). ``binary``/``monotone`` on ordinal labels need
         ``threshold`` (a rating >= threshold is positive); on pairwise labels a
-        tie counts ``ties="half"`` (0.5) or ``"negative"``.
+        tie counts ``ties="half"`` (0.5) or ``"loss"`` (0; 0.1's ``"negative"``).
 
         ``weight="item"`` gives every item a total weight of 1, shared by its
         ratings; ``weight="rating"`` gives every rating weight 1, which treats the
@@ -1004,7 +1011,7 @@ class BayesianCalibrator(CalibratorBase):
             raise InputTypeError(
                 "judgments", "a JudgmentSet", type(judgments).__name__, where=where
             )
-        check_choice(ties, "ties", ("half", "negative"), where=where)
+        ties = check_ties(ties, allowed=("half", "loss"), where=where)
         check_choice(weight, "weight", ("item", "rating"), where=where)
         js = judgments.scored().labelled()
         if len(js) == 0:
@@ -1030,7 +1037,12 @@ class BayesianCalibrator(CalibratorBase):
                     )
                 y = (val >= threshold).astype(np.float64)
             elif kind == "pairwise":
-                y = np.where(val == 1, 1.0, np.where(val == 0, 0.5 if ties == "half" else 0.0, 0.0))
+                tie_value = 0.5 if ties == "half" else 0.0
+                y = np.select(
+                    [val == PAIRWISE_CODES["first"], val == PAIRWISE_CODES["tie"]],
+                    [1.0, tie_value],
+                    0.0,
+                )
             else:
                 y = val.astype(np.float64)
             return self.fit(scores, y, sw, stages=stages)
