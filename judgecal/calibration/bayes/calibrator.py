@@ -106,7 +106,7 @@ KINDS = ("binary", "monotone", "ordinal", "pairwise")
 METHODS = ("auto", "laplace", "nuts")
 # The model reads pairwise outcomes as ordinal levels 1..3; the boundary speaks the one
 # vocabulary coding (second=0, tie=1, first=2) and the words: level = code + 1.
-_PAIRWISE_LEVEL = {
+_PAIRWISE_LEVEL: dict[str | int, int] = {
     **{word: code + 1 for word, code in PAIRWISE_CODES.items()},
     **{code: code + 1 for code in PAIRWISE_CODES.values()},
 }
