@@ -94,8 +94,9 @@ def main() -> None:
         # 3. the number people report, three ways, on the items the judge scored
         ok = [i for i, r in enumerate(report.results) if r.ok]
         truth_y, _ = test.take(ok).targets(how="soft", threshold=4)  # share of raters giving >= 4
-        raw_share = float(np.mean(report.scores() >= 4))
-        cal_share = float(np.mean(report.probabilities()))
+        scored = report.ok_mask()  # scores() and probabilities() are NaN where a call failed
+        raw_share = float(np.mean(report.scores()[scored] >= 4))
+        cal_share = float(np.mean(report.probabilities()[scored]))
         true_share = float(np.mean(truth_y))
         print(
             f"share of human ratings >= 4: raw judge {raw_share:.3f}, calibrated {cal_share:.3f}, "

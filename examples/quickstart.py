@@ -42,9 +42,9 @@ run = judge.judge_many(
     train.item_ids().tolist(), stages=train.stages(), item_ids=train.item_ids().tolist()
 )
 print("labelled sample, judge outcomes:", run.status_counts())
-ok = np.array([r.ok for r in run.results])
+ok = run.ok_mask()  # scores() is aligned with the inputs: NaN where the judge failed
 y, w = train.targets(how="soft", threshold=4)
-cal = IsotonicCalibrator().fit(run.scores(), y[ok], w[ok], stages=train.stages()[ok])
+cal = IsotonicCalibrator().fit(run.scores()[ok], y[ok], w[ok], stages=train.stages()[ok])
 judge.calibrator = cal
 
 # 3. Use it: every new judgment carries the raw answer, the parsed score,
@@ -56,13 +56,13 @@ print(f"raw={r.raw!r} score={r.score} P(human agrees)={r.probability:.3f} status
 run_test = judge.judge_many(
     test.item_ids().tolist(), stages=test.stages(), item_ids=test.item_ids().tolist()
 )
-ok_t = np.array([r.ok for r in run_test.results])
+ok_t = run_test.ok_mask()
 yt, wt = test.targets(how="soft", threshold=4)
-raw = Scale.likert(5).to_unit(run_test.scores())
+raw = Scale.likert(5).to_unit(run_test.scores()[ok_t])
 print("held-out judge outcomes:", run_test.status_counts())
 print(
     f"held-out Brier: raw judge {judgecal.brier_score(yt[ok_t], raw, sample_weight=wt[ok_t]):.4f}  "
-    f"calibrated {judgecal.brier_score(yt[ok_t], run_test.probabilities(), sample_weight=wt[ok_t]):.4f}"
+    f"calibrated {judgecal.brier_score(yt[ok_t], run_test.probabilities()[ok_t], sample_weight=wt[ok_t]):.4f}"
 )
 
 # 5. Save it (versioned JSON, no pickle) and load it anywhere, without PyMC.

@@ -651,7 +651,7 @@ def test_calibrated_judge_with_misbehaving_judges() -> None:
             lambda cj=cj: cj.judge_many(["a", "b"], stages="a"), f"judge returning {out!r:.40}"
         )
         assert isinstance(run, JudgeRun) and sum(run.status_counts().values()) == 2
-        probs = run.probabilities()
+        probs = run.probabilities()[run.ok_mask()]
         assert ((probs >= 0) & (probs <= 1)).all()
 
     def bad_parser(output: Any, scale: Scale) -> Any:

@@ -77,7 +77,9 @@ def test_failures_are_counted_never_scored() -> None:
     for r in run.failed():
         assert r.score is None and r.probability is None
     assert all("TimeoutError" in (r.error or "") for r in run.results if r.status == "error")
-    assert run.scores().size == 80 and np.isfinite(run.probabilities()).all()
+    ok = run.ok_mask()
+    assert run.scores().size == 100 and ok.sum() == 80
+    assert np.isfinite(run.probabilities()[ok]).all() and np.isnan(run.probabilities()[~ok]).all()
     js = run.to_judgments(Scale.likert(5))
     assert js.status_counts() == run.status_counts()
 

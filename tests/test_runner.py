@@ -87,7 +87,7 @@ def _check_accounting(report: RunReport, judge: FlakyJudge, n: int) -> None:
             assert r.score == i % 5 + 1
         else:  # nothing unparseable (or failed) is ever scored
             assert r.score is None and r.probability is None
-    assert len(report.scores()) == counts.get("ok", 0)
+    assert int(np.isfinite(report.scores()).sum()) == counts.get("ok", 0)
     assert sorted(report.failed_indices()) == [i for i in range(n) if last[i] != "ok"]
 
 
@@ -130,7 +130,7 @@ def test_flaky_judge_async_every_item_accounted_for():
     report = asyncio.run(runner.run(range(n)))
     _check_accounting(report, judge, n)
     probs = report.probabilities()
-    assert len(probs) == report.status_counts()["ok"] and np.isfinite(probs).all()
+    assert len(probs) == n and np.isfinite(probs).sum() == report.status_counts()["ok"]
 
 
 def test_retry_failed_items_alone():

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from judgecal._exceptions import MissingDependencyError
 from judgecal._validation import FloatArray
 from judgecal.records.core import Judgment, JudgmentSet, Scale
 from judgecal.vocabulary import STATUSES
 
 __all__ = ["JudgeResult", "JudgeRun"]
+
+BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,12 @@ class JudgeResult:
 
 @dataclass
 class JudgeRun:
-    """The results of judging many items, in input order."""
+    """The results of judging many items, in input order.
+
+    :meth:`scores` and :meth:`probabilities` have one entry per input item
+    (NaN where the call failed), :meth:`ok_mask` says which items were
+    scored, and :meth:`to_frame` gives all of it as a pandas ``DataFrame``.
+    """
 
     results: list[JudgeResult] = field(default_factory=list)
 
@@ -58,13 +67,92 @@ class JudgeRun:
         """Items without a score, to inspect or retry."""
         return [r for r in self.results if not r.ok]
 
+    def ok_mask(self) -> BoolArray:
+        """``True`` where the call produced a score, one entry per input item.
+
+        Examples
+        --------
+        >>> failed = JudgeResult(None, None, None, "error")
+        >>> run = JudgeRun([JudgeResult("4", 4.0, 0.7, "ok"), failed])
+        >>> run.ok_mask().tolist()
+        [True, False]
+        """
+        return np.asarray([r.ok for r in self.results], dtype=bool)
+
     def scores(self) -> FloatArray:
-        """Scores of the ``ok`` items, in order (failed items are left out, and counted)."""
-        return np.asarray([r.score for r in self.results if r.ok], dtype=np.float64)
+        """The parsed score of every item, in input order; NaN where the call failed.
+
+        The array is aligned with the inputs (``len(run)`` entries). A failed
+        item (status other than ``ok``) is NaN, never a number: select the
+        scored items with :meth:`ok_mask`, and count the failures with
+        :meth:`status_counts`.
+
+        Examples
+        --------
+        >>> failed = JudgeResult(None, None, None, "error")
+        >>> run = JudgeRun([JudgeResult("4", 4.0, 0.7, "ok"), failed])
+        >>> run.scores().tolist()
+        [4.0, nan]
+        >>> run.scores()[run.ok_mask()].tolist()
+        [4.0]
+        """
+        return np.asarray(
+            [np.nan if r.score is None else r.score for r in self.results], dtype=np.float64
+        )
 
     def probabilities(self) -> FloatArray:
-        """Calibrated probabilities of the ``ok`` items, in order."""
-        return np.asarray([r.probability for r in self.results if r.ok], dtype=np.float64)
+        """Calibrated P(a human would agree) of every item, in input order; NaN where missing.
+
+        Aligned with the inputs like :meth:`scores`: NaN for an item whose call
+        failed (or when the judge has no calibrator), so ``run.probabilities()[i]``
+        always belongs to input ``i``. Use ``np.nanmean`` or :meth:`ok_mask`
+        for averages over the scored items.
+
+        Examples
+        --------
+        >>> failed = JudgeResult(None, None, None, "error")
+        >>> run = JudgeRun([JudgeResult("4", 4.0, 0.7, "ok"), failed])
+        >>> run.probabilities().tolist()
+        [0.7, nan]
+        """
+        return np.asarray(
+            [np.nan if r.probability is None else r.probability for r in self.results],
+            dtype=np.float64,
+        )
+
+    def to_frame(self) -> Any:
+        """The run as a pandas ``DataFrame``, one row per input item, in input order.
+
+        Columns: ``item_id``, ``stage``, ``status``, ``raw``, ``score``,
+        ``probability`` (NaN where missing) and ``error``. pandas is imported
+        here only; without it a :class:`~judgecal.MissingDependencyError` says
+        what to install.
+
+        Examples
+        --------
+        >>> failed = JudgeResult(None, None, None, "error")
+        >>> run = JudgeRun([JudgeResult("4", 4.0, 0.7, "ok"), failed])
+        >>> frame = run.to_frame()
+        >>> frame[["status", "score"]].to_dict("list")
+        {'status': ['ok', 'error'], 'score': [4.0, nan]}
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "JudgeRun.to_frame needs pandas, which is not installed: pip install 'pandas>=2.1'"
+            ) from exc
+        return pd.DataFrame(
+            {
+                "item_id": [r.item_id for r in self.results],
+                "stage": [r.stage for r in self.results],
+                "status": [r.status for r in self.results],
+                "raw": [r.raw for r in self.results],
+                "score": self.scores(),
+                "probability": self.probabilities(),
+                "error": [r.error for r in self.results],
+            }
+        )
 
     def to_judgments(self, scale: Scale) -> JudgmentSet:
         """The run as a :class:`~judgecal.JudgmentSet` (failed items keep their status)."""
