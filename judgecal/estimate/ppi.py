@@ -64,6 +64,7 @@ from judgecal.metrics import Interval
 from judgecal.vocabulary import DEFAULT_LEVEL
 
 __all__ = [
+    "Moments",
     "PpiCore",
     "critical_value",
     "ppi_core",
@@ -94,21 +95,78 @@ def _variance_or_zero(values: FloatArray) -> float:
     return float(values.var()) if values.size else 0.0
 
 
+@dataclass(frozen=True)
+class Moments:
+    """Count, mean and sum of squared deviations of some values: what PPI needs of them.
+
+    Moments of parts merge into the moments of the whole (Chan, Golub and
+    LeVeque, 1979), so the unlabelled predictions of a stratum can be summed
+    partition by partition and still give the variance of the whole column
+    without its cancellation error. ``Moments.of(x)`` does what ``numpy.var``
+    does, so ``Moments.of(x).variance()`` is ``x.var()`` to the last bit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random(1000)
+    >>> merged = Moments.of(x[:300]).merge(Moments.of(x[300:]))
+    >>> merged.count, bool(abs(merged.variance(ddof=1) - x.var(ddof=1)) < 1e-15)
+    (1000, True)
+    """
+
+    count: int
+    mean: float
+    m2: float
+    """Sum of squared deviations from ``mean``."""
+
+    @classmethod
+    def of(cls, values: FloatArray) -> Moments:
+        """The moments of a 1-d float array (empty: count 0)."""
+        if values.size == 0:
+            return cls(0, 0.0, 0.0)
+        mean = values.mean()
+        deviation = values - mean
+        return cls(int(values.size), float(mean), float(np.multiply(deviation, deviation).sum()))
+
+    def merge(self, other: Moments) -> Moments:
+        """The moments of both sets of values together."""
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * other.count / count
+        m2 = self.m2 + other.m2 + delta * delta * self.count * other.count / count
+        return Moments(count, mean, m2)
+
+    def variance(self, ddof: int = 0) -> float:
+        """``m2 / (count - ddof)``; 0 when there are not more than ``ddof`` values."""
+        return self.m2 / (self.count - ddof) if self.count > ddof else 0.0
+
+
 def ppi_core(
     targets: FloatArray,
     pred_labelled: FloatArray,
-    pred_unlabelled: FloatArray,
+    pred_unlabelled: FloatArray | Moments,
     lam: float | None,
     *,
     floor: bool = False,
 ) -> PpiCore:
     """PPI(++) for one stratum; ``lam=None`` tunes it (ppi_py's estimator).
 
+    ``pred_unlabelled`` is the array of unlabelled predictions or only their
+    :class:`Moments`, which is all the estimator uses of them (so a cluster can
+    send the moments of each partition instead of the rows).
+
     ``floor`` (rates only): per-item variances are at least ``n / (n + 1)^2``, the
     variance of a sample with one pseudo-disagreement, so a stratum whose labels
     all agree still gets a non-zero interval.
     """
-    n_lab, n_unl = targets.size, pred_unlabelled.size
+    unlabelled = (
+        pred_unlabelled if isinstance(pred_unlabelled, Moments) else Moments.of(pred_unlabelled)
+    )
+    n_lab, n_unl = targets.size, unlabelled.count
     variance_floor = n_lab / (n_lab + 1.0) ** 2 if floor else 0.0
     human_mean = float(targets.mean())
     if floor:
@@ -118,17 +176,17 @@ def ppi_core(
     if n_unl == 0:
         return PpiCore(human_mean, human_variance, 0.0, human_variance, n_lab, 0, human_mean)
     if lam is None:
-        var_pred = float(np.concatenate([pred_labelled, pred_unlabelled]).var(ddof=1))
+        var_pred = Moments.of(pred_labelled).merge(unlabelled).variance(ddof=1)
         cov = float(np.mean((targets - human_mean) * (pred_labelled - pred_labelled.mean())))
         tuned = cov / ((1.0 + n_lab / n_unl) * var_pred) if var_pred > 1e-15 else 0.0
         lam = float(np.clip(tuned, 0.0, 1.0))
     residual = targets - lam * pred_labelled
-    estimate = float(lam * pred_unlabelled.mean() + residual.mean())
+    estimate = float(lam * unlabelled.mean + residual.mean())
     if floor:
         var_residual = max(float(residual.var(ddof=1)), variance_floor)
     else:
         var_residual = _variance_or_zero(residual)
-    variance = lam**2 * _variance_or_zero(pred_unlabelled) / n_unl + var_residual / n_lab
+    variance = lam**2 * unlabelled.variance() / n_unl + var_residual / n_lab
     return PpiCore(estimate, variance, lam, human_variance, n_lab, n_unl, human_mean)
 
 
