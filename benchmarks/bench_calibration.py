@@ -94,7 +94,8 @@ def main() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, judgecal; print([m for m in ('pymc','pytensor','arviz','matplotlib','sklearn','scipy') if m in sys.modules])",
+            "import sys, judgecal; heavy = ('pymc', 'pytensor', 'arviz', 'matplotlib', 'sklearn', "
+            "'scipy'); print([m for m in heavy if m in sys.modules])",
         ],
         capture_output=True,
         text=True,

@@ -8,8 +8,9 @@ Rows
 - JudgeRunner, concurrency 1 (inline) and 8 (thread pool): per-call time of ``run`` over N items.
 - bare await / AsyncJudgeRunner, concurrency 1 and 64.
 - 1 ms async judge, 2000 items, concurrency 64: wall time against the ideal 2000 * 1 ms / 64.
-- cache: one ``get`` of a stored key, one ``put`` (a committed transaction), and a run over 10^4
-  items fully answered from the cache (items per second), against the same run's first, uncached pass.
+- cache: one ``get`` of a stored key, one ``put`` (a committed transaction), and a run over
+  10^4 items fully answered from the cache (items per second), against the same run's first,
+  uncached pass.
 """
 
 from __future__ import annotations

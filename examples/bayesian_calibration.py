@@ -82,7 +82,8 @@ def compare(name: str) -> None:
         win = "" if m == "raw" else f"{np.mean(b < raw_b):9.0%}"
         print(f"{m:10s} {b.mean():7.4f} {ll.mean():9.3f} {win:>10s}")
     print(
-        f"bayes 90% intervals cover the held-out cell rate in {np.mean(covered):.0%} of {len(covered)} cells"
+        f"bayes 90% intervals cover the held-out cell rate in {np.mean(covered):.0%} "
+        f"of {len(covered)} cells"
     )
 
 

@@ -1,4 +1,4 @@
-"""A plain-Python evaluation loop: a flaky judge, a resumable cache, a calibrator fitted on real labels.
+"""A plain-Python evaluation loop: a flaky judge, a resumable cache, a calibrator on real labels.
 
 The judge here stands in for an LLM call: it answers with the HANNA judge's recorded
 rating of a story (ChatGPT, 1-5 Likert, criterion "Coherence"), as text, and it
@@ -83,12 +83,14 @@ def main() -> None:
         report = JudgeRunner(flaky_llm_judge, **options).run(ids, ids=ids, stages=test.stages())
         s = report.summary()
         print(
-            f"judged {s['n']} stories: ok={s['ok']} unparseable={s['unparseable']} refused={s['refused']} "
-            f"error={s['error']} timeout={s['timeout']} (real calls {s['calls']}, retries {s['retries']})"
+            f"judged {s['n']} stories: ok={s['ok']} unparseable={s['unparseable']} "
+            f"refused={s['refused']} error={s['error']} timeout={s['timeout']} "
+            f"(real calls {s['calls']}, retries {s['retries']})"
         )
         assert sum(s[k] for k in ("ok", "unparseable", "refused", "error", "timeout")) == s["n"]
         print(
-            f"failed items (never scored): {len(report.failed_indices())}, e.g. {report.failed_items()[:3]}"
+            f"failed items (never scored): {len(report.failed_indices())}, "
+            f"e.g. {report.failed_items()[:3]}"
         )
 
         # 3. the number people report, three ways, on the items the judge scored
@@ -103,7 +105,8 @@ def main() -> None:
             f"human truth {true_share:.3f}"
         )
         print(
-            f"abs. error: raw {abs(raw_share - true_share):.3f}, calibrated {abs(cal_share - true_share):.3f}"
+            f"abs. error: raw {abs(raw_share - true_share):.3f}, "
+            f"calibrated {abs(cal_share - true_share):.3f}"
         )
 
         # retry only the failed items (a fresh attempt each)

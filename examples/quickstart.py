@@ -60,10 +60,9 @@ ok_t = run_test.ok_mask()
 yt, wt = test.targets(how="soft", threshold=4)
 raw = Scale.likert(5).to_unit(run_test.scores()[ok_t])
 print("held-out judge outcomes:", run_test.status_counts())
-print(
-    f"held-out Brier: raw judge {judgecal.brier_score(yt[ok_t], raw, sample_weight=wt[ok_t]):.4f}  "
-    f"calibrated {judgecal.brier_score(yt[ok_t], run_test.probabilities()[ok_t], sample_weight=wt[ok_t]):.4f}"
-)
+brier_raw = judgecal.brier_score(yt[ok_t], raw, sample_weight=wt[ok_t])
+brier_cal = judgecal.brier_score(yt[ok_t], run_test.probabilities()[ok_t], sample_weight=wt[ok_t])
+print(f"held-out Brier: raw judge {brier_raw:.4f}  calibrated {brier_cal:.4f}")
 
 # 5. Save it (versioned JSON, no pickle) and load it anywhere, without PyMC.
 judgecal.save(cal, "quickstart-calibrator.json")

@@ -46,7 +46,8 @@ ratio = np.mean([s.high - s.low for s in res.strata.values()]) / np.mean(
     [s.human_only.high - s.human_only.low for s in res.strata.values()]
 )
 print(
-    f"all-human win rate {per_item.mean():.3f}; estimate {res.estimate:.3f} [{res.low:.3f}, {res.high:.3f}]"
+    f"all-human win rate {per_item.mean():.3f}; "
+    f"estimate {res.estimate:.3f} [{res.low:.3f}, {res.high:.3f}]"
 )
 print(
     f"pairings whose all-human value is inside the 90% interval: PPI++ {covered}/10, "

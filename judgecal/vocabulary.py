@@ -119,7 +119,8 @@ def _check_word(
     if isinstance(value, str) and value in aliases and aliases[value] in allowed:
         new = aliases[value]
         warnings.warn(
-            f"{where}: {name}={value!r} is now called {name}={new!r}; the old name will be removed.",
+            f"{where}: {name}={value!r} is now called {name}={new!r}; "
+            "the old name will be removed.",
             DeprecationWarning,
             stacklevel=4,
         )

@@ -13,5 +13,5 @@ collect_ignore = ["fixtures"]
 
 @pytest.fixture(autouse=True)
 def _run_in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test runs in its own empty directory, so nothing a test writes lands in the repository."""
+    """Every test runs in its own empty directory: nothing a test writes lands in the repository."""
     monkeypatch.chdir(tmp_path)

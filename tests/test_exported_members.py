@@ -19,8 +19,8 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, judgecal; heavy = [m for m in ('pymc', 'pytensor', 'arviz', 'matplotlib', 'hypothesis', 'pandas')"
-        " if m in sys.modules]; print(','.join(heavy))"
+        "import sys, judgecal; heavy = [m for m in ('pymc', 'pytensor', 'arviz', 'matplotlib', "
+        "'hypothesis', 'pandas') if m in sys.modules]; print(','.join(heavy))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""

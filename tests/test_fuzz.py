@@ -533,7 +533,7 @@ LOGISTIC_CORRUPTIONS = {
     "name", sorted(CORRUPTIONS) + [f"logistic:{k}" for k in sorted(LOGISTIC_CORRUPTIONS)]
 )
 def test_corrupted_calibrator(name: str, tmp_path: Path) -> None:
-    """A corrupted calibrator is refused with PersistenceError at load, or at worst predicts valid probabilities."""
+    """A corrupted calibrator is refused at load or predicts valid probabilities."""
     text = (
         LOGISTIC_CORRUPTIONS[name.split(":", 1)[1]]
         if name.startswith("logistic:")

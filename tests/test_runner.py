@@ -1,4 +1,4 @@
-"""JudgeRunner / AsyncJudgeRunner: judge shapes, statuses, flaky judges, bounds measured, repeats, pairs."""
+"""JudgeRunner / AsyncJudgeRunner: judge shapes, statuses, flaky judges, bounds, repeats, pairs."""
 
 from __future__ import annotations
 
@@ -447,7 +447,8 @@ def test_flip_rate_matches_known_truth():
 
 
 def test_icc_matches_known_truth():
-    # score = true quality + noise; ICC(1) = var(quality) / (var(quality) + var(noise)) = 1 / (1 + 0.5**2) = 0.8
+    # score = true quality + noise;
+    # ICC(1) = var(quality) / (var(quality) + var(noise)) = 1 / (1 + 0.5**2) = 0.8
     rng = np.random.default_rng(5)
     n, sd = 1500, 0.5
     quality = rng.normal(50, 1.0, n)
