@@ -211,6 +211,61 @@ def make_calibrator(calibrator: Any, where: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class CrossFitPlan:
+    """The fold calibrators of a cross-fit: how every item outside the labelled sample is predicted.
+
+    An unlabelled item gets the mean over the folds of each fold calibrator's
+    prediction (the fold's training mean ``fill`` where the judge gave no
+    score). Without a calibrator (``raw_fill`` set) the prediction is the unit
+    score, ``raw_fill`` where unscored.
+    """
+
+    models: tuple[tuple[Any, float], ...]
+    """(fitted calibrator or None, fill) per fold."""
+    raw_fill: float | None
+    stagewise: bool
+
+    def predict(
+        self, score: FloatArray, scored: np.ndarray, unit_score: FloatArray, strata: np.ndarray
+    ) -> FloatArray:
+        """Predictions for items outside the labelled sample (arrays of one length)."""
+        if self.raw_fill is not None:
+            raw: FloatArray = np.where(scored, unit_score, self.raw_fill)
+            return raw
+        total = np.zeros(score.size)
+        for model, fill in self.models:
+            total += fill_predictions(model, score, scored, strata, fill, self.stagewise)
+        out: FloatArray = total / len(self.models)
+        return out
+
+
+def fit_crossfit(
+    data: PreparedData,
+    target: FloatArray,
+    calibrator: Any,
+    folds: int,
+    rng: np.random.Generator,
+    stagewise: bool,
+) -> tuple[FloatArray, CrossFitPlan]:
+    """Out-of-fold predictions of the labelled items (in row order) and the fold calibrators."""
+    labelled = np.flatnonzero(data.labelled)
+    n_folds = int(min(folds, labelled.size // 2))
+    pred = np.empty(data.score.size)
+    if calibrator is None or n_folds < 2:
+        fill = float(target[labelled].mean())
+        pred[labelled] = np.where(data.scored[labelled], data.unit_score[labelled], fill)
+        return pred[labelled], CrossFitPlan((), fill, stagewise)
+    models = []
+    for fold in np.array_split(rng.permutation(labelled), n_folds):
+        train = np.setdiff1d(labelled, fold, assume_unique=True)
+        model = _fit_fold(data, target, calibrator, train, stagewise)
+        fill = float(target[train].mean())
+        pred[fold] = predict_or_fill(data, model, fold, fill, stagewise)
+        models.append((model, fill))
+    return pred[labelled], CrossFitPlan(tuple(models), None, stagewise)
+
+
 def crossfit(
     data: PreparedData,
     target: FloatArray,
@@ -227,22 +282,16 @@ def crossfit(
     """
     labelled = np.flatnonzero(data.labelled)
     unlabelled = np.flatnonzero(~data.labelled)
-    n_folds = int(min(folds, labelled.size // 2))
-    if calibrator is None or n_folds < 2:
-        fill = float(target[labelled].mean())
-        out: FloatArray = np.where(data.scored, data.unit_score, fill)
-        return out
+    pred_labelled, plan = fit_crossfit(data, target, calibrator, folds, rng, stagewise)
     pred = np.empty(data.score.size)
-    unlabelled_sum = np.zeros(unlabelled.size)
-    for fold in np.array_split(rng.permutation(labelled), n_folds):
-        train = np.setdiff1d(labelled, fold, assume_unique=True)
-        model = _fit_fold(data, target, calibrator, train, stagewise)
-        fill = float(target[train].mean())
-        pred[fold] = predict_or_fill(data, model, fold, fill, stagewise)
-        if unlabelled.size:
-            unlabelled_sum += predict_or_fill(data, model, unlabelled, fill, stagewise)
+    pred[labelled] = pred_labelled
     if unlabelled.size:
-        pred[unlabelled] = unlabelled_sum / n_folds
+        pred[unlabelled] = plan.predict(
+            data.score[unlabelled],
+            data.scored[unlabelled],
+            data.unit_score[unlabelled],
+            data.strata[unlabelled],
+        )
     return pred
 
 
@@ -264,10 +313,23 @@ def predict_or_fill(
     data: PreparedData, model: Any, rows: np.ndarray, fill: float, stagewise: bool
 ) -> FloatArray:
     """The model's prediction on the scored ``rows``; ``fill`` elsewhere (or without a model)."""
-    out = np.full(rows.size, fill)
-    scored = data.scored[rows]
+    return fill_predictions(
+        model, data.score[rows], data.scored[rows], data.strata[rows], fill, stagewise
+    )
+
+
+def fill_predictions(
+    model: Any,
+    score: FloatArray,
+    scored: np.ndarray,
+    strata: np.ndarray,
+    fill: float,
+    stagewise: bool,
+) -> FloatArray:
+    """``model``'s prediction where ``scored``; ``fill`` elsewhere (or without a model)."""
+    out = np.full(score.size, fill)
     if model is not None and scored.any():
         out[scored] = model.predict_agreement(
-            data.score[rows][scored], stages=data.strata[rows][scored] if stagewise else None
+            score[scored], stages=strata[scored] if stagewise else None
         )
     return out
