@@ -867,7 +867,7 @@ def test_preference_gap_tie_policies_from_the_vocabulary() -> None:
     assert loss.judge_value is not None and half.judge_value is not None
     assert loss.human_value is not None and half.human_value is not None
     assert loss.judge_value < half.judge_value and loss.human_value < half.human_value
-    assert "tie = not picked" in loss.unit and drop.n == half.n == loss.n
+    assert "tie = not picked" in loss.unit and drop.n < half.n == loss.n
     with pytest.warns(DeprecationWarning, match="'loss'"):
         old = preference_gap(pandalm, ties="negative", n_resamples=50)
     assert old.estimate == loss.estimate
@@ -909,3 +909,65 @@ def test_probe_passes_run_options_to_the_engine() -> None:
             scale=SCALE,
             run_options=[1],  # type: ignore[arg-type]
         )
+
+
+# -- issue 11: preference_gap compares the same items; flagged has a direction ----------------
+def _tie_heavy_set() -> JudgmentSet:
+    """40 pairs, first response longer. The judge ties on 20 of them, where humans pick second."""
+    out = []
+    for i in range(40):
+        judge_tie = i < 20
+        human = "second" if judge_tie else ("first" if i % 2 else "second")
+        ratings = (Rating(value=human, rater="r0"), Rating(value=human, rater="r1"))
+        out.append(
+            Judgment(
+                item_id=str(i),
+                score=1.0 if judge_tie else 2.0,
+                label_kind="pairwise",
+                ratings=ratings,
+                features={"len_response1": 200.0, "len_response2": 100.0},
+            )
+        )
+    return JudgmentSet(out, scale=Scale.verdict("second", "tie", "first"))
+
+
+def test_preference_gap_drop_compares_the_judges_decisive_items_only() -> None:
+    drop = preference_gap(_tie_heavy_set(), ties="drop", n_resamples=50)
+    # the judge is decisive on items 20..39 only: there humans pick the longer one half the time
+    assert drop.n == 20
+    assert drop.judge_value == pytest.approx(1.0) and drop.human_value == pytest.approx(0.5)
+    half = preference_gap(_tie_heavy_set(), ties="half", n_resamples=50)
+    assert half.n == 40 and half.human_value == pytest.approx(0.25)
+
+
+def test_preference_gap_drop_leaves_out_items_without_a_decisive_rater() -> None:
+    js = _tie_heavy_set()
+    tied = [
+        j.model_copy(update={"ratings": (Rating(value="tie", rater="r0"),)}) if k == 39 else j
+        for k, j in enumerate(js)
+    ]
+    drop = preference_gap(JudgmentSet(tied, scale=js.scale), ties="drop", n_resamples=50)
+    assert drop.n == 19
+
+
+def test_flagged_effects_say_which_way() -> None:
+    lower = BiasEffect(
+        kind="preference",
+        name="picks the longer response",
+        estimate=-0.2,
+        low=-0.3,
+        high=-0.1,
+        n=50,
+        judge_value=0.4,
+        human_value=0.6,
+    )
+    higher = lower.model_copy(update={"estimate": 0.328, "low": 0.246, "high": 0.41})
+    flat = lower.model_copy(update={"estimate": 0.01, "low": -0.05, "high": 0.07})
+    assert (lower.direction(), higher.direction(), flat.direction()) == ("lower", "higher", None)
+    assert higher.summary("GPT-4") == (
+        "GPT-4 picks the longer response more often than humans: +32.8 points [24.6, 41.0]"
+    )
+    assert "less often than humans" in lower.summary("GPT-3.5")
+    assert "no clear difference" in flat.summary("J")
+    table = BiasReport(effects=(lower, higher, flat)).to_markdown()
+    assert "| yes (lower) |" in table and "| yes (higher) |" in table and "| no |" in table

@@ -330,7 +330,13 @@ def _pick(share_of_first: float, direction: float, tie: float | None) -> tuple[f
 
 
 def _picks(judgments: JudgmentSet, direction: FloatArray, tie: float | None) -> _Picks:
-    """Picks on the items whose responses differ in the feature and that humans rated."""
+    """Picks on the items both sides can be compared on.
+
+    An item is used when its responses differ in the feature, the judge
+    scored it and humans rated it. Under ``drop`` (``tie is None``) it must
+    also have a decisive judge verdict and at least one decisive rating, so
+    the judge's rate and the humans' rate cover the same items.
+    """
     size = len(judgments)
     picks = _Picks(np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size))
     used = []
@@ -340,13 +346,14 @@ def _picks(judgments: JudgmentSet, direction: FloatArray, tie: float | None) -> 
         if judgment.score is None:
             picks.n_failed += 1
             continue
-        used.append(i)
         share_of_first = float(judgments.scale.to_unit(judgment.score))
         picks.judge[i], picks.judge_weight[i] = _pick(share_of_first, direction[i], tie)
         for rating in judgment.ratings:
             human, weight = _pick(pairwise_code(rating.value) / 2.0, direction[i], tie)
             picks.human[i] += human
             picks.human_weight[i] += weight
+        if picks.judge_weight[i] > 0 and picks.human_weight[i] > 0:
+            used.append(i)
     keep = np.asarray(used, dtype=np.int64)
     return _Picks(
         picks.judge[keep],
@@ -388,6 +395,11 @@ def preference_gap(
     compare the judge's rate of picking the larger one with the human raters'
     rate on the same items. The interval is a bootstrap over items. Items the
     judge failed on are left out and counted in ``n_failed``.
+
+    Both rates always cover the same items, and ``n`` counts them. Under
+    ``ties="drop"`` an item enters only when the judge's verdict is decisive
+    and at least one rater's is; the human rate is then the share of
+    decisive ratings picking the larger response on those items.
 
     Parameters
     ----------

@@ -82,6 +82,42 @@ class BiasEffect(BaseModel):
             return False
         return self.low > 0 or self.high < 0
 
+    def direction(self, alpha: float = 0.05) -> Literal["higher", "lower"] | None:
+        """Which way a flagged effect goes: ``higher`` or ``lower`` than humans (or than 0).
+
+        ``None`` when the effect is not flagged at ``alpha``. For ``preference``
+        and ``human_gap`` rows, ``higher`` means the judge's rate or gap is above
+        the humans'; for ``ablation`` and ``regression`` rows, that the feature
+        raises the judge's score.
+        """
+        if not self.flagged(alpha) or self.estimate is None or self.estimate == 0:
+            return None
+        return "higher" if self.estimate > 0 else "lower"
+
+    def summary(self, subject: str = "the judge", alpha: float = 0.05) -> str:
+        """One sentence saying which way the judge departs from humans, in points.
+
+        Written for ``preference`` rows, whose ``name`` is what is picked
+        ("picks the longer response"); other rows read the same way.
+
+        Examples
+        --------
+        >>> e = BiasEffect(kind="preference", name="picks the longer response", estimate=0.328,
+        ...                low=0.246, high=0.41, n=200)
+        >>> e.summary("GPT-4")
+        'GPT-4 picks the longer response more often than humans: +32.8 points [24.6, 41.0]'
+        """
+        if self.estimate is None:
+            return f"{subject} {self.name}: no usable items"
+        points = f"{100 * self.estimate:+.1f} points"
+        if self.low is not None and self.high is not None:
+            points += f" [{100 * self.low:.1f}, {100 * self.high:.1f}]"
+        way = self.direction(alpha)
+        if way is None:
+            return f"{subject} {self.name}: no clear difference from humans ({points})"
+        often = "more often" if way == "higher" else "less often"
+        return f"{subject} {self.name} {often} than humans: {points}"
+
     def interval_text(self) -> str:
         """The interval as ``[low, high]``."""
         if self.low is None or self.high is None:
@@ -97,6 +133,14 @@ class BiasEffect(BaseModel):
 
 def _number(value: float | None, spec: str = ".3f") -> str:
     return "" if value is None else format(value, spec)
+
+
+def _flag_text(effect: BiasEffect, alpha: float) -> str:
+    """``yes (higher)``, ``yes (lower)`` or ``no``."""
+    if not effect.flagged(alpha):
+        return "no"
+    way = effect.direction(alpha)
+    return f"yes ({way})" if way else "yes"
 
 
 Column = tuple[str, Callable[[BiasEffect], str]]
@@ -118,7 +162,7 @@ def _columns(interval_heading: str, alpha: float) -> list[Column]:
         ("n", lambda e: str(e.n)),
         ("failed", lambda e: str(e.n_failed) if e.n_failed else ""),
         ("unchanged", lambda e: str(e.n_unchanged) if e.n_unchanged else ""),
-        ("flagged", lambda e: "yes" if e.flagged(alpha) else "no"),
+        ("flagged", lambda e: _flag_text(e, alpha)),
     ]
 
 
@@ -159,7 +203,7 @@ class BiasReport(BaseModel):
     <BLANKLINE>
     | kind | effect | estimate | 90% interval | n | flagged |
     | --- | --- | --- | --- | --- | --- |
-    | regression | length | 0.200 | [0.100, 0.300] | 50 | yes |
+    | regression | length | 0.200 | [0.100, 0.300] | 50 | yes (higher) |
     """
 
     model_config = _FROZEN
