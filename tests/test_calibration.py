@@ -179,7 +179,7 @@ def test_grid_search_over_prior_scale() -> None:
         ([1.0, 2.0], [0, 2], r"\[0, 1\]"),
         ([1.0, 2.0], [0], "length 2"),
         ("abc", [0], "array-like"),
-        ([[1, 2], [3, 4]], [0, 1], "1-D"),
+        ([[[1, 2]], [[3, 4]]], [0, 1], "1-D"),  # 2-D is a judge panel; 3-D is nothing
         ([], [], "non-empty"),
     ],
 )

@@ -29,6 +29,7 @@ __all__ = [
     "StagewiseCalibrator",
     "check_finite_array",
     "check_finite_number",
+    "check_panel",
     "fit_stages",
     "route_stages",
     "scale_weights",
@@ -326,6 +327,55 @@ def stage_groups(stages: Any) -> list[tuple[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------
+# Judge panels: several judges' scores per item
+# --------------------------------------------------------------------------------------
+def _is_panel(X: Any) -> bool:
+    """Whether ``X`` is 2-D with more than one column (several judges' scores)."""
+    shape = getattr(X, "shape", None)
+    if shape is None and isinstance(X, list | tuple) and X and isinstance(X[0], list | tuple):
+        shape = (len(X), len(X[0]))
+    return shape is not None and len(shape) == 2 and int(shape[1]) > 1
+
+
+def check_panel(X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
+    """Several judges' scores as a finite float array of shape (n, k).
+
+    Examples
+    --------
+    >>> check_panel([[1, 2], [3, 4]], "demo").shape
+    (2, 2)
+    """
+    from judgecal._exceptions import InputTypeError
+
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise InputTypeError(
+            "X", "a dense 2-D array (sparse input is not supported)", X, where=where
+        )
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputTypeError(
+            "X", "a 2-D numeric array, one column per judge", X, where=where
+        ) from exc
+    if arr.ndim != 2:
+        raise InputError(
+            "X", "a 2-D array, one column per judge", f"shape {arr.shape}", where=where
+        )
+    if not allow_empty and arr.shape[0] == 0:
+        raise InputError("X", "a non-empty array", "an empty array", where=where)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            "X",
+            "finite numbers (no NaN or inf); drop or impute items a judge failed on",
+            f"{int(bad.sum())} non-finite value(s), first at row {row}, column {col}",
+            where=where,
+        )
+    return np.ascontiguousarray(arr)
+
+
+# --------------------------------------------------------------------------------------
 # One model per stage with a pooled fallback
 # --------------------------------------------------------------------------------------
 class StagewiseCalibrator(CalibratorBase):
@@ -345,6 +395,8 @@ class StagewiseCalibrator(CalibratorBase):
     """
 
     _chunk: ClassVar[int] = 1 << 18
+    #: Whether ``X`` may hold several judges' scores, shape (n, k) (a judge panel).
+    _accepts_panel: ClassVar[bool] = False
 
     def __init__(self, *, min_stage_labels: int = 30, unknown_stage: str = "pooled") -> None:
         self.min_stage_labels = min_stage_labels
@@ -363,7 +415,34 @@ class StagewiseCalibrator(CalibratorBase):
     def _inputs(self, X: Any, where: str, *, allow_empty: bool = False) -> Any:
         from judgecal._validation import as_float_1d
 
-        return as_float_1d(X, "X", where=where, allow_empty=allow_empty)
+        if self._accepts_panel and _is_panel(X):
+            return self._panel_inputs(X, where, allow_empty=allow_empty)
+        x = as_float_1d(X, "X", where=where, allow_empty=allow_empty)
+        fitted = getattr(self, "n_features_in_", 1)
+        if self._accepts_panel and where.endswith(".predict_proba") and fitted != 1:
+            raise self._width_error(1, fitted, where)
+        return x
+
+    def _width_error(self, width: int, fitted: int, where: str) -> InputError:
+        from judgecal._validation import Verbatim
+
+        return InputError(
+            "X",
+            f"a 2-D array of shape (n, {fitted}), one column per judge as in fit",
+            Verbatim(
+                f"X has {width} features, but {type(self).__name__} is expecting "
+                f"{fitted} features as input"
+            ),
+            where=where,
+        )
+
+    def _panel_inputs(self, X: Any, where: str, *, allow_empty: bool) -> FloatArray:
+        """``X`` of shape (n, k >= 2), one column per judge; k must match fit at prediction."""
+        arr = check_panel(X, where, allow_empty=allow_empty)
+        fitted = getattr(self, "n_features_in_", None)
+        if not where.endswith(".fit") and fitted is not None and arr.shape[1] != fitted:
+            raise self._width_error(arr.shape[1], fitted, where)
+        return arr
 
     def _check_params(self) -> None:
         from judgecal._validation import check_choice, check_int
@@ -450,11 +529,14 @@ class StagewiseCalibrator(CalibratorBase):
     # -- persistence -------------------------------------------------------------------
     def _get_state(self) -> State:
         self._check_fitted("save")
-        return {
+        state: State = {
             "pooled": self.pooled_,
             "stages": self.stage_states_,
             "stage_counts": self.stage_counts_,
         }
+        if getattr(self, "n_features_in_", 1) != 1:  # a panel; one judge keeps 0.1's state
+            state["n_judges"] = int(self.n_features_in_)
+        return state
 
     def _set_state(self, state: State) -> None:
         if not isinstance(state, dict):
@@ -472,8 +554,13 @@ class StagewiseCalibrator(CalibratorBase):
             raise ValueError(f"stages {missing} have a state but no count in 'stage_counts'")
 
     def _set_extra_state(self, state: State) -> None:
-        """Attributes besides the per-stage states (``n_features_in_`` by default)."""
-        self.n_features_in_ = 1
+        """Attributes besides the per-stage states (``n_features_in_``: the number of judges)."""
+        n_judges = state.get("n_judges", 1)
+        if n_judges != 1 and not self._accepts_panel:
+            raise ValueError(f"a {type(self).__name__} takes one judge, got n_judges={n_judges!r}")
+        if isinstance(n_judges, bool) or not isinstance(n_judges, int) or n_judges < 1:
+            raise ValueError(f"'n_judges' must be a positive integer, got {n_judges!r}")
+        self.n_features_in_ = n_judges
 
     def _decode_state(self, state: State) -> State:
         if not isinstance(state, dict):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from judgecal._validation import FloatArray, check_choice, check_float
-from judgecal.calibration.base import StagewiseCalibrator, State, check_finite_number, sigmoid
+from judgecal.calibration.base import (
+    StagewiseCalibrator,
+    State,
+    check_finite_array,
+    check_finite_number,
+    sigmoid,
+)
 
-__all__ = ["LogisticCalibrator", "fit_logistic_design", "fit_logistic_map"]
+__all__ = ["LogisticCalibrator", "fit_logistic_design", "fit_logistic_map", "fit_logistic_signed"]
 
 
 class LogisticCalibrator(StagewiseCalibrator):
@@ -23,17 +31,26 @@ class LogisticCalibrator(StagewiseCalibrator):
     training range are clipped to it, as in :class:`IsotonicCalibrator`, so
     probabilities never saturate to exactly 0 or 1.
 
+    A judge panel: ``X`` of shape (n, k) holds k judges' scores of each item
+    (one column per judge, each standardized on its own). The model is then
+    :math:`\sigma(a + \sum_j b_j z_j)`, one slope per judge, every slope of
+    the sign ``increasing`` asks for (an active-set Newton solve,
+    :func:`fit_logistic_signed`): a judge that adds nothing given the others
+    gets a slope of exactly 0 rather than a negative weight. Prediction needs
+    the same k columns. One column behaves exactly as one judge.
+
     Parameters
     ----------
     prior_scale : float
         Standard deviation of the normal prior on both coefficients; ``inf``
         gives plain maximum likelihood.
     increasing : bool or None
-        ``True`` (default) constrains the slope to ``b >= 0``: agreement never
-        falls as the judge score rises, as in :class:`IsotonicCalibrator`. On a
-        small noisy stage the unconstrained fit can invert the judge; when the
-        constrained optimum is at ``b = 0`` the map is flat (the stage's base
-        rate). ``False`` constrains ``b <= 0``; ``None`` leaves it free.
+        ``True`` (default) constrains the slope (each judge's, for a panel) to
+        ``b >= 0``: agreement never falls as the judge score rises, as in
+        :class:`IsotonicCalibrator`. On a small noisy stage the unconstrained
+        fit can invert the judge; when the constrained optimum is at ``b = 0``
+        the map is flat (the stage's base rate). ``False`` constrains
+        ``b <= 0``; ``None`` leaves it free.
     min_stage_labels : int
         Stages with fewer labelled items use the pooled fit (with a warning).
     unknown_stage : {"pooled", "raise"}
@@ -48,7 +65,16 @@ class LogisticCalibrator(StagewiseCalibrator):
     >>> cal = LogisticCalibrator().fit(s, y)
     >>> cal.predict_proba([1, 3, 5])[:, 1].round(2)
     array([0.08, 0.44, 0.88])
+
+    Two judges of one item, the second a noisier copy of the first:
+
+    >>> panel = np.column_stack([s, s + rng.normal(0, 2, 500)])
+    >>> two = LogisticCalibrator().fit(panel, y)
+    >>> two.n_features_in_, bool((two.pooled_["b"] >= 0).all())
+    (2, True)
     """
+
+    _accepts_panel = True
 
     def __init__(
         self,
@@ -77,6 +103,8 @@ class LogisticCalibrator(StagewiseCalibrator):
         )
 
     def _fit_one(self, x: FloatArray, y: FloatArray, w: FloatArray) -> State:
+        if x.ndim == 2:
+            return self._fit_panel(x, y, w)
         wsum = float(w.sum())
         center = float(np.dot(w, x) / wsum)
         spread = float(np.sqrt(np.dot(w, (x - center) ** 2) / wsum))
@@ -97,11 +125,35 @@ class LogisticCalibrator(StagewiseCalibrator):
             "x_max": float(x.max()),
         }
 
+    def _fit_panel(self, X: FloatArray, y: FloatArray, w: FloatArray) -> State:
+        """One standardized slope per judge, each of the sign ``increasing`` asks for."""
+        wsum = float(w.sum())
+        center = (w @ X) / wsum
+        spread = np.sqrt((w @ (X - center) ** 2) / wsum)
+        spread = np.where(spread > 0, spread, 1.0)
+        Z = np.column_stack([np.ones(X.shape[0]), (X - center) / spread])
+        sign = {True: 1.0, False: -1.0, None: None}[self.increasing]
+        coef = fit_logistic_signed(Z, y, w, float(self.prior_scale), sign)
+        return {
+            "center": center,
+            "spread": spread,
+            "a": float(coef[0]),
+            "b": coef[1:],
+            "x_min": X.min(axis=0),
+            "x_max": X.max(axis=0),
+        }
+
     def _predict_one(self, state: State, x: FloatArray) -> FloatArray:
         z = (np.clip(x, state["x_min"], state["x_max"]) - state["center"]) / state["spread"]
+        if x.ndim == 2:
+            return np.asarray(sigmoid(state["a"] + z @ state["b"]), dtype=np.float64)
         return np.asarray(sigmoid(state["a"] + state["b"] * z), dtype=np.float64)
 
     def _check_state(self, state: State) -> None:
+        k = getattr(self, "n_features_in_", 1)
+        if k != 1:
+            self._check_panel_state(state, k)
+            return
         for key in ("center", "a", "b"):
             check_finite_number(state, key, kind="logistic")
         check_finite_number(state, "spread", kind="logistic", positive=True)
@@ -109,6 +161,21 @@ class LogisticCalibrator(StagewiseCalibrator):
         high = check_finite_number(state, "x_max", kind="logistic")
         if low > high:
             raise ValueError(f"logistic state needs x_min <= x_max, got {low} > {high}")
+
+    def _check_panel_state(self, state: State, k: int) -> None:
+        check_finite_number(state, "a", kind="logistic")
+        arrays = {
+            key: check_finite_array(state.get(key), key, kind="logistic", shape=(k,))
+            for key in ("center", "spread", "b", "x_min", "x_max")
+        }
+        if not (arrays["spread"] > 0).all():
+            raise ValueError("logistic state 'spread' must be positive")
+        if (arrays["x_min"] > arrays["x_max"]).any():
+            raise ValueError("logistic state needs x_min <= x_max for every judge")
+        sign = {True: 1.0, False: -1.0, None: 0.0}[self.increasing]
+        if (sign * arrays["b"] < 0).any():
+            raise ValueError(f"logistic state 'b' breaks increasing={self.increasing}")
+        state.update(arrays)
 
 
 def fit_logistic_map(
@@ -168,3 +235,68 @@ def fit_logistic_design(
         if converged:
             break
     return theta
+
+
+def fit_logistic_signed(
+    Z: FloatArray, y: FloatArray, w: FloatArray, prior_scale: float, sign: float | None
+) -> FloatArray:
+    """MAP logistic coefficients with ``sign * theta[j] >= 0`` for every slope ``j >= 1``.
+
+    ``sign=None`` leaves the slopes free (:func:`fit_logistic_design`). Otherwise
+    an active-set method in the manner of Lawson and Hanson (1974), for a convex
+    objective: slopes held at zero join the free set while the gradient says
+    raising them lowers the objective; a free-set optimum with a slope of the
+    wrong sign is approached only up to the boundary (which never raises the
+    objective, by convexity), and the slopes that reach zero leave the free set.
+    Each free-set optimum is a Newton solve of :func:`fit_logistic_design`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> Z = np.column_stack([np.ones(400), rng.normal(size=(400, 2))])
+    >>> y = (rng.random(400) < sigmoid(Z[:, 1] - 0.5 * Z[:, 2])).astype(float)
+    >>> theta = fit_logistic_signed(Z, y, np.ones(400), 2.5, 1.0)
+    >>> bool(theta[1] > 0.5), float(theta[2])
+    (True, 0.0)
+    """
+    if sign is None:
+        return fit_logistic_design(Z, y, w, prior_scale)
+    Zs = Z.copy()
+    Zs[:, 1:] *= sign
+    lam = 0.0 if not np.isfinite(prior_scale) or prior_scale > 1e150 else 1.0 / prior_scale**2
+    n_coef = Z.shape[1]
+
+    def restricted(free: list[int]) -> FloatArray:
+        cols = [0, *free]
+        theta = np.zeros(n_coef)
+        theta[cols] = fit_logistic_design(Zs[:, cols], y, w, prior_scale)
+        return theta
+
+    theta, free = restricted([]), []
+    tol = 1e-9 * (1.0 + float(w.sum()))
+    for _ in range(4 * n_coef + 10):
+        grad = Zs.T @ (w * (sigmoid(Zs @ theta) - y)) + lam * theta
+        held = [j for j in range(1, n_coef) if j not in free and grad[j] < -tol]
+        if not held:
+            break
+        free.append(min(held, key=lambda j: grad[j]))
+        theta, free = _free_set_optimum(restricted, theta, free)
+    theta[1:] *= sign
+    return theta
+
+
+def _free_set_optimum(
+    restricted: Callable[[list[int]], FloatArray], theta: FloatArray, free: list[int]
+) -> tuple[FloatArray, list[int]]:
+    """The optimum over ``free`` slopes kept >= 0: step back to the boundary while it is not."""
+    while free:
+        target = restricted(free)
+        wrong = [j for j in free if target[j] < 0]
+        if not wrong:
+            return target, free
+        step = min(theta[j] / (theta[j] - target[j]) for j in wrong)
+        theta = theta + step * (target - theta)
+        theta[[j for j in range(1, theta.size) if j not in free]] = 0.0
+        free = [j for j in free if theta[j] > 1e-12]
+        theta[[j for j in range(1, theta.size) if j not in free]] = 0.0
+    return restricted([]), free
