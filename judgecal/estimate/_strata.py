@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from judgecal._exceptions import InputError
 from judgecal._validation import FloatArray, Verbatim
 from judgecal.estimate._prepared import PreparedData
-from judgecal.estimate.ppi import PpiCore, critical_value, ppi_core
+from judgecal.estimate.ppi import Moments, PpiCore, critical_value, ppi_core
 from judgecal.estimate.results import Baseline, RateEstimate, StratumEstimate
 
 
@@ -78,12 +78,23 @@ def stratified_ppi(
                 where=where,
             )
         masks[name] = (labelled, unlabelled)
-    per_stratum = {
-        name: (
-            ppi_core(target[lab], prediction[lab], prediction[unl], lam, floor=True),
-            weights[name],
-        )
+    samples = {
+        name: (target[lab], prediction[lab], Moments.of(prediction[unl]))
         for name, (lab, unl) in masks.items()
+    }
+    return combine_strata(samples, weights, lam)
+
+
+def combine_strata(
+    samples: Mapping[str, tuple[FloatArray, FloatArray, Moments]],
+    weights: Mapping[str, float],
+    lam: float | None,
+) -> StratifiedPpi:
+    """Strata combined: per stratum the labelled targets and predictions, and the
+    :class:`Moments` of the unlabelled predictions (all PPI needs of them)."""
+    per_stratum = {
+        name: (ppi_core(targets, pred, unlabelled, lam, floor=True), weights[name])
+        for name, (targets, pred, unlabelled) in samples.items()
     }
     cores = [(core, w) for core, w in per_stratum.values()]
     n_labelled = sum(core.n_labelled for core, _ in cores)
@@ -98,13 +109,17 @@ def stratified_ppi(
 
 
 def _naive_baseline(values_by_stratum: list[tuple[FloatArray, float]], level: float) -> Baseline:
+    return naive_baseline([(Moments.of(values), w) for values, w in values_by_stratum], level)
+
+
+def naive_baseline(moments_by_stratum: list[tuple[Moments, float]], level: float) -> Baseline:
+    """Weighted stratum means with a naive normal interval, from each stratum's moments."""
     estimate = variance = 0.0
-    for values, w in values_by_stratum:
-        if values.size == 0:
+    for moments, w in moments_by_stratum:
+        if moments.count == 0:
             continue
-        estimate += w * float(values.mean())
-        spread = float(values.var(ddof=1)) if values.size > 1 else 0.0
-        variance += w**2 * spread / values.size
+        estimate += w * moments.mean
+        variance += w**2 * moments.variance(ddof=1) / moments.count
     half = critical_value(level, math.inf, "normal") * math.sqrt(variance)
     return Baseline(estimate=estimate, low=estimate - half, high=estimate + half)
 
