@@ -1,0 +1,195 @@
+"""Judge panels: several judges' scores per item, calibrated jointly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from judgecal import InputError, IsotonicCalibrator, LogisticCalibrator, PersistenceError, persist
+from judgecal.calibration.base import sigmoid
+from judgecal.calibration.logistic import fit_logistic_signed
+from judgecal.metrics import brier_score
+
+
+def _panel(
+    n: int, seed: int, noise: tuple[float, ...] = (1.0, 1.0, 1.5)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Judges that see the latent quality through independent noise; humans see it too."""
+    rng = np.random.default_rng(seed)
+    quality = rng.normal(size=n)
+    y = (rng.random(n) < sigmoid(2.0 * quality)).astype(float)
+    X = np.column_stack([3.0 + quality + rng.normal(0, sd, n) for sd in noise])
+    return X, y
+
+
+# -- the constrained solver ---------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(6))
+def test_active_set_matches_a_bounded_quasi_newton_solve(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, k = 300, 4
+    Z = np.column_stack([np.ones(n), rng.normal(size=(n, k))])
+    truth = rng.normal(0, 1.5, k + 1)
+    y = (rng.random(n) < sigmoid(Z @ truth)).astype(float)
+    w = rng.uniform(0.5, 2.0, n)
+    lam = 1.0 / 2.5**2
+
+    def objective(t: np.ndarray) -> float:
+        eta = Z @ t
+        return float(np.dot(w, np.logaddexp(0.0, eta) - y * eta) + 0.5 * lam * np.dot(t, t))
+
+    def gradient(t: np.ndarray) -> np.ndarray:
+        out: np.ndarray = Z.T @ (w * (sigmoid(Z @ t) - y)) + lam * t
+        return out
+
+    bounds = [(None, None)] + [(0.0, None)] * k
+    ref = minimize(
+        objective,
+        np.zeros(k + 1),
+        jac=gradient,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+    )
+    ours = fit_logistic_signed(Z, y, w, 2.5, 1.0)
+    assert (ours[1:] >= 0).all()
+    assert objective(ours) <= ref.fun + 1e-7
+    np.testing.assert_allclose(ours, ref.x, atol=1e-4)
+    # decreasing: the mirror image
+    flipped = fit_logistic_signed(Z * np.r_[1.0, -np.ones(k)], y, w, 2.5, -1.0)
+    np.testing.assert_allclose(flipped * np.r_[1.0, -np.ones(k)], ours, atol=1e-8)
+
+
+def test_a_judge_that_runs_against_humans_gets_a_zero_slope() -> None:
+    X, y = _panel(400, 0)
+    X[:, 2] = 6.0 - X[:, 2]  # the third judge scores backwards
+    cal = LogisticCalibrator().fit(X, y)
+    slopes = cal.pooled_["b"]
+    assert slopes[0] > 0.3 and slopes[1] > 0.3 and slopes[2] == 0.0
+    free = LogisticCalibrator(increasing=None).fit(X, y)
+    assert free.pooled_["b"][2] < 0
+
+
+# -- statistical claim: a panel beats its best judge on held-out data ------------------------
+def test_panel_beats_the_best_single_judge_on_held_out_brier() -> None:
+    wins = 0
+    for seed in range(20):
+        X, y = _panel(1100, seed)
+        train, test = slice(0, 100), slice(100, None)
+        single = min(
+            brier_score(
+                y[test],
+                LogisticCalibrator().fit(X[train, j], y[train]).predict_agreement(X[test, j]),
+            )
+            for j in range(3)
+        )
+        panel = brier_score(
+            y[test], LogisticCalibrator().fit(X[train], y[train]).predict_agreement(X[test])
+        )
+        wins += panel < single
+    assert wins >= 18
+
+
+def test_isotonic_on_the_mean_of_judges_beats_each_judge() -> None:
+    X, y = _panel(3000, 1, noise=(1.0, 1.0, 1.0))
+    train, test = slice(0, 1000), slice(1000, None)
+    panel = IsotonicCalibrator().fit(X[train], y[train]).predict_agreement(X[test])
+    singles = [
+        IsotonicCalibrator().fit(X[train, j], y[train]).predict_agreement(X[test, j])
+        for j in range(3)
+    ]
+    assert brier_score(y[test], panel) < min(brier_score(y[test], p) for p in singles)
+
+
+# -- one column is one judge -------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [IsotonicCalibrator, LogisticCalibrator])
+def test_one_column_is_exactly_one_judge(cls: type) -> None:
+    X, y = _panel(200, 2)
+    one = cls().fit(X[:, 0], y)
+    col = cls().fit(X[:, :1], y)
+    assert col.n_features_in_ == 1
+    np.testing.assert_array_equal(one.predict_proba(X[:, 0]), col.predict_proba(X[:, :1]))
+    assert "n_judges" not in one._get_state()
+
+
+def test_isotonic_combination_is_the_declared_one() -> None:
+    X, y = _panel(300, 3)
+    weights = np.array([3.0, 1.0, 0.0])
+    cal = IsotonicCalibrator(combine=weights.tolist()).fit(X, y)
+    combined = X @ weights / weights.sum()
+    one = IsotonicCalibrator().fit(combined, y)
+    np.testing.assert_allclose(cal.predict_agreement(X), one.predict_agreement(combined))
+    np.testing.assert_allclose(cal.combined_score(X), combined)
+    mean = IsotonicCalibrator().fit(X, y)
+    np.testing.assert_allclose(
+        mean.predict_agreement(X),
+        IsotonicCalibrator().fit(X.mean(1), y).predict_agreement(X.mean(1)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("combine", "match"),
+    [
+        ("median", "combine"),
+        ([1.0, -1.0, 1.0], "non-negative"),
+        ([0, 0, 0], "not all zero"),
+        ([1.0, 1.0], "3 weights"),
+    ],
+)
+def test_bad_combinations_are_named(combine: object, match: str) -> None:
+    X, y = _panel(60, 4)
+    with pytest.raises(InputError, match=match):
+        IsotonicCalibrator(combine=combine).fit(X, y)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [IsotonicCalibrator, LogisticCalibrator])
+def test_prediction_needs_the_judges_of_fit(cls: type) -> None:
+    X, y = _panel(100, 5)
+    cal = cls().fit(X, y)
+    with pytest.raises(InputError, match=r"X has 2 features, but .* expecting 3"):
+        cal.predict_proba(X[:, :2])
+    with pytest.raises(InputError, match="X has 1 features"):
+        cal.predict_proba(X[:, 0])
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(InputError, match="row 3, column 1"):
+        cls().fit(bad, y)
+
+
+def test_stages_route_panels() -> None:
+    X, y = _panel(240, 6)
+    stages = np.repeat(["a", "b"], 120)
+    cal = LogisticCalibrator(min_stage_labels=50).fit(X, y, stages=stages)
+    assert set(cal.stage_states_) == {"a", "b"}
+    p = cal.predict_agreement(X[:5], stages=["a"] * 5)
+    np.testing.assert_allclose(p, cal._predict_one(cal.stage_states_["a"], X[:5]))
+
+
+# -- persistence ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make", [LogisticCalibrator, IsotonicCalibrator, lambda: IsotonicCalibrator(combine=[1, 2, 0])]
+)
+def test_panel_calibrators_save_and_load(make: object, tmp_path: object) -> None:
+    X, y = _panel(300, 7)
+    stages = np.repeat(["a", "b"], 150)
+    cal = make().fit(X, y, stages=stages)  # type: ignore[operator]
+    back = persist.loads(persist.dumps(cal))
+    assert back.n_features_in_ == 3
+    np.testing.assert_array_equal(
+        back.predict_proba(X, stages=stages), cal.predict_proba(X, stages=stages)
+    )
+
+
+def test_an_edited_panel_state_does_not_load() -> None:
+    import json
+
+    X, y = _panel(300, 8)
+    doc = json.loads(persist.dumps(LogisticCalibrator().fit(X, y)))
+    doc["state"]["pooled"]["b"][0] = -1.0  # a negative slope under increasing=True
+    text = json.dumps({k: v for k, v in doc.items() if k != "sha256"})
+    from judgecal.persist import _checksum
+
+    doc["sha256"] = _checksum(json.loads(text))
+    with pytest.raises(PersistenceError, match="increasing"):
+        persist.loads(json.dumps(doc))
