@@ -7,6 +7,7 @@
 ``judgecal agree``            agreement report per stage (default: bundled HANNA)
 ``judgecal estimate``         human rate with a valid interval (default: bundled PandaLM)
 ``judgecal cache``            inspect and prune a judge-call cache
+``judgecal report``           one self-contained HTML report (default: bundled HANNA)
 
 Errors are one line on stderr naming the flag, exit code 2, never a traceback.
 Ctrl-C exits 130 with one line; a closed output pipe exits quietly.
@@ -25,12 +26,13 @@ from typing import Any
 from judgecal._exceptions import JudgecalError
 from judgecal._version import __version__
 from judgecal.cli import agree, apply, bias, cache, demo, estimate, fit
+from judgecal.cli import report as report_command
 from judgecal.cli.errors import describe, interrupted_message
 
 __all__ = ["build_parser", "main"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (fit, apply, demo, bias, agree, estimate, cache)
+COMMANDS = (fit, apply, demo, bias, agree, estimate, cache, report_command)
 
 EXAMPLE = """example:
   judgecal demo
