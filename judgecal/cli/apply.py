@@ -1,22 +1,48 @@
-"""``judgecal apply``: add calibrated probabilities to the scores in a file."""
+"""``judgecal apply``: add calibrated probabilities to the scores in a file.
+
+Works with every calibrator ``judgecal`` saves: isotonic, logistic,
+feature-adjusted (its feature columns are read from the file) and Bayesian
+(binary, monotone, ordinal, pairwise; with a credible interval per row). The
+scores are read on the scale the calibrator was fitted on: the one ``judgecal
+fit`` stored beside it, else what the calibrator itself records (a pairwise
+Bayesian calibrator reads ``second``/``tie``/``first``), else ``--scale``.
+
+When ``--label-col`` names human labels, the raw judge and the calibrated
+judge are scored against them (Brier, ECE, log loss) and a reliability
+diagram is written.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from judgecal._exceptions import InputError
 from judgecal.cli import options
-from judgecal.cli.data import load_records
-from judgecal.cli.output import open_output
+from judgecal.cli.data import DEFAULT_SCALE, label_columns, load_records, parse_scale
+from judgecal.cli.output import check_plot_path, open_output
+from judgecal.cli.scoring import (
+    agreement,
+    calibrator_inputs,
+    feature_names,
+    interval,
+    metric_rows,
+    metrics_table,
+    reliability_plot,
+)
 
-__all__ = ["register", "run", "stored_scale"]
+__all__ = ["calibrator_scale", "register", "run", "stored_scale"]
 
-EXAMPLE = """example:
+EXAMPLE = """examples:
   judgecal apply calibrator.json judged.csv --score-col gpt4 --stage-col stage --out calibrated.csv
+  judgecal apply calibrator.json labelled.csv --score-col gpt4 --label-col r1,r2 \\
+      --out calibrated.csv --plot reliability.png       # also: Brier, ECE, log loss
 """
 
 
@@ -24,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add the ``apply`` subcommand."""
     parser = subparsers.add_parser(
         "apply",
-        help="calibrate the scores in a file",
+        help="calibrate the scores in a file (and score the calibration when it has labels)",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -33,8 +59,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     options.add_data(parser)
     options.add_record_cols(parser)
+    options.add_label_cols(parser)
+    parser.add_argument(
+        "--threshold", type=int, default=None, help="ordinal labels: lowest level counted as yes"
+    )
     options.add_level(parser)
     options.add_out(parser, help="output CSV (default: stdout)")
+    parser.add_argument(
+        "--plot",
+        default=None,
+        help="with labels: reliability diagram here (default: OUT.reliability.png, "
+        "or judgecal-reliability.png)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -57,6 +93,26 @@ def stored_scale(text: str) -> str | None:
     return scale if isinstance(scale, str) else None
 
 
+def calibrator_scale(calibrator: Any) -> str | None:
+    """The scale a calibrator records itself (Bayesian kinds), as a ``--scale`` text.
+
+    Examples
+    --------
+    >>> from judgecal import BayesianCalibrator
+    >>> calibrator_scale(BayesianCalibrator(kind="pairwise"))
+    'verdict:second,tie,first'
+    >>> calibrator_scale(BayesianCalibrator(score_range=(1, 7)))
+    'numeric:1:7'
+    """
+    if getattr(calibrator, "kind", None) == "pairwise":
+        return "verdict:second,tie,first"  # the pairwise coding of judgecal.vocabulary
+    score_range = getattr(calibrator, "score_range", None)
+    if score_range is not None:
+        low, high = (float(value) for value in score_range)
+        return f"numeric:{low:g}:{high:g}"
+    return None
+
+
 def _load_calibrator(path: str) -> tuple[Any, str | None]:
     from judgecal.persist import loads
 
@@ -65,32 +121,104 @@ def _load_calibrator(path: str) -> tuple[Any, str | None]:
         raise InputError("CALIBRATOR", "an existing file", path)
     text = file.read_bytes()
     calibrator = loads(text)
-    return calibrator, stored_scale(text.decode("utf-8", errors="replace"))
+    scale = stored_scale(text.decode("utf-8", errors="replace")) or calibrator_scale(calibrator)
+    return calibrator, scale
 
 
-def _rows(records: Any, calibrator: Any, stages: Any, level: float) -> Any:
-    """Yield the output rows: id, stage, score, p_agree (and the interval, when there is one)."""
-    scores = records.scores()
-    probability = calibrator.predict_proba(scores, stages=stages)[:, 1]
-    interval = None
-    if hasattr(calibrator, "predict_interval"):
-        interval = calibrator.predict_interval(scores, stages=stages, level=level)
-    yield ["item_id", "stage", "score", "p_agree"] + (
-        ["p_low", "p_high"] if interval is not None else []
+def _features(records: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: records.feature(name) for name in names}
+
+
+def _predict(calibrator: Any, records: Any, stages: Any, level: float) -> tuple[Any, Any | None]:
+    """Agreement and interval of the scored records."""
+    inputs = calibrator_inputs(
+        calibrator, records.scores(), _features(records, feature_names(calibrator))
     )
-    for index, judgment in enumerate(records):
-        row = [judgment.item_id, judgment.stage, repr(judgment.score), f"{probability[index]:.6f}"]
-        if interval is not None:
-            row += [f"{interval[index, 0]:.6f}", f"{interval[index, 1]:.6f}"]
-        yield row
+    return agreement(calibrator, inputs, stages), interval(calibrator, inputs, stages, level)
+
+
+def _rows(records: Any, probability: Any, bounds: Any | None) -> Any:
+    """The output rows: id, stage, status, score, p_agree (and the interval, when there is one)."""
+    yield (
+        ["item_id", "stage", "score", "p_agree"]
+        + (["p_low", "p_high"] if bounds is not None else [])
+        + ["status"]
+    )
+    scored = 0
+    for judgment in records:
+        if judgment.score is None:  # a failed or missing judge output: kept, never scored
+            empty = ["", ""] if bounds is not None else []
+            yield [judgment.item_id, judgment.stage, "", "", *empty, judgment.judge_status]
+            continue
+        row = [judgment.item_id, judgment.stage, repr(judgment.score)]
+        row.append(f"{probability[scored]:.6f}")
+        if bounds is not None:
+            row += [f"{bounds[scored, 0]:.6f}", f"{bounds[scored, 1]:.6f}"]
+        yield [*row, judgment.judge_status]
+        scored += 1
+
+
+def _targets(labelled: Any, args: argparse.Namespace, calibrator: Any) -> Any:
+    threshold = args.threshold
+    if labelled.label_kind == "ordinal" and threshold is None:
+        threshold = getattr(calibrator, "threshold", None)
+        if threshold is None:
+            raise InputError("--threshold", "the lowest level counted as yes", "nothing")
+    return labelled.targets(how="soft", threshold=threshold)
+
+
+def _report_metrics(
+    args: argparse.Namespace, records: Any, calibrator: Any, scale: str, stages_given: bool
+) -> None:
+    """Score raw and calibrated judge on the labelled items; write the reliability plot."""
+    labelled = records.scored().labelled()
+    stream = sys.stdout if args.out not in (None, "-") else sys.stderr
+    if len(labelled) == 0:
+        print("no labelled items with a judge score: no metrics", file=stream)
+        return
+    y, weight = _targets(labelled, args, calibrator)
+    stages = labelled.stages() if stages_given else None
+    calibrated, _ = _predict(calibrator, labelled, stages, args.level)
+    raw = parse_scale(scale).to_unit(labelled.scores())
+    predictions = {"raw judge": raw, f"calibrated ({type(calibrator).__name__})": calibrated}
+    print(f"calibration on {len(labelled)} labelled items (lower is better):", file=stream)
+    print(metrics_table(metric_rows(y, weight, predictions)), file=stream)
+    plot = _plot_path(args)
+    reliability_plot(plot, y, weight, predictions, title="judgecal apply: reliability")
+    print(f"reliability diagram written to {plot}", file=stream)
+
+
+def _plot_path(args: argparse.Namespace) -> str:
+    if args.plot:
+        return str(args.plot)
+    if args.out not in (None, "-"):
+        return str(Path(args.out).with_suffix(".reliability.png"))
+    return "judgecal-reliability.png"
 
 
 def run(args: argparse.Namespace) -> int:
     """Write one CSV row per item; the whole file appears at once (atomic)."""
-    calibrator, scale = _load_calibrator(args.calibrator_path)
-    records = load_records(args, args.data, with_labels=False, scale=args.scale or scale)
-    stages = records.stages() if args.stage_col else None
-    rows = list(_rows(records, calibrator, stages, args.level))
+    calibrator, stored = _load_calibrator(args.calibrator_path)
+    scale = args.scale or stored or DEFAULT_SCALE
+    with_labels = bool(label_columns(args))
+    if with_labels:
+        check_plot_path("--plot", _plot_path(args))
+    records = load_records(
+        args,
+        args.data,
+        with_labels=with_labels,
+        scale=scale,
+        feature_cols=feature_names(calibrator),
+    )
+    scored = records.scored()
+    stages = scored.stages() if args.stage_col else None
+    if len(scored):
+        probability, bounds = _predict(calibrator, scored, stages, args.level)
+    else:
+        probability, bounds = np.empty(0), None
+    rows = list(_rows(records, probability, bounds))
     with open_output(args.out, newline="") as handle:
         csv.writer(handle).writerows(rows)
+    if with_labels:
+        _report_metrics(args, records, calibrator, scale, bool(args.stage_col))
     return 0

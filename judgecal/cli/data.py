@@ -26,9 +26,11 @@ __all__ = [
     "DEFAULT_SCALE",
     "bundled_or_file",
     "data_path",
+    "item_columns",
     "label_columns",
     "load_records",
     "parse_scale",
+    "score_columns",
 ]
 
 DEFAULT_SCALE = "likert:5"
@@ -122,34 +124,95 @@ def _label_options(args: argparse.Namespace, labels: list[str]) -> dict[str, Any
     return options
 
 
-def load_records(
-    args: argparse.Namespace, path: str, *, with_labels: bool, scale: str | None = None
-) -> Any:
-    """Read ``path`` with the record options in ``args`` (a ``JudgmentSet``)."""
-    from judgecal.records.io import read_csv, read_jsonl
+def score_columns(args: argparse.Namespace) -> list[str]:
+    """The judge columns of ``--score-col`` (comma-separated: several judges).
 
+    Examples
+    --------
+    >>> score_columns(argparse.Namespace(score_col="gpt4, claude"))
+    ['gpt4', 'claude']
+    """
+    return [c.strip() for c in str(args.score_col or "").split(",") if c.strip()]
+
+
+def item_columns(args: argparse.Namespace) -> list[str]:
+    """The columns of ``--item-col``; several (``story_id,criterion``) make one id together."""
+    return [c.strip() for c in str(args.item_col or "item_id").split(",") if c.strip()]
+
+
+def load_records(
+    args: argparse.Namespace,
+    path: str,
+    *,
+    with_labels: bool,
+    scale: str | None = None,
+    score_col: str | None = None,
+    feature_cols: tuple[str, ...] = (),
+) -> Any:
+    """Read ``path`` with the record options in ``args`` (a ``JudgmentSet``).
+
+    ``score_col`` reads one of several ``--score-col`` judges (default: the
+    first); ``feature_cols`` are kept as numeric features.
+    """
     file = Path(path)
     if file.suffix.lower() not in _SUFFIXES:
         raise InputError("DATA", "a .csv or .jsonl file", path)
-    if not args.score_col:
+    judges = score_columns(args)
+    if not judges:
         raise FlagError("--score-col", f"required with a data file ({file.name})")
     labels = label_columns(args) if with_labels else []
     if with_labels and not labels:
         raise FlagError("--label-col", f"required with a data file ({file.name})")
-    wanted = {"--score-col": [args.score_col], "--label-col": labels}
+    wanted = {"--score-col": judges, "--label-col": labels, "--item-col": item_columns(args)}
     if args.stage_col:
         wanted["--stage-col"] = [args.stage_col]
+    if feature_cols:
+        wanted["CALIBRATOR (its feature columns)"] = list(feature_cols)
     _check_columns(file, wanted)
     options: dict[str, Any] = {
         "scale": parse_scale(scale or args.scale or DEFAULT_SCALE),
-        "score_col": args.score_col,
+        "score_col": score_col or judges[0],
         "stage_col": args.stage_col,
         "item_col": args.item_col,
     }
+    if feature_cols:
+        options["feature_cols"] = list(feature_cols)
     if with_labels:
         options.update(_label_options(args, labels))
+    if len(item_columns(args)) > 1:
+        return _read_joined_ids(file, item_columns(args), options)
+    from judgecal.records.io import read_csv, read_jsonl
+
     reader = read_csv if file.suffix.lower() == ".csv" else read_jsonl
     return reader(file, **options)
+
+
+_JOINED_ID = "__judgecal_item_id__"
+
+
+def _read_joined_ids(file: Path, columns: list[str], options: dict[str, Any]) -> Any:
+    """Read a file whose item id is several columns together (``story_id,criterion``)."""
+    from judgecal.records.io import from_rows
+
+    rows = _file_rows(file)
+    for row in rows:
+        row[_JOINED_ID] = "/".join(str(row.get(column, "")) for column in columns)
+    return from_rows(rows, **{**options, "item_col": _JOINED_ID})
+
+
+def _file_rows(file: Path) -> list[dict[str, Any]]:
+    if file.suffix.lower() == ".csv":
+        with file.open(newline="", encoding="utf-8-sig") as handle:
+            return [dict(row) for row in csv.DictReader(handle)]
+    rows = []
+    with file.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise InputError("DATA", "one JSON object per line", f"line {number}")
+                rows.append(row)
+    return rows
 
 
 def bundled_or_file(args: argparse.Namespace, default: str) -> Any:
