@@ -121,7 +121,13 @@ def _alpha_counts(
         return None
     kept, scale = counts[keep], unit_weight[keep] / (per_unit[keep] - 1.0)
     scaled = kept * scale[:, None]
-    coincidences = scaled.T @ kept - np.diag(scaled.sum(0))
+    return alpha_from_coincidences(scaled.T @ kept - np.diag(scaled.sum(0)), metric, values)
+
+
+def alpha_from_coincidences(
+    coincidences: FloatArray, metric: str, values: FloatArray | None = None
+) -> float | None:
+    """Krippendorff's alpha from a coincidence matrix (sums of parts add up to the whole's)."""
     marginals = coincidences.sum(1)
     n_pairable = float(marginals.sum())
     if n_pairable <= 1.0:
