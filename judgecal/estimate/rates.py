@@ -20,6 +20,7 @@ from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import (
     FloatArray,
     Verbatim,
+    as_float_1d,
     check_choice,
     check_float,
     check_int,
@@ -42,6 +43,7 @@ from judgecal.estimate._strata import (
     stratified_ppi,
     tie_judge_baseline,
 )
+from judgecal.estimate.active import inclusion_weights, ipw_estimate
 from judgecal.estimate.bayes import bayes_estimate, default_bayes, has_posterior
 from judgecal.estimate.ppi import PpiCore, critical_value, ppi_core, rogan_gladen_core
 from judgecal.estimate.results import Baseline, RateEstimate, StratumEstimate
@@ -89,6 +91,8 @@ def estimate_rate(
     stagewise: bool = False,
     interval: IntervalKind = "t",
     seed: int | None = 0,
+    inclusion: Any = None,
+    rounds: Any = None,
 ) -> RateEstimate:
     """Estimate the human rate from records: some labelled by humans, most only by the judge.
 
@@ -132,6 +136,16 @@ def estimate_rate(
         Student t (``n_h - 1`` degrees of freedom, summed over strata) or normal quantiles.
     seed : int or None
         Seed of the fold split.
+    inclusion : array-like of shape (n_items,), optional
+        Each item's probability of having been chosen for labelling (NaN or
+        anything on unlabelled items), e.g. from :func:`~judgecal.choose_labels`
+        or a label file's ``inclusion_prob`` column. With it the estimate is the
+        inverse-probability-weighted, power-tuned one of
+        :mod:`judgecal.estimate.active` (over all items; ``strata`` then only
+        groups a ``stagewise`` calibrator). Methods ``ppi++``, ``ppi``, ``human``.
+    rounds : array-like of shape (n_items,), optional
+        With ``inclusion``: the labelling round of each labelled item
+        (``label_round``); each round's probabilities may depend on earlier labels.
 
     Returns
     -------
@@ -165,10 +179,32 @@ def estimate_rate(
         folds=folds,
         stagewise=stagewise,
     )
+    if inclusion is not None:
+        return _chosen_labels_estimate(data, calibrator, options, inclusion, rounds, seed)
     result = run_estimate(data, weights, calibrator, options, make_rng(seed))
     if tie_policy == "separate":
         result = result.model_copy(update={"tie_rate": _tie_rate(data, weights, options)})
     return result
+
+
+def _chosen_labels_estimate(
+    data: PreparedData,
+    calibrator: Any,
+    options: EstimateOptions,
+    inclusion: Any,
+    rounds: Any,
+    seed: int | None,
+) -> RateEstimate:
+    """The IPW estimate for labels chosen with known inclusion probabilities."""
+    if options.method not in ("ppi++", "ppi", "human"):
+        raise InputError(
+            "method",
+            "'ppi++', 'ppi' or 'human' with inclusion=",
+            options.method,
+            where=options.where,
+        )
+    probs, round_numbers = inclusion_weights(inclusion, data.labelled, rounds, options.where)
+    return ipw_estimate(data, calibrator, options, probs, round_numbers, make_rng(seed))
 
 
 def _rate_calibrator(judgments: Any, method: str, calibrator: Any, ties: str, where: str) -> Any:
@@ -232,6 +268,8 @@ def estimate_difference(
     folds: int = 5,
     interval: IntervalKind = "t",
     seed: int | None = 0,
+    inclusion: Any = None,
+    rounds: Any = None,
 ) -> RateEstimate:
     """Difference of the human rate between two systems: ``rate(first) - rate(second)``.
 
@@ -249,8 +287,10 @@ def estimate_difference(
         The meta field naming the system of each item (e.g. ``"system"``).
     first, second : str
         The two values of ``group`` to compare.
-    method, calibrator, strata, threshold, level, folds, interval, seed
+    method, calibrator, strata, threshold, level, folds, interval, seed, inclusion, rounds
         As in :func:`estimate_rate` (``strata`` may only be ``"stage"``, a meta field or None).
+        With ``inclusion`` each system is estimated with the IPW estimator and the
+        variances add.
 
     Returns
     -------
@@ -297,8 +337,73 @@ def estimate_difference(
         estimand=f"{estimand_words(judgments, threshold, 'half')}: {first} - {second}",
         folds=folds,
     )
-    result = run_estimate(data, weights, calibrator, options, make_rng(seed))
+    if inclusion is not None:
+        result = _chosen_difference(
+            data,
+            system[rows],
+            (first, second),
+            calibrator,
+            options,
+            (inclusion, rounds, rows),
+            seed,
+        )
+    else:
+        result = run_estimate(data, weights, calibrator, options, make_rng(seed))
     return result.model_copy(update={"low": max(result.low, -1.0), "high": min(result.high, 1.0)})
+
+
+def _chosen_difference(
+    data: PreparedData,
+    system: np.ndarray,
+    pair: tuple[Any, Any],
+    calibrator: Any,
+    options: EstimateOptions,
+    design: tuple[Any, Any, np.ndarray],
+    seed: int | None,
+) -> RateEstimate:
+    """IPW estimates of the two systems, subtracted (independent samples: variances add)."""
+    inclusion, rounds, rows = design
+    probs = as_float_1d(inclusion, "inclusion", where=options.where, finite=False)
+    if probs.size <= int(rows.max()):
+        raise InputError(
+            "inclusion",
+            "one inclusion probability per item of judgments",
+            Verbatim(f"{probs.size} values"),
+            where=options.where,
+        )
+    round_numbers = None if rounds is None else np.asarray(rounds)[rows]
+    picked = (probs[rows], round_numbers)
+    parts = []
+    for value in pair:
+        keep = np.flatnonzero(system == value)
+        part = data.subset(keep, np.full(keep.size, str(value)))
+        part_rounds = None if picked[1] is None else picked[1][keep]
+        parts.append(
+            _chosen_labels_estimate(part, calibrator, options, picked[0][keep], part_rounds, seed)
+        )
+    high, low = parts
+    estimate = high.estimate - low.estimate
+    std_error = math.hypot(high.std_error or 0.0, low.std_error or 0.0)
+    human_se = math.hypot(high.human_only.width, low.human_only.width) / 2
+    crit = critical_value(options.level, high.n_labelled + low.n_labelled - 2, options.interval)
+    human = high.human_only.estimate - low.human_only.estimate
+    judge = high.judge_only.estimate - low.judge_only.estimate
+    n_labelled = high.n_labelled + low.n_labelled
+    return high.model_copy(
+        update={
+            "estimate": estimate,
+            "low": estimate - crit * std_error,
+            "high": estimate + crit * std_error,
+            "n_labelled": n_labelled,
+            "n_unlabelled": high.n_unlabelled + low.n_unlabelled,
+            "n_unscored": high.n_unscored + low.n_unscored,
+            "effective_labels": n_labelled * (human_se / max(crit * std_error, 1e-300)) ** 2,
+            "human_only": Baseline(estimate=human, low=human - human_se, high=human + human_se),
+            "judge_only": Baseline(estimate=judge, low=judge, high=judge),
+            "std_error": std_error,
+            "lam": None,
+        }
+    )
 
 
 def _check_systems(system: np.ndarray, group: str, first: Any, second: Any, where: str) -> None:
@@ -350,7 +455,7 @@ def run_estimate(
     else:
         combined = stratified_ppi(data.target, predictions, data, weights, lam, options.where)
         human_estimate = combined.human_estimate
-    return assemble(
+    result = assemble(
         data,
         combined,
         options,
@@ -360,6 +465,7 @@ def run_estimate(
         human_estimate=human_estimate,
         lam_reported=options.method != "human",
     )
+    return result.model_copy(update={"std_error": math.sqrt(combined.variance)})
 
 
 def _ppi_label(method: str, calibrator: Any, folds: int) -> str:

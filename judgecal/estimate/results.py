@@ -102,6 +102,9 @@ class RateEstimate(BaseModel):
     """Per-stratum estimates (empty when not stratified)."""
     tie_rate: RateEstimate | None = None
     """The human tie rate, with ``ties="separate"``."""
+    std_error: float | None = None
+    """Standard error of the estimate (before clipping the interval to [0, 1]); used by
+    :func:`~judgecal.estimate.sequential.anytime_interval`."""
 
     @property
     def width(self) -> float:
