@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+import judgecal
 from judgecal import InputError, IsotonicCalibrator, LogisticCalibrator, PersistenceError, persist
 from judgecal.calibration.base import sigmoid
 from judgecal.calibration.logistic import fit_logistic_signed
+from judgecal.estimate._prepared import PreparedData, data_from_arrays, prepare_records
+from judgecal.estimate.rates import rate_from_data
 from judgecal.metrics import brier_score
 
 
@@ -193,3 +198,51 @@ def test_an_edited_panel_state_does_not_load() -> None:
     doc["sha256"] = _checksum(json.loads(text))
     with pytest.raises(PersistenceError, match="increasing"):
         persist.loads(json.dumps(doc))
+
+
+# -- estimates: the panel's calibrated prediction in PPI++ --------------------------------------
+def _rate_data(
+    seed: int, n: int = 1500, n_labels: int = 100, *, panel: bool
+) -> tuple[PreparedData, float]:
+    X, y = _panel(n, seed)
+    labelled = np.zeros(n, dtype=bool)
+    labelled[np.random.default_rng(seed + 1000).choice(n, n_labels, replace=False)] = True
+    data = data_from_arrays(X[:, 0], 0.0, 6.0, y, labelled, panel=X if panel else None)
+    return data, float(y.mean())
+
+
+def test_a_panel_narrows_the_rate_interval_and_keeps_coverage() -> None:
+    widths, covered = [], 0
+    trials = 100
+    for seed in range(trials):
+        one, truth = _rate_data(seed, panel=False)
+        many, _ = _rate_data(seed, panel=True)
+        single = rate_from_data(one, calibrator=LogisticCalibrator(), seed=seed)  # type: ignore[arg-type]
+        joint = rate_from_data(many, calibrator=LogisticCalibrator(), seed=seed)  # type: ignore[arg-type]
+        widths.append(joint.width / single.width)
+        covered += joint.low <= truth <= joint.high
+    assert float(np.mean(widths)) < 0.98  # 0.961 measured
+    assert covered / trials >= 0.84
+
+
+def test_records_with_other_judges_give_the_panel_to_the_calibrator() -> None:
+    js = judgecal.load_pandalm("gpt35", with_texts=False)
+    other = judgecal.load_pandalm("pandalm7b", with_texts=False)
+    data = prepare_records(js, None, None, "half", "estimate_rate", judges={"pandalm7b": other})
+    assert data.panel is not None and data.panel.shape == (len(js), 2)
+    both = np.array(
+        [a.score is not None and b.score is not None for a, b in zip(js, other, strict=True)]
+    )
+    np.testing.assert_array_equal(data.scored, both)
+    hidden = replace(data, labelled=data.labelled & (np.arange(len(js)) % 5 == 0))
+    r = rate_from_data(hidden, calibrator=LogisticCalibrator())  # type: ignore[arg-type]
+    assert r.n_labelled == int(hidden.labelled.sum()) and 0 < r.low < r.high < 1
+
+
+def test_a_judge_missing_an_item_is_named() -> None:
+    js = judgecal.load_pandalm("gpt35", with_texts=False)
+    other = judgecal.load_pandalm("pandalm7b", with_texts=False)[:10]
+    with pytest.raises(InputError, match=r"judges\['pandalm7b'\].*none for item"):
+        prepare_records(js, None, None, "half", "estimate_rate", judges={"pandalm7b": other})
+    with pytest.raises(InputError, match="judges"):
+        prepare_records(js, None, None, "half", "estimate_rate", judges=["a", "b"])

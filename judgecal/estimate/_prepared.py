@@ -7,6 +7,7 @@ modules, not to users.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,14 @@ class PreparedData:
     """1 where the judge's verdict is "tie" (verdict scales with a tie word)."""
     strata: np.ndarray
     """Stratum name of each item."""
+    panel: FloatArray | None = None
+    """A judge panel's scores, shape (n, k), one column per judge (0 where a judge
+    failed; ``scored`` is then True only where every judge scored); None: one judge."""
+
+    @property
+    def predictors(self) -> FloatArray:
+        """What the calibrator sees: the panel's scores (n, k), or the judge score (n,)."""
+        return self.score if self.panel is None else self.panel
 
     def subset(self, rows: np.ndarray, strata: np.ndarray) -> PreparedData:
         """The rows ``rows`` under new stratum names, without the tie columns."""
@@ -57,6 +66,7 @@ class PreparedData:
             tie_share=None,
             judge_says_tie=None,
             strata=strata,
+            panel=None if self.panel is None else self.panel[rows],
         )
 
 
@@ -138,16 +148,22 @@ def _judge_says_tie(js: JudgmentSet, scored: np.ndarray, score: FloatArray) -> F
 
 
 def prepare_records(
-    js: Any, strata: Any, threshold: int | None, ties: str, where: str
+    js: Any, strata: Any, threshold: int | None, ties: str, where: str, judges: Any = None
 ) -> PreparedData:
-    """Check the records and turn them into arrays (targets under the tie policy ``ties``)."""
+    """Check the records and turn them into arrays (targets under the tie policy ``ties``).
+
+    ``judges`` picks a judge panel (see :func:`panel_scores`); with one, the
+    calibrator sees every panel judge's score and ``scored`` means that all of
+    them scored the item.
+    """
     _check_labels(js, threshold, ties, where)
     positive, nontie, tie, usable = item_targets(js, threshold, ties)
     scored = np.array([j.score is not None for j in js], dtype=bool)
     score = np.array([0.0 if j.score is None else float(j.score) for j in js])
+    panel, panel_scored = panel_scores(js, judges, where)
     return PreparedData(
         labelled=usable,
-        scored=scored,
+        scored=scored if panel is None else panel_scored,
         score=score,
         unit_score=js.scale.to_unit(score),
         target=positive,
@@ -155,7 +171,88 @@ def prepare_records(
         tie_share=tie if ties == "separate" else None,
         judge_says_tie=_judge_says_tie(js, scored, score),
         strata=_strata_of(js, strata, where),
+        panel=panel,
     )
+
+
+def panel_scores(js: JudgmentSet, judges: Any, where: str) -> tuple[FloatArray | None, Any]:
+    """The panel's scores (n, k) and where every judge scored; ``(None, None)``: one judge.
+
+    ``judges`` is None (the records' own named judges when they carry two or
+    more, else one judge), a sequence of the records' judge names, or a mapping
+    of name to a :class:`~judgecal.JudgmentSet` of other judges' scores of the
+    same items (matched by stage and item id); the records' own judge is then
+    column 0.
+    """
+    if judges is None:
+        names = _record_judges(js)
+        return _named_panel(js, names, where) if len(names) >= 2 else (None, None)
+    if isinstance(judges, Mapping):
+        columns = [_judge_column(js, js, "", where)]
+        columns += [_judge_column(js, other, str(name), where) for name, other in judges.items()]
+    elif isinstance(judges, Sequence) and not isinstance(judges, str):
+        return _named_panel(js, list(judges), where)
+    else:
+        raise InputTypeError(
+            "judges",
+            "None, a sequence of the records' judge names, or a mapping name -> JudgmentSet",
+            judges,
+            where=where,
+        )
+    return _stack(columns)
+
+
+def _record_judges(js: JudgmentSet) -> list[str]:
+    """Names of the judges the records carry (none when they carry one unnamed judge)."""
+    names = getattr(js, "judges", None)
+    names = names() if callable(names) else names
+    return [str(n) for n in names] if isinstance(names, Sequence) else []
+
+
+def _named_panel(js: JudgmentSet, names: list[str], where: str) -> tuple[FloatArray, Any]:
+    known = _record_judges(js)
+    if len(names) < 2 or len(set(names)) != len(names) or not set(names) <= set(known):
+        raise InputError(
+            "judges",
+            f"two or more distinct names of the records' judges {known} "
+            "(or a mapping name -> JudgmentSet of other judges' scores)",
+            names,
+            where=where,
+        )
+    columns = []
+    for name in names:
+        score = np.asarray(js.scores(judge=name), dtype=np.float64)  # type: ignore[call-arg]
+        columns.append((np.nan_to_num(score, nan=0.0), np.isfinite(score)))
+    return _stack(columns)
+
+
+def _judge_column(
+    js: JudgmentSet, other: Any, name: str, where: str
+) -> tuple[FloatArray, np.ndarray]:
+    """``other``'s score of each item of ``js`` (0 where none) and whether it scored."""
+    if not isinstance(other, JudgmentSet):
+        raise InputTypeError(f"judges[{name!r}]", "a JudgmentSet", other, where=where)
+    found = {(j.stage, j.item_id): j.score for j in other}
+    score, ok = np.zeros(len(js)), np.zeros(len(js), dtype=bool)
+    for row, j in enumerate(js):
+        key = (j.stage, j.item_id)
+        if key not in found:
+            raise InputError(
+                f"judges[{name!r}]",
+                "a judgment for every item of judgments (same stage and item_id)",
+                f"none for item {j.item_id!r} in stage {j.stage!r}",
+                where=where,
+            )
+        value = found[key]
+        if value is not None:
+            score[row], ok[row] = float(value), True
+    return score, ok
+
+
+def _stack(columns: list[tuple[FloatArray, np.ndarray]]) -> tuple[FloatArray, Any]:
+    panel = np.column_stack([c for c, _ in columns])
+    every = np.logical_and.reduce([ok for _, ok in columns])
+    return panel, every
 
 
 def data_from_arrays(
@@ -165,8 +262,13 @@ def data_from_arrays(
     y: FloatArray,
     labelled: np.ndarray,
     strata: np.ndarray | None = None,
+    panel: FloatArray | None = None,
 ) -> PreparedData:
-    """Fast path for simulations: every item scored, binary-style targets."""
+    """Fast path for simulations: every item scored, binary-style targets.
+
+    ``panel`` (n, k): every judge's score, for a calibrator of a judge panel
+    (``scores`` stays the one judge of the raw baseline).
+    """
     n_items = scores.size
     return PreparedData(
         labelled=labelled.astype(bool),
@@ -178,6 +280,7 @@ def data_from_arrays(
         tie_share=None,
         judge_says_tie=None,
         strata=np.full(n_items, "all") if strata is None else np.asarray(strata, dtype=str),
+        panel=None if panel is None else np.asarray(panel, dtype=np.float64),
     )
 
 
@@ -233,7 +336,7 @@ class CrossFitPlan:
         if self.raw_fill is not None:
             raw: FloatArray = np.where(scored, unit_score, self.raw_fill)
             return raw
-        total = np.zeros(score.size)
+        total = np.zeros(score.shape[0])
         for model, fill in self.models:
             total += fill_predictions(model, score, scored, strata, fill, self.stagewise)
         out: FloatArray = total / len(self.models)
@@ -287,7 +390,7 @@ def crossfit(
     pred[labelled] = pred_labelled
     if unlabelled.size:
         pred[unlabelled] = plan.predict(
-            data.score[unlabelled],
+            data.predictors[unlabelled],
             data.scored[unlabelled],
             data.unit_score[unlabelled],
             data.strata[unlabelled],
@@ -300,12 +403,13 @@ def _fit_fold(
 ) -> Any:
     """A clone of ``calibrator`` fitted on the scored training rows (None: too few to fit)."""
     rows = train[data.scored[train]]
-    if rows.size < 2 or np.ptp(data.score[rows]) <= 0:
+    x = data.predictors
+    if rows.size < 2 or np.ptp(x[rows]) <= 0:
         return None
     model = clone(calibrator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        model.fit(data.score[rows], target[rows], stages=data.strata[rows] if stagewise else None)
+        model.fit(x[rows], target[rows], stages=data.strata[rows] if stagewise else None)
     return model
 
 
@@ -314,7 +418,7 @@ def predict_or_fill(
 ) -> FloatArray:
     """The model's prediction on the scored ``rows``; ``fill`` elsewhere (or without a model)."""
     return fill_predictions(
-        model, data.score[rows], data.scored[rows], data.strata[rows], fill, stagewise
+        model, data.predictors[rows], data.scored[rows], data.strata[rows], fill, stagewise
     )
 
 
@@ -326,8 +430,11 @@ def fill_predictions(
     fill: float,
     stagewise: bool,
 ) -> FloatArray:
-    """``model``'s prediction where ``scored``; ``fill`` elsewhere (or without a model)."""
-    out = np.full(score.size, fill)
+    """``model``'s prediction where ``scored``; ``fill`` elsewhere (or without a model).
+
+    ``score`` is (n,) for one judge or (n, k) for a judge panel.
+    """
+    out = np.full(score.shape[0], fill)
     if model is not None and scored.any():
         out[scored] = model.predict_agreement(
             score[scored], stages=strata[scored] if stagewise else None
