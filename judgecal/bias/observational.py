@@ -19,13 +19,14 @@ r"""Observational bias measurements: the judge against humans, without making va
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from judgecal._exceptions import InputError, InputTypeError
+from judgecal._exceptions import InputError, InputTypeError, JudgecalWarning
 from judgecal._validation import (
     FloatArray,
     as_float_1d,
@@ -661,6 +662,15 @@ def feature_regression(
     BiasReport
         One ``regression`` row per feature (the human coefficient is in ``notes``).
 
+    Warns
+    -----
+    JudgecalWarning
+        When the human coefficient's interval is not above 0. The regression
+        reads a feature coefficient as a reward *beyond* humans only if the
+        judge's score rises with the human score; on pairs where humans and
+        the judge both prefer longer answers, a negative human coefficient
+        makes the length term meaningless (a note in the report says so too).
+
     Examples
     --------
     >>> import numpy as np
@@ -688,4 +698,14 @@ def feature_regression(
         f"df={fit.df}): human coefficient {human:.3f} "
         f"[{human - half_width:.3f}, {human + half_width:.3f}], R^2 = {fit.r_squared:.3f}."
     )
-    return BiasReport(effects=tuple(effects), title=title, alpha=alpha, notes=(note,))
+    notes: tuple[str, ...] = (note,)
+    if not human - half_width > 0:
+        premise = (
+            f"The human coefficient ({human:.3f}, interval from {human - half_width:.3f}) is not "
+            "clearly positive: the judge does not track the human score here, so a feature "
+            "coefficient is not the judge's reward beyond humans. Compare rates instead "
+            "(preference_gap for pairwise data) or make variants (probe_bias)."
+        )
+        warnings.warn(premise, JudgecalWarning, stacklevel=2)
+        notes = (note, "Warning: " + premise)
+    return BiasReport(effects=tuple(effects), title=title, alpha=alpha, notes=notes)

@@ -5,10 +5,18 @@ three human raters, two LLM judges): how much more often each judge than the
 humans picks the longer response, and a regression of the judge's verdict on
 the human verdict plus length and markdown differences.
 
-With a CSV or JSONL file it runs the observational regression: the judge
-score on the mean human score plus the given feature columns, and the
+With a CSV or JSONL file of pairwise judgments (``--label-kind pairwise``)
+it compares preference rates: for every judge column of ``--score-col`` and
+every stage, how much more (or less) often the judge than the humans picks
+the response with more of a feature (by default the longer one, from the
+columns ``len_response1``/``len_response2``), with a bootstrap interval and a
+sentence saying which way it goes.
+
+With any other CSV or JSONL file it runs the observational regression: the
+judge score on the mean human score plus the given feature columns, and the
 surface features of a text column (length, markdown, mentions of
-``--attributes``).
+``--attributes``). That regression rests on the judge tracking the human
+score; when the human coefficient is not clearly positive it says so.
 """
 
 from __future__ import annotations
@@ -17,21 +25,28 @@ import argparse
 import csv
 import json
 import math
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from judgecal._exceptions import InputError
+from judgecal._exceptions import InputError, JudgecalWarning
 from judgecal.cli import options
-from judgecal.cli.data import data_path, label_columns
+from judgecal.cli.data import data_path, label_columns, load_records, score_columns
 from judgecal.cli.errors import FlagError
 from judgecal.cli.output import check_plot_path, save_plot
 from judgecal.vocabulary import PAIRWISE_CODES
 
-__all__ = ["register"]
+__all__ = ["file_report", "pairwise_report", "register"]
+
+#: The feature columns ``preference_gap`` reads by default (response lengths).
+DEFAULT_PAIR_COLS = ("len_response1", "len_response2")
 
 
 EXAMPLE = """examples:
   judgecal bias --judge gpt35 --n-resamples 500          # bundled PandaLM
+  judgecal bias pairs.csv --score-col gpt4,chatgpt --label-col h1,h2,h3 --label-kind pairwise \
+      --pair-cols len1,len2 --stage-col source
   judgecal bias data.csv --score-col judge --label-col h1,h2 --text-col response \\
       --attributes vegan,runner --format json
 """
@@ -56,14 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="both",
         help="PandaLM judge(s) (demo only)",
     )
-    parser.add_argument("--score-col", default=None, help="column with the judge's score (DATA)")
-    parser.add_argument(
-        "--label-col",
-        action="append",
-        default=None,
-        help="human rating column(s); several are averaged (DATA)",
-    )
+    options.add_record_cols(parser, file_only=True)
+    options.add_label_cols(parser, file_only=True)
     options.add_deprecated(parser, "--human-col", "--label-col", "label_col", append=True)
+    _add_pairwise_options(parser)
     _add_feature_options(parser)
     options.add_level(parser)
     options.add_n_resamples(parser, default=2000)
@@ -71,6 +82,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_format(parser, ("markdown", "json"))
     parser.add_argument("--plot", default=None, help="write a forest plot of the effects (PNG)")
     parser.set_defaults(func=run)
+
+
+def _add_pairwise_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pair-cols",
+        default=",".join(DEFAULT_PAIR_COLS),
+        help="pairwise: the feature columns of the first and second response "
+        f"(default {','.join(DEFAULT_PAIR_COLS)}: lengths)",
+    )
+    parser.add_argument(
+        "--ties",
+        choices=("half", "drop", "loss"),
+        default="half",
+        help="pairwise: a tie counts half a pick, is left out, or counts as no pick (default half)",
+    )
 
 
 def _add_feature_options(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +124,12 @@ def run(args: argparse.Namespace) -> int:
     """Run ``judgecal bias`` and print the report."""
     if args.plot:
         check_plot_path("--plot", args.plot)
-    report = pandalm_report(args) if data_path(args) is None else file_report(args)
+    if data_path(args) is None:
+        report = pandalm_report(args)
+    elif args.label_kind == "pairwise":
+        report = pairwise_report(args)
+    else:
+        report = file_report(args)
     if args.format == "json":
         print(report.model_dump_json(indent=2))
     else:
@@ -173,6 +204,62 @@ def pandalm_report(args: argparse.Namespace) -> Any:
         "beyond the humans."
     )
     return report.model_copy(update={"notes": (*report.notes, legend)})
+
+
+def _pair_columns(args: argparse.Namespace) -> tuple[str, str]:
+    columns = [c.strip() for c in str(args.pair_cols).split(",") if c.strip()]
+    if len(columns) != 2:
+        raise FlagError("--pair-cols", f"expected two columns FIRST,SECOND; got {args.pair_cols!r}")
+    return columns[0], columns[1]
+
+
+def _pick_phrase(first: str, second: str) -> str:
+    if (first, second) == DEFAULT_PAIR_COLS:
+        return "picks the longer response"
+    return f"picks the response with more {first}/{second}"
+
+
+def pairwise_report(args: argparse.Namespace) -> Any:
+    """Preference rates of every judge column against the humans', per stage, with directions."""
+    from judgecal.bias.observational import preference_gap
+    from judgecal.bias.report import BiasReport
+
+    path = str(data_path(args))
+    first, second = _pair_columns(args)
+    phrase = _pick_phrase(first, second)
+    scale = args.scale or "verdict:second,tie,first"
+    effects, sentences = [], []
+    for judge in score_columns(args):
+        records = load_records(
+            args, path, with_labels=True, scale=scale, score_col=judge, feature_cols=(first, second)
+        )
+        stages = records.stage_names() if args.stage_col else []
+        for stage in [None, *stages] if len(stages) > 1 else [None]:
+            effect = preference_gap(
+                records,
+                first,
+                second,
+                ties=args.ties,
+                name=phrase,
+                stage=stage,
+                level=args.level,
+                n_resamples=max(args.n_resamples, 10),
+                seed=args.seed,
+            )
+            effects.append(effect.model_copy(update={"name": f"{judge}: {phrase}"}))
+            subject = judge if stage is None else f"{judge} [{stage}]"
+            sentences.append(effect.summary(subject))
+    legend = (
+        "Judge rate minus human rate of picking the response with more of the feature, on the "
+        f"same items (ties: {args.ties}); bootstrap interval over items; 'higher' means the judge "
+        "picks it more often than the humans."
+    )
+    return BiasReport(
+        effects=tuple(effects),
+        title=f"Preference rates against humans: {Path(path).name}",
+        alpha=1 - args.level,
+        notes=(*sentences, legend),
+    )
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -300,14 +387,18 @@ def file_report(args: argparse.Namespace) -> Any:
     features = {c: matrix[:, j] for j, c in enumerate(feature_cols)}
     if args.text_col:
         features.update(_surface(args, columns["text"]))
-    report = feature_regression(
-        columns["score"],
-        columns["human"],
-        features,
-        groups=columns["group"] or None,
-        level=args.level,
-        alpha=1 - args.level,
-        title=f"Feature regression: {path.name}",
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", JudgecalWarning)
+        report = feature_regression(
+            columns["score"],
+            columns["human"],
+            features,
+            groups=columns["group"] or None,
+            level=args.level,
+            alpha=1 - args.level,
+            title=f"Feature regression: {path.name}",
+        )
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     note = f"{used} rows used; {skipped} without a judge score or a human rating left out."
     return report.model_copy(update={"notes": (*report.notes, note)})
