@@ -9,7 +9,7 @@ from typing import Any
 
 from judgecal.cli import options
 from judgecal.cli.agree import add_file_options
-from judgecal.cli.data import bundled_or_file, data_path
+from judgecal.cli.data import data_path, load_records
 from judgecal.cli.errors import FlagError
 from judgecal.cli.output import write_text
 
@@ -33,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_file_options(parser)
     options.add_bundled(parser, default="hanna")
+    parser.add_argument(
+        "--feature-col",
+        action="append",
+        default=[],
+        help="file: numeric surface-feature column(s) for the bias section (repeatable)",
+    )
     parser.add_argument(
         "--calibrator-file",
         default=None,
@@ -71,7 +77,11 @@ def run(args: argparse.Namespace) -> int:
     calibrator = _calibrator(args.calibrator_file)
     if args.n_labelled < 10:
         raise FlagError("--n-labelled", f"expected at least 10; got {args.n_labelled}")
-    records = bundled_or_file(args, "hanna") if data_path(args) else None
+    path = data_path(args)
+    records = None
+    if path is not None:
+        features = tuple(c.strip() for spec in args.feature_col for c in spec.split(",") if c)
+        records = load_records(args, path, with_labels=True, feature_cols=features)
     report = build_report(
         records,
         calibrator,

@@ -158,9 +158,14 @@ def _bias(records: JudgmentSet, level: float, n_resamples: int, seed: int) -> Bi
     usable = records.labelled().scored()
     features = _shared_features(usable)
     report = BiasReport(
-        title="Judge score regressed on the mean human rating plus each surface feature "
-        "(per stage, robust intervals); preference rows compare pick rates with the humans'",
+        title="Surface-feature effects on the judge",
         alpha=1 - level,
+        notes=(
+            "Regression rows: the judge score regressed on the mean human rating plus the "
+            "feature, per stage, with robust intervals; the estimate is in judge-score points "
+            "per SD of the feature, beyond what the humans give it. Preference rows: how much "
+            "more often the judge than the humans picks the longer response.",
+        ),
     )
     if records.label_kind == "pairwise" and {"len_response1", "len_response2"} <= set(features):
         gap = preference_gap(usable, level=level, n_resamples=n_resamples, seed=seed)
@@ -250,7 +255,7 @@ def build_report(
     >>> hanna = judgecal.load_hanna(criteria=("Coherence",))
     >>> report = build_report(hanna, n_labelled=150, n_resamples=20)
     >>> [section.anchor for section in report.sections]
-    ['reliability', 'metrics', 'agreement', 'bias', 'estimate']
+    ['estimate', 'reliability', 'metrics', 'bias', 'agreement']
     >>> report.estimate.n_labelled
     150
     """
@@ -271,11 +276,11 @@ def build_report(
         _calibration(data, kept, calibrator, threshold)
     )
     parts = (
+        sections.estimate_section(estimate),
         diagrams,
         metrics,
-        sections.agreement_section(agreement.to_html()),
         sections.bias_section(_bias(data, level, n_resamples, seed)),
-        sections.estimate_section(estimate),
+        sections.agreement_section(agreement.to_html()),
     )
     subtitle = f"Judge {judge_name} on {source}: {len(data)} items, {data.label_kind} labels"
     return Report(f"judgecal report: {judge_name}", subtitle, parts, estimate)

@@ -182,7 +182,7 @@ def bias_section(report: BiasReport | None, reason: str = "") -> ReportSection:
     ]
     plot = png_data_uri(lambda axes: report.plot(ax=axes), size=(7.0, 0.5 + 0.45 * len(rows)))
     body = (
-        f"<p>{html.escape(report.title)}.</p>"
+        "".join(f"<p>{html.escape(note)}</p>" for note in report.notes)
         + html_table(header, rows)
         + _figure(plot, "Effects with their intervals (0: no bias)")
     )
