@@ -1,4 +1,8 @@
-"""``judgecal agree``: agreement per stage, human-human, judge-human and judge-judge."""
+"""``judgecal agree``: agreement per stage, human-human, judge-human and judge-judge.
+
+With a file, ``--score-col`` may name several judge columns (``gpt4,claude``):
+every judge is compared with the humans and with every other judge.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 from judgecal._exceptions import InputError
 from judgecal.cli import options
-from judgecal.cli.data import bundled_or_file, data_path
+from judgecal.cli.data import bundled_or_file, data_path, load_records, score_columns
 from judgecal.cli.output import emit
 
 __all__ = ["register", "run"]
@@ -17,6 +21,7 @@ EXAMPLE = """examples:
   judgecal agree                                      # bundled HANNA, judge ChatGPT_p1
   judgecal agree --dataset pandalm --also pandalm7b --format html --out report.html
   judgecal agree data.csv --score-col judge --label-col r1,r2,r3 --stage-col stage
+  judgecal agree data.csv --score-col gpt4,claude,llama --label-col r1,r2,r3 --judge-cut 0.5
 """
 
 
@@ -58,12 +63,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _other_judges(args: argparse.Namespace) -> dict[str, Any]:
+    """The judges besides the first: more ``--score-col`` columns, or bundled ``--also`` judges."""
     from judgecal.records.datasets import load_hanna, load_pandalm
 
+    path = data_path(args)
     others: dict[str, Any] = {}
+    if path is not None:
+        for column in score_columns(args)[1:]:
+            others[column] = load_records(args, path, with_labels=True, score_col=column)
+        return others
     for name in args.also or ():
-        if data_path(args) is not None:
-            raise InputError("--also", "only with a bundled dataset", name)
         hanna = (args.dataset or "hanna") == "hanna"
         others[name] = load_hanna(name) if hanna else load_pandalm(name, with_texts=False)
     return others
@@ -73,7 +82,8 @@ def _judge_name(args: argparse.Namespace) -> str:
     if args.judge:
         return str(args.judge)
     if data_path(args) is not None:
-        return "judge"
+        columns = score_columns(args)
+        return columns[0] if columns else "judge"
     return "ChatGPT_p1" if (args.dataset or "hanna") == "hanna" else "gpt35"
 
 
@@ -87,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     """Print or write the agreement report."""
     from judgecal.agreement import agreement_report
 
+    if data_path(args) is not None and args.also:
+        raise InputError("--also", "only with a bundled dataset", args.also[0])
     records = bundled_or_file(args, "hanna")
     report = agreement_report(
         records,

@@ -123,7 +123,12 @@ def add_data(parser: argparse.ArgumentParser, *, optional: bool = False, help: s
 def add_record_cols(parser: argparse.ArgumentParser, *, file_only: bool = False) -> None:
     """``--score-col``, ``--stage-col``, ``--item-col`` and ``--scale``."""
     tag = "file: " if file_only else ""
-    parser.add_argument("--score-col", default=None, help=f"{tag}column with the judge's score")
+    parser.add_argument(
+        "--score-col",
+        default=None,
+        help=f"{tag}column with the judge's score (agree, bias, compare: several judges, "
+        "comma-separated)",
+    )
     parser.add_argument(
         "--stage-col", default=None, help=f"{tag}column with the stage (one fit per stage)"
     )
