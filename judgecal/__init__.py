@@ -57,6 +57,9 @@ _LAZY: dict[str, str] = {
     "RateLimit": "judgecal.judging.runner",
     "RunReport": "judgecal.judging.runner",
     "JudgeCache": "judgecal.judging.cache",
+    # judge clients (the [openai] extra; openai is imported when a judge is made)
+    "OpenAIJudge": "judgecal.clients.openai_compat",
+    "AsyncOpenAIJudge": "judgecal.clients.openai_compat",
     # metrics
     "brier_score": "judgecal.metrics",
     "bootstrap_ci": "judgecal.metrics",
@@ -149,6 +152,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
     from judgecal.calibration.isotonic import IsotonicCalibrator
     from judgecal.calibration.logistic import LogisticCalibrator
+    from judgecal.clients.openai_compat import AsyncOpenAIJudge, OpenAIJudge
     from judgecal.estimate.design import keep_labels, plan_labels
     from judgecal.estimate.ppi import ppi_mean
     from judgecal.estimate.rates import estimate_difference, estimate_rate

@@ -530,9 +530,18 @@ class Engine:
         """Whether a sync judge is called directly on the loop (one at a time, no timeout)."""
         return not self.is_async and self.timeout is None and self.concurrency == 1
 
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry ``attempt``: uniform on ``[0, min(cap, base * 2**k)]``."""
-        return self.rng.uniform(0.0, min(self.max_backoff, self.backoff * 2.0**attempt))
+    def delay(self, attempt: int, error: BaseException | None = None) -> float:
+        """Seconds to wait before retry ``attempt``: uniform on ``[0, min(cap, base * 2**k)]``.
+
+        An ``error`` with a ``retry_after`` of seconds (a server's Retry-After, as
+        the judge clients' ``RateLimitedError`` carries) waits at least that long,
+        capped at ``max_backoff``.
+        """
+        wait = self.rng.uniform(0.0, min(self.max_backoff, self.backoff * 2.0**attempt))
+        hint = getattr(error, "retry_after", None)
+        if isinstance(hint, int | float) and not isinstance(hint, bool) and math.isfinite(hint):
+            wait = max(wait, min(float(hint), self.max_backoff))
+        return wait
 
     def retryable(self, call: _Call, outcome: Outcome) -> bool:
         """Whether an attempt is worth repeating (the retry budget is checked by the caller)."""
@@ -722,7 +731,7 @@ class _Run:
             retry = attempt < engine.retries and engine.retryable(call, outcomes[0])
             if not retry:
                 break
-            await asyncio.sleep(engine.delay(attempt))
+            await asyncio.sleep(engine.delay(attempt, call.exc))
             attempt += 1
             self.stats.retries += 1
         self._record(job, outcomes, usage, answered=call.kind == "returned")
