@@ -357,7 +357,7 @@ def test_sklearn_protocol() -> None:
     ("params", "parameter"),
     [
         ({"kind": "trinary"}, "kind"),
-        ({"kind": "ordinal", "method": "laplace"}, "method"),
+        ({"method": "mcmc"}, "method"),
         ({"score_range": (5, 1)}, "score_range"),
         ({"draws": 1}, "draws"),
         ({"prior": {"tau_z": 1.0}}, "prior"),
@@ -446,13 +446,13 @@ def test_ordinal_and_pairwise_prediction_from_draws() -> None:
     s = rng.integers(1, 6, 60).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ordc = BayesianCalibrator(kind="ordinal", score_range=(1, 5), draws=100).fit(
+        ordc = BayesianCalibrator(kind="ordinal", score_range=(1, 5), draws=100, method="nuts").fit(
             s, rng.integers(1, 6, 60)
         )
-        pair = BayesianCalibrator(kind="pairwise", score_range=(0, 2), draws=100).fit(
-            rng.integers(0, 3, 60), rng.choice(["first", "tie", "second"], 60)
-        )
-        mono = BayesianCalibrator(kind="monotone", draws=100).fit(s, rng.random(60))
+        pair = BayesianCalibrator(
+            kind="pairwise", score_range=(0, 2), draws=100, method="nuts"
+        ).fit(rng.integers(0, 3, 60), rng.choice(["first", "tie", "second"], 60))
+        mono = BayesianCalibrator(kind="monotone", draws=100, method="nuts").fit(s, rng.random(60))
     P = ordc.predict_proba([1, 3, 5])
     assert P.shape == (3, 5)
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
@@ -547,9 +547,9 @@ def test_nuts_monotone_real_fit() -> None:
     y = (rng.random(300) < truth[s.astype(int) - 1]).astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
-        cal = BayesianCalibrator(kind="monotone", random_state=0, draws=200, tune=200).fit(
-            s, y, stages=np.where(rng.random(300) < 0.5, "a", "b")
-        )
+        cal = BayesianCalibrator(
+            kind="monotone", random_state=0, draws=200, tune=200, method="nuts"
+        ).fit(s, y, stages=np.where(rng.random(300) < 0.5, "a", "b"))
     p = cal.predict_agreement(np.arange(1, 6), stages="a")
     assert np.all(np.diff(p) > 0)
     assert np.max(np.abs(p - truth)) < 0.15
@@ -567,7 +567,13 @@ def test_nuts_ordinal_real_fit() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
         cal = BayesianCalibrator(
-            kind="ordinal", score_range=(1, 5), threshold=4, random_state=0, draws=200, tune=200
+            kind="ordinal",
+            score_range=(1, 5),
+            threshold=4,
+            random_state=0,
+            draws=200,
+            tune=200,
+            method="nuts",
         ).fit(s, y)
     P = cal.predict_proba([1, 3, 5])
     true_ge4 = _sigmoid(1.0 * _logit_feature([1, 3, 5]) - cut[2])
@@ -583,7 +589,7 @@ def test_nuts_pairwise_real_fit_with_ties_and_several_raters() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # few draws on purpose: keep CI fast
         cal = BayesianCalibrator(
-            kind="pairwise", random_state=0, draws=200, tune=400
+            kind="pairwise", random_state=0, draws=200, tune=400, method="nuts"
         ).fit_judgments(js)
     Q = cal.predict_proba([0, 1, 2], stages="a stage not seen in fit")
     np.testing.assert_allclose(Q.sum(1), 1.0)

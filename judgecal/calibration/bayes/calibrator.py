@@ -84,12 +84,19 @@ from judgecal._validation import (
     make_rng,
 )
 from judgecal.calibration.base import CalibratorBase, scale_weights, sigmoid
+from judgecal.calibration.bayes.fast_models import (
+    monotone_model,
+    ordinal_model,
+    split_monotone,
+    split_ordinal,
+)
 from judgecal.calibration.bayes.fastpath import (
     MAX_DRAW_STAGES,
     data_order,
     laplace_binary,
     psis,
 )
+from judgecal.calibration.bayes.grid_laplace import grid_posterior
 from judgecal.calibration.bayes.state import (
     NewStage,
     check_header,
@@ -157,6 +164,30 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
         "tau_b": 0.25,
         "sd_cut": 3.0,
     }
+
+
+#: The fast path is trusted when PSIS k-hat is at most this (Vehtari et al., 2024) ...
+K_HAT_MAX = 0.7
+#: ... and the importance-sampling effective sample size is at least this.
+ESS_MIN = 100.0
+#: ``method="auto"`` falls back to NUTS only up to this many stages (beyond, NUTS takes
+#: hours); the fast path's draws are then kept with a warning.
+NUTS_MAX_STAGES = 50
+
+
+def _trusted(diag: dict[str, Any]) -> bool:
+    """Whether the fast path's diagnostics say its draws stand for the posterior."""
+    return bool(diag["k_hat"] <= K_HAT_MAX and diag["ess"] >= ESS_MIN)
+
+
+def _warn_fallback(diag: dict[str, Any]) -> None:
+    warnings.warn(
+        f"The fast path's diagnostics are poor (Pareto k-hat {diag['k_hat']:.2f}, limit "
+        f"{K_HAT_MAX}; importance-sampling ESS {diag['ess']:.0f}, minimum {ESS_MIN:.0f}): "
+        "falling back to NUTS (PyMC), which takes seconds to minutes.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -358,15 +389,6 @@ class BayesianCalibrator(CalibratorBase):
         check_choice(self.kind, "kind", KINDS, where=where)
         check_choice(self.method, "method", METHODS, where=where)
         method = self.method
-        if method == "auto":
-            method = "laplace" if self.kind == "binary" else "nuts"
-        if method == "laplace" and self.kind != "binary":
-            raise InputError(
-                "method",
-                "'nuts' or 'auto' for kind != 'binary' (the fast path is binary only)",
-                method,
-                where=where,
-            )
         if self.score_range is not None:
             try:
                 lo, hi = (float(v) for v in self.score_range)
@@ -476,8 +498,13 @@ class BayesianCalibrator(CalibratorBase):
         rng = np.random.default_rng(self.random_state)
         t0 = time.perf_counter()
         self._idata = None
-        if method == "laplace":
-            draws, hyper, diag, evidence = self._fit_laplace(x, yy, w, g, rng)
+        if method in ("laplace", "auto"):
+            draws, hyper, diag, evidence = self._fit_fast(x, yy, w, g, rng)
+            if method == "auto" and not _trusted(diag) and len(self.stages_) <= NUTS_MAX_STAGES:
+                _warn_fallback(diag)
+                draws, hyper, diag = self._fit_nuts(x, yy, w, g)
+                diag["fallback_from"] = "laplace"
+                evidence = None
         else:
             draws, hyper, diag = self._fit_nuts(x, yy, w, g)
             evidence = None
@@ -552,10 +579,40 @@ class BayesianCalibrator(CalibratorBase):
             )
         return levels
 
+    def _fit_fast(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """The numpy fast path of any kind: draws, population draws, diagnostics, evidence."""
+        if self.kind == "binary":
+            return self._fit_laplace(x, y, w, g, rng)
+        S = len(self.stages_)
+        rank = data_order(g, w, y, x, S)
+        if self.kind == "monotone":
+            lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+            J = int(self.score_levels_.size)
+            model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
+            post = grid_posterior(model, draws=int(self.draws), rng=rng)
+            draws, hyper = split_monotone(post, mono)
+            draws["theta"] = draws["theta"][:, rank]
+        else:
+            model, lik = ordinal_model(
+                self._feature(x), y, w, rank[g], S, int(self.levels_), self.prior_
+            )
+            post = grid_posterior(model, draws=int(self.draws), rng=rng)
+            draws, hyper = split_ordinal(post, lik)
+            draws["a"], draws["b"] = draws["a"][:, rank], draws["b"][:, rank]
+        diag: dict[str, Any] = {
+            "method": "laplace",
+            "k_hat": post["k_hat"],
+            "ess": post["ess"],
+            "grid_points": post["grid_points"],
+        }
+        return draws, hyper, diag, None
+
     def _fit_laplace(
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Draws, population draws, diagnostics and the raw posterior of the fast path."""
+        """Draws, population draws, diagnostics and the raw posterior of the binary fast path."""
         rank = data_order(g, w, y, x, len(self.stages_))
         post = laplace_binary(
             self._feature(x),
