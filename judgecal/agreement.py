@@ -26,7 +26,15 @@ Comparisons
     every (judge, human rating) pair of an item is a two-rating unit; Cohen's
     kappa is averaged over the judge paired with each human rater (or slot).
 ``judge-judge``
-    when several judges rated the same items (``judges=``).
+    when several judges rated the same items (``judges=``): all judges together
+    and, with three or more, each pair (``judge-judge (A, B)``).
+
+Who says yes
+------------
+For yes/no and pairwise stages, ``yes_rates`` gives how often each judge, all
+human ratings together and each named human rater say yes (pairwise: prefer
+the first response); ``rater_rates`` the share of every category per named
+rater; ``selections`` each judge's positive set against the human majority's.
 
 Judge scores are mapped to the label categories: verdict words by name
 (``first``/``tie``/``second``, ``no``/``yes``), Likert scores rounded to the
@@ -378,7 +386,14 @@ class StageAgreement(BaseModel):
     comparisons: list[AgreementStats]
     """Human-human, judge-human (one per judge) and judge-judge agreement."""
     selection: SelectionExtras | None = None
-    """Yes/no stages only."""
+    """Yes/no stages only: the first judge's selection (see ``selections`` for every judge)."""
+    selections: dict[str, SelectionExtras] = {}
+    """Yes/no stages only: each judge's selection against the human majority."""
+    rater_rates: dict[str, list[float]] = {}
+    """Share of each category in each named human rater's ratings (raters with ids only)."""
+    yes_rates: dict[str, float] = {}
+    """Yes/no and pairwise stages: how often each judge, all humans (``humans``) and each
+    named human rater says yes (pairwise: prefers the first response)."""
 
     def get(self, comparison: str) -> AgreementStats | None:
         """The comparison whose name starts with ``comparison`` (e.g. ``"human-human"``)."""
@@ -444,15 +459,12 @@ class AgreementReport(BaseModel):
                     "judge-human agreement cannot be expected to be higher, and a calibrated judge "
                     "predicts a noisy target."
                 )
-            if (
-                st.selection is not None
-                and st.selection.ratio is not None
-                and st.selection.ratio > 1.5
-            ):
-                out.append(
-                    f"{name}: the judge marks {st.selection.ratio:.1f}x as many items positive "
-                    "as the human majority."
-                )
+            for judge, sel in _selections_of(st).items():
+                if sel.ratio is not None and sel.ratio > 1.5:
+                    out.append(
+                        f"{name}: {judge} marks {sel.ratio:.1f}x as many items positive "
+                        "as the human majority."
+                    )
         return out
 
     def to_markdown(self) -> str:
@@ -489,14 +501,10 @@ class AgreementReport(BaseModel):
             notes = [f"{c.comparison}: {c.note}" for c in st.comparisons if c.note]
             for n in notes:
                 lines.append(f"\n_{n}_")
-            if st.selection is not None:
-                s = st.selection
-                ratio = "n/a" if s.ratio is None else f"{s.ratio:.2f}x"
-                lines.append(
-                    f"\nSelection: judge marks {s.judge_positive} of {s.n_items} positive, "
-                    f"human majority {s.human_positive} ({ratio}); "
-                    f"Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}."
-                )
+            if st.yes_rates:
+                lines.append("\nSays yes: " + _yes_rates_in_words(st.yes_rates) + ".")
+            for judge, s in _selections_of(st).items():
+                lines.append("\n" + _selection_in_words(judge, s))
             lines.append("")
         return "\n".join(lines).rstrip() + "\n"
 
@@ -543,15 +551,30 @@ class AgreementReport(BaseModel):
             for c in st.comparisons:
                 if c.note:
                     parts.append(f"<p><em>{e(c.comparison)}: {e(c.note)}</em></p>")
-            if st.selection is not None:
-                s = st.selection
-                ratio = "n/a" if s.ratio is None else f"{s.ratio:.2f}x"
-                parts.append(
-                    f"<p>Selection: judge marks {s.judge_positive} of {s.n_items} positive, "
-                    f"human majority {s.human_positive} ({ratio}); "
-                    f"Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}.</p>"
-                )
+            if st.yes_rates:
+                parts.append(f"<p>Says yes: {e(_yes_rates_in_words(st.yes_rates))}.</p>")
+            for judge, s in _selections_of(st).items():
+                parts.append(f"<p>{e(_selection_in_words(judge, s))}</p>")
         return "\n".join(parts) + "\n"
+
+
+def _selections_of(st: StageAgreement) -> dict[str, SelectionExtras]:
+    """Every judge's selection (reports written before ``selections`` existed: the one)."""
+    if st.selections:
+        return dict(st.selections)
+    return {"judge": st.selection} if st.selection is not None else {}
+
+
+def _selection_in_words(judge: str, s: SelectionExtras) -> str:
+    ratio = "n/a" if s.ratio is None else f"{s.ratio:.2f}x"
+    return (
+        f"Selection: {judge} marks {s.judge_positive} of {s.n_items} positive, "
+        f"human majority {s.human_positive} ({ratio}); Jaccard {s.jaccard:.2f}, F1 {s.f1:.2f}."
+    )
+
+
+def _yes_rates_in_words(rates: Mapping[str, float]) -> str:
+    return ", ".join(f"{name} {100 * rate:.0f}%" for name, rate in rates.items())
 
 
 # ---------------------------------------------------------------------------
@@ -664,19 +687,20 @@ def _build(js: JudgmentSet, judge_codes: Mapping[str, np.ndarray], k: int) -> li
         pairs = [(0, c + 1) for c in range(n_coders)]
         comps.append(_Comparison(f"judge-human ({name})", C, item[units], wide, pairs))
     if len(judge_codes) >= 2:
-        wide_j = np.column_stack(list(judge_codes.values()))
-        rows, cols = np.nonzero(wide_j >= 0)
-        C_j = _counts(rows, wide_j[rows, cols], n, k)
-        comps.append(
-            _Comparison(
-                "judge-judge",
-                C_j,
-                np.arange(n),
-                wide_j,
-                list(itertools.combinations(range(wide_j.shape[1]), 2)),
-            )
-        )
+        comps.append(_judge_judge("judge-judge", list(judge_codes.values()), n, k))
+    if len(judge_codes) >= 3:  # with three or more judges, each pair too
+        for (a, codes_a), (b, codes_b) in itertools.combinations(judge_codes.items(), 2):
+            comps.append(_judge_judge(f"judge-judge ({a}, {b})", [codes_a, codes_b], n, k))
     return comps
+
+
+def _judge_judge(name: str, codes: list[np.ndarray], n: int, k: int) -> _Comparison:
+    """Agreement among the judges whose category codes are ``codes`` (-1: no verdict)."""
+    wide_j = np.column_stack(codes)
+    rows, cols = np.nonzero(wide_j >= 0)
+    C_j = _counts(rows, wide_j[rows, cols], n, k)
+    pairs = list(itertools.combinations(range(wide_j.shape[1]), 2))
+    return _Comparison(name, C_j, np.arange(n), wide_j, pairs)
 
 
 def _pair_codes(
@@ -956,14 +980,34 @@ def _stage_agreement(
         for c in _build(base, codes, n_categories)
     ]
     binary = base.label_kind == "binary"
+    selections = {name: _selection(base, jc) for name, jc in codes.items()} if binary else {}
+    rater_rates = _rater_rates(base, n_categories)
     return StageAgreement(
         stage=stage,
         n_items=len(base),
         categories=categories,
         base_rates=rates,
         comparisons=comparisons,
-        selection=_selection(base, codes[judge_name]) if binary else None,
+        selection=selections.get(judge_name),
+        selections=selections,
+        rater_rates=rater_rates,
+        yes_rates=_yes_rates(base.label_kind, {**rates, **rater_rates}),
     )
+
+
+def _rater_rates(js: JudgmentSet, n_categories: int) -> dict[str, list[float]]:
+    """Share of each category in each named rater's ratings (none when raters are anonymous)."""
+    _, categories, _ = _human_codes(js)
+    raters = js.ratings_long()[2]
+    names = sorted({str(r) for r in raters.tolist() if r})
+    return {f"human {name}": _shares(categories[raters == name], n_categories) for name in names}
+
+
+def _yes_rates(kind: str | None, shares: Mapping[str, list[float]]) -> dict[str, float]:
+    """The share of "yes" (binary) or "first" (pairwise) of each source; empty otherwise."""
+    if kind not in ("binary", "pairwise"):
+        return {}
+    return {name: float(rates[-1]) for name, rates in shares.items()}
 
 
 def _shares(category_codes: np.ndarray, n_categories: int) -> list[float]:

@@ -404,3 +404,21 @@ def test_missing_markers_are_not_categories() -> None:
         krippendorff_alpha([[1.0, float("inf")], [1.0, 2.0]])
     with pytest.raises(InputError, match="only missing"):
         krippendorff_alpha([[pd.NA, None], [float("nan"), pd.NaT]])
+
+
+def test_every_judge_gets_its_selection_line_and_warning() -> None:
+    """0.1 printed "judge marks N positive" for the first judge only."""
+    ratings = [[0, 0], [0, 1], [0, 0], [1, 1], [0, 0], [0, 0]]
+    main = _binary_set(ratings, [0.0, 1.0, 0.0, 1.0, 0.0, 0.0])
+    eager = _binary_set(ratings, [1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    rep = agreement_report(main, judges={"eager": eager}, judge_name="calm", n_resamples=0)
+    st = rep.stages["selection"]
+    assert st.selections["eager"].judge_positive == 5 and st.selections["calm"].judge_positive == 2
+    assert st.yes_rates["eager"] == pytest.approx(5 / 6) and st.yes_rates[
+        "human r1"
+    ] == pytest.approx(1 / 3)
+    text = rep.to_markdown()
+    assert "Selection: eager marks 5 of 6 positive, human majority 1 (5.00x)" in text
+    assert "Selection: calm marks 2 of 6 positive" in text
+    assert any(w.startswith("selection: eager marks 5.0x") for w in rep.warnings())
+    assert "eager" in rep.to_html() and "Says yes:" in rep.to_html()

@@ -182,3 +182,73 @@ def test_every_missing_marker_is_missing_in_alpha(missing: Any) -> None:
     assert krippendorff_alpha(with_marker) == want
     frame = pd.DataFrame(base, dtype="Int64")  # pandas nullable integers hold pd.NA
     assert krippendorff_alpha(frame.to_numpy()) == want
+
+
+# -- a judge panel: several judges against each other and against humans -------------------------
+def _panel_sets(seed: int) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Three yes/no judges and three named raters (some ratings missing) on 80 items."""
+    from judgecal import Judgment, JudgmentSet, Rating, Scale
+
+    rng = np.random.default_rng(seed)
+    n_items = 80
+    truth = rng.random(n_items) < 0.3
+    humans = np.where(rng.random((3, n_items)) < 0.8, truth, ~truth).astype(float)
+    humans[rng.random((3, n_items)) < 0.2] = np.nan
+    humans[0, np.isnan(humans).all(0)] = 1.0  # every item keeps a rating
+    bias = (0.55, 0.2, 0.0)  # how often each judge says yes regardless
+    judges = np.array([np.where(rng.random(n_items) < b, True, truth) for b in bias], dtype=float)
+    sets = {}
+    for name, verdicts in zip(("A", "B", "C"), judges, strict=True):
+        items = [
+            Judgment(
+                item_id=str(i),
+                stage="selection",
+                score=float(verdicts[i]),
+                label_kind="binary",
+                ratings=tuple(
+                    Rating(value=int(humans[r, i]), rater=f"r{r}")
+                    for r in range(3)
+                    if not np.isnan(humans[r, i])
+                ),
+            )
+            for i in range(n_items)
+        ]
+        sets[name] = JudgmentSet(items, scale=Scale.verdict("no", "yes"))
+    return sets, judges, humans
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_panel_agreement_matches_krippendorff_and_sklearn(seed: int) -> None:
+    from judgecal.agreement import agreement_report
+
+    sets, judges, humans = _panel_sets(seed)
+    main = sets.pop("A")
+    st = agreement_report(main, judges=sets, judge_name="A", n_resamples=0).stages["selection"]
+
+    def alpha(table: np.ndarray) -> float:
+        return float(krippendorff.alpha(reliability_data=table, level_of_measurement="nominal"))
+
+    hh = st.get("human-human")
+    assert hh is not None and abs(hh.alpha_nominal.value - alpha(humans)) < TOL
+    jj = st.get("judge-judge")
+    assert jj is not None and abs(jj.alpha_nominal.value - alpha(judges)) < TOL
+    for (a, b), (x, y) in zip(
+        [("A", "B"), ("A", "C"), ("B", "C")],
+        [(judges[0], judges[1]), (judges[0], judges[2]), (judges[1], judges[2])],
+        strict=True,
+    ):
+        pair = st.get(f"judge-judge ({a}, {b})")
+        assert pair is not None
+        assert abs(pair.alpha_nominal.value - alpha(np.vstack([x, y]))) < TOL
+        assert abs(pair.cohen_kappa.value - skm.cohen_kappa_score(x, y)) < TOL
+    for k, name in enumerate("ABC"):
+        jh = st.get(f"judge-human ({name})")
+        kappas = [skm.cohen_kappa_score(judges[k][~np.isnan(h)], h[~np.isnan(h)]) for h in humans]
+        assert jh is not None and abs(jh.cohen_kappa.value - np.mean(kappas)) < TOL
+        assert st.yes_rates[name] == pytest.approx(judges[k].mean(), abs=TOL)
+        majority = np.nansum(humans, 0) > (~np.isnan(humans)).sum(0) / 2
+        assert st.selections[name].judge_positive == int(judges[k].sum())
+        assert st.selections[name].human_positive == int(majority.sum())
+    for r in range(3):
+        assert st.yes_rates[f"human r{r}"] == pytest.approx(np.nanmean(humans[r]), abs=TOL)
+    assert st.yes_rates["humans"] == pytest.approx(np.nanmean(humans), abs=TOL)
