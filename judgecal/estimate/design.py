@@ -49,6 +49,7 @@ def plan_labels(
     level: float = DEFAULT_LEVEL,
     calibrator: str = "isotonic",
     seed: int | None = 0,
+    batch: int = 10,
 ) -> LabelPlan:
     r"""How many human labels give a target interval half-width, with and without the judge.
 
@@ -81,12 +82,16 @@ def plan_labels(
         Calibrator for the pilot.
     seed : int or None
         Seed of the pilot's fold split.
+    batch : int
+        Labels per round when labelling until the anytime-valid interval
+        (:func:`~judgecal.estimate.sequential.next_labels`) is ``2 * half_width``
+        wide: ``n_anytime`` is the predicted stopping size.
 
     Examples
     --------
     >>> p = plan_labels(0.03, correlation=0.7, n_total=20000)
-    >>> p.n_human_only, p.n_ppi, round(p.saving, 2)
-    (752, 391, 0.48)
+    >>> p.n_human_only, p.n_ppi, round(p.saving, 2), p.n_anytime
+    (752, 391, 0.48, 1160)
     """
     where = "plan_labels"
     check_float(half_width, "half_width", low=0.0, high=1.0, low_open=True, where=where)
@@ -117,9 +122,12 @@ def plan_labels(
         else:
             low = mid + 1
     n_ppi = max(2, low)
+    check_int(batch, "batch", low=1, where=where)
+    n_anytime = _anytime_stop(half_width, level, sd, rho, n_total, batch)
     if n_total is not None:
         n_human, n_ppi = min(n_human, n_total), min(n_ppi, n_total)
     return LabelPlan(
+        n_anytime=n_anytime,
         half_width=half_width,
         level=level,
         n_ppi=n_ppi,
@@ -128,6 +136,24 @@ def plan_labels(
         sd=sd,
         n_total=n_total,
     )
+
+
+def _anytime_stop(
+    half_width: float, level: float, sd: float, rho: float, n_total: int | None, batch: int
+) -> int:
+    """The first multiple of ``batch`` where the anytime interval is ``2 * half_width`` wide."""
+    from judgecal.estimate.sequential import cs_half_width, default_planned_n
+
+    planned = default_planned_n(2 * half_width, level)
+    limit = n_total if n_total is not None else 10**7
+    n_labels = batch
+    while n_labels < limit:
+        share = 1.0 if n_total is None else max(n_total - n_labels, 0) / n_total
+        sigma = sd * math.sqrt(max(1.0 - rho**2 * share, 0.0))
+        if cs_half_width(sigma, n_labels, level=level, planned_n=planned) <= half_width:
+            return n_labels
+        n_labels += batch
+    return min(n_labels, limit)
 
 
 def keep_labels(

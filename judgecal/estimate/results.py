@@ -172,6 +172,9 @@ class LabelPlan(BaseModel):
     """Standard deviation of the human target assumed."""
     n_total: int | None
     """Size of the pool (labelled + unlabelled); ``None`` means unlimited judge outputs."""
+    n_anytime: int | None = None
+    """Predicted stopping size when labelling in batches until the anytime-valid interval
+    (:mod:`judgecal.estimate.sequential`) reaches the target width."""
 
     @property
     def saving(self) -> float:
