@@ -26,7 +26,7 @@ def test_human_only_with_effective_labels_has_the_same_width() -> None:
         labelled = np.zeros(size, dtype=bool)
         labelled[rng.choice(size, n_labels, replace=False)] = True
         result = rate_from_data(data_from_arrays(prob, 0, 1, labels, labelled))
-        worth = int(round(result.effective_labels))
+        worth = round(result.effective_labels)
         more = np.zeros(size, dtype=bool)
         more[rng.choice(size, worth, replace=False)] = True
         human = rate_from_data(data_from_arrays(prob, 0, 1, labels, more), calibrator="none")
