@@ -8,7 +8,7 @@ import pytest
 
 from judgecal.cli.app import build_parser, main
 
-COMMANDS = ("fit", "apply", "demo", "bias", "agree", "estimate", "cache", "report")
+COMMANDS = ("fit", "apply", "compare", "demo", "bias", "agree", "estimate", "cache", "report")
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -2,6 +2,7 @@
 
 ``judgecal fit DATA ...``     fit a calibrator on a CSV/JSONL file and save it as JSON
 ``judgecal apply CAL DATA``   add calibrated probabilities to a CSV/JSONL file
+``judgecal compare DATA``     calibrators x label budgets x splits: held-out metrics vs raw
 ``judgecal demo``             calibrate a real judge on the bundled HANNA data
 ``judgecal bias``             surface-feature bias of a judge (default: bundled PandaLM)
 ``judgecal agree``            agreement report per stage (default: bundled HANNA)
@@ -25,14 +26,14 @@ from typing import Any
 
 from judgecal._exceptions import JudgecalError
 from judgecal._version import __version__
-from judgecal.cli import agree, apply, bias, cache, demo, estimate, fit
+from judgecal.cli import agree, apply, bias, cache, compare, demo, estimate, fit
 from judgecal.cli import report as report_command
 from judgecal.cli.errors import describe, interrupted_message
 
 __all__ = ["build_parser", "main"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (fit, apply, demo, bias, agree, estimate, cache, report_command)
+COMMANDS = (fit, apply, compare, demo, bias, agree, estimate, cache, report_command)
 
 EXAMPLE = """example:
   judgecal demo

@@ -148,11 +148,13 @@ def load_records(
     scale: str | None = None,
     score_col: str | None = None,
     feature_cols: tuple[str, ...] = (),
+    on_error: str = "raise",
 ) -> Any:
     """Read ``path`` with the record options in ``args`` (a ``JudgmentSet``).
 
     ``score_col`` reads one of several ``--score-col`` judges (default: the
-    first); ``feature_cols`` are kept as numeric features.
+    first); ``feature_cols`` are kept as numeric features; ``on_error="report"``
+    leaves rows with a problem out and lists them in the set's ``problems``.
     """
     file = Path(path)
     if file.suffix.lower() not in _SUFFIXES:
@@ -174,6 +176,7 @@ def load_records(
         "score_col": score_col or judges[0],
         "stage_col": args.stage_col,
         "item_col": args.item_col,
+        "on_error": on_error,
     }
     if feature_cols:
         options["feature_cols"] = list(feature_cols)

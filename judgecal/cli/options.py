@@ -28,8 +28,10 @@ from judgecal.vocabulary import DEFAULT_LEVEL
 
 __all__ = [
     "CALIBRATORS",
+    "add_budgets",
     "add_bundled",
     "add_calibrator",
+    "add_calibrators",
     "add_data",
     "add_deprecated",
     "add_format",
@@ -171,6 +173,54 @@ def add_calibrator(
     )
     if old_method:
         add_deprecated(parser, "--method", "--calibrator", "calibrator", choices=choices)
+
+
+def _name_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def convert(text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in choices]
+        if not names or unknown:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated names among {{{', '.join(choices)}}}, got {text!r}"
+            )
+        return list(dict.fromkeys(names))
+
+    convert.__name__ = "calibrator names"
+    return convert
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 2:
+        raise argparse.ArgumentTypeError(f"expected integers >= 2 like 50,100,200; got {text!r}")
+    return sorted(set(values))
+
+
+def add_calibrators(
+    parser: argparse.ArgumentParser, *, default: tuple[str, ...] = CALIBRATORS
+) -> None:
+    """``--calibrators``: several calibrators to compare, comma-separated."""
+    text = ",".join(default)
+    parser.add_argument(
+        "--calibrators",
+        type=_name_list(CALIBRATORS),
+        default=list(default),
+        help=f"calibrators to compare, comma-separated (default {text})",
+    )
+
+
+def add_budgets(parser: argparse.ArgumentParser, *, default: tuple[int, ...]) -> None:
+    """``--budgets``: numbers of human labels to fit on, comma-separated."""
+    text = ",".join(str(value) for value in default)
+    parser.add_argument(
+        "--budgets",
+        type=_int_list,
+        default=list(default),
+        help=f"labels to fit on per split, comma-separated (default {text})",
+    )
 
 
 def add_n_resamples(parser: argparse.ArgumentParser, *, default: int) -> None:
