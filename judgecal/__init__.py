@@ -89,6 +89,11 @@ _LAZY: dict[str, str] = {
     "krippendorff_alpha": "judgecal.agreement",
     "plan_labels": "judgecal.estimate.design",
     "ppi_mean": "judgecal.estimate.ppi",
+    "LabelChoice": "judgecal.estimate.active",
+    "LabelDecision": "judgecal.estimate.sequential",
+    "anytime_interval": "judgecal.estimate.sequential",
+    "choose_labels": "judgecal.estimate.active",
+    "next_labels": "judgecal.estimate.sequential",
 }
 
 __all__ = sorted(
@@ -153,10 +158,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.calibration.isotonic import IsotonicCalibrator
     from judgecal.calibration.logistic import LogisticCalibrator
     from judgecal.clients.openai_compat import AsyncOpenAIJudge, OpenAIJudge
+    from judgecal.estimate.active import LabelChoice, choose_labels
     from judgecal.estimate.design import keep_labels, plan_labels
     from judgecal.estimate.ppi import ppi_mean
     from judgecal.estimate.rates import estimate_difference, estimate_rate
     from judgecal.estimate.results import RateEstimate
+    from judgecal.estimate.sequential import LabelDecision, anytime_interval, next_labels
     from judgecal.judging.cache import JudgeCache
     from judgecal.judging.judge import CalibratedJudge, JudgeResult, parse_score
     from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport
