@@ -288,10 +288,35 @@ def stratum_weights(
     data: PreparedData, group_mask: np.ndarray | None = None, sign: float = 1.0
 ) -> dict[str, float]:
     """Each stratum's share of all items (of ``group_mask``), times ``sign``."""
-    mask = np.ones(data.score.size, dtype=bool) if group_mask is None else group_mask
-    names, counts = np.unique(data.strata[mask], return_counts=True)
+    strata = data.strata if group_mask is None else data.strata[group_mask]
+    names, counts = distinct_counts(strata)
     total = float(counts.sum())
     return {str(k): sign * float(c) / total for k, c in zip(names, counts, strict=True)}
+
+
+def distinct_counts(values: np.ndarray, peel: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_counts=True)`` without sorting millions of strings.
+
+    A column with few distinct values (strata) is peeled one value at a time
+    (a comparison per pass); past ``peel`` values the rest is sorted.
+    """
+    names: list[Any] = []
+    counts: list[int] = []
+    remaining = values
+    while remaining.size and len(names) < peel:
+        same = remaining == remaining[0]
+        names.append(remaining[0])
+        counts.append(int(same.sum()))
+        remaining = remaining[~same]
+    if remaining.size:
+        rest, rest_counts = np.unique(remaining, return_counts=True)
+        names.extend(rest.tolist())
+        counts.extend(rest_counts.tolist())
+    order = np.argsort(np.asarray(names, dtype=values.dtype), kind="stable")
+    return (
+        np.asarray(names, dtype=values.dtype)[order],
+        np.asarray(counts, dtype=np.int64)[order],
+    )
 
 
 def make_calibrator(calibrator: Any, where: str) -> Any:
@@ -393,7 +418,7 @@ def crossfit(
             data.predictors[unlabelled],
             data.scored[unlabelled],
             data.unit_score[unlabelled],
-            data.strata[unlabelled],
+            data.strata[unlabelled] if stagewise else data.strata[:0],
         )
     return pred
 
@@ -434,6 +459,9 @@ def fill_predictions(
 
     ``score`` is (n,) for one judge or (n, k) for a judge panel.
     """
+    if model is not None and not stagewise and scored.all():
+        every: FloatArray = np.asarray(model.predict_agreement(score), dtype=np.float64)
+        return every
     out = np.full(score.shape[0], fill)
     if model is not None and scored.any():
         out[scored] = model.predict_agreement(
