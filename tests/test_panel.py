@@ -246,3 +246,15 @@ def test_a_judge_missing_an_item_is_named() -> None:
         prepare_records(js, None, None, "half", "estimate_rate", judges={"pandalm7b": other})
     with pytest.raises(InputError, match="judges"):
         prepare_records(js, None, None, "half", "estimate_rate", judges=["a", "b"])
+
+
+def test_estimate_rate_takes_a_panel_of_other_judges_records() -> None:
+    js = judgecal.load_pandalm("gpt35", with_texts=False)
+    other = {"pandalm7b": judgecal.load_pandalm("pandalm7b", with_texts=False)}
+    hidden = judgecal.keep_labels(js, 150, by=None, seed=0)
+    one = judgecal.estimate_rate(hidden, strata=None, calibrator=LogisticCalibrator())
+    two = judgecal.estimate_rate(hidden, strata=None, calibrator=LogisticCalibrator(), judges=other)
+    assert two.n_labelled <= one.n_labelled and two.estimate != one.estimate
+    assert 0 < two.low < two.high < 1
+    with pytest.raises(InputError, match="with a judge panel"):
+        judgecal.estimate_rate(hidden, strata=None, method="rogan-gladen", judges=other)

@@ -148,22 +148,34 @@ def _judge_says_tie(js: JudgmentSet, scored: np.ndarray, score: FloatArray) -> F
 
 
 def prepare_records(
-    js: Any, strata: Any, threshold: int | None, ties: str, where: str, judges: Any = None
+    js: Any,
+    strata: Any,
+    threshold: int | None,
+    ties: str,
+    where: str,
+    judges: Any = None,
+    *,
+    panel_from_records: bool = False,
 ) -> PreparedData:
     """Check the records and turn them into arrays (targets under the tie policy ``ties``).
 
     ``judges`` picks a judge panel (see :func:`panel_scores`); with one, the
     calibrator sees every panel judge's score and ``scored`` means that all of
-    them scored the item.
+    them scored the item. ``judges=None`` is one judge, or with
+    ``panel_from_records`` every judge the records name (when two or more).
     """
     _check_labels(js, threshold, ties, where)
     positive, nontie, tie, usable = item_targets(js, threshold, ties)
     scored = np.array([j.score is not None for j in js], dtype=bool)
     score = np.array([0.0 if j.score is None else float(j.score) for j in js])
-    panel, panel_scored = panel_scores(js, judges, where)
+    panel, panel_scored = (
+        (None, None)
+        if judges is None and not panel_from_records
+        else panel_scores(js, judges, where)
+    )
     return PreparedData(
         labelled=usable,
-        scored=scored if panel is None else panel_scored,
+        scored=scored if panel_scored is None else panel_scored,
         score=score,
         unit_score=js.scale.to_unit(score),
         target=positive,

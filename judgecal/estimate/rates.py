@@ -93,6 +93,7 @@ def estimate_rate(
     seed: int | None = 0,
     inclusion: Any = None,
     rounds: Any = None,
+    judges: Any = None,
 ) -> RateEstimate:
     """Estimate the human rate from records: some labelled by humans, most only by the judge.
 
@@ -136,6 +137,15 @@ def estimate_rate(
         Student t (``n_h - 1`` degrees of freedom, summed over strata) or normal quantiles.
     seed : int or None
         Seed of the fold split.
+    judges : sequence of str or mapping of str to JudgmentSet, optional
+        A judge panel: the calibrator is fitted on every panel judge's score
+        of an item (e.g. ``LogisticCalibrator``: one non-negative slope per
+        judge; ``"isotonic"``: the mean of the judges), and items some judge
+        failed on get the labelled mean. Names of the judges the records
+        carry, or other judges' records of the same items (matched by stage
+        and item id; the records' own judge comes first). None: every judge
+        the records carry (a panel when they carry two or more). See
+        docs/panels.md. Methods ``ppi++``, ``ppi``, ``human``, ``judge``.
     inclusion : array-like of shape (n_items,), optional
         Each item's probability of having been chosen for labelling (NaN or
         anything on unlabelled items), e.g. from :func:`~judgecal.choose_labels`
@@ -166,7 +176,15 @@ def estimate_rate(
     _check_common(level, folds, interval, where)
     check_choice(stagewise, "stagewise", (True, False), where=where)
     calibrator = _rate_calibrator(judgments, method, calibrator, tie_policy, where)
-    data = prepare_records(judgments, strata, threshold, tie_policy, where)
+    data = prepare_records(
+        judgments, strata, threshold, tie_policy, where, judges, panel_from_records=True
+    )
+    if data.panel is not None and method in ("rogan-gladen", "bayes"):
+        raise InputError(
+            "method", "'ppi++', 'ppi', 'human' or 'judge' with a judge panel", method, where=where
+        )
+    if data.panel is not None and inclusion is not None:
+        raise InputError("inclusion", "None with a judge panel", "probabilities", where=where)
     weights = stratum_weights(data)
     options = EstimateOptions(
         method=method,
