@@ -8,7 +8,8 @@ a *behaviour* word with an optional argument after ``|`` (and an optional
 ============================  ==============================================================
 ``score|4``                   200, content "Score: 4"
 ``dist|.1,.1,.2,.5,.1``       200, content "Score: <argmax>", logprobs over " 1".." 5"
-                              (the ``top_logprobs`` most likely), when the request asks
+                              (the ``top_logprobs`` most likely), when the request asks;
+                              ``dist|.1,.1,.2,.5,.1@2`` writes "Score: 2" (a sampled level)
 ``nolp|4``                    200, content "Score: 4", never any logprobs
 ``garbage``                   200, content "The answer has merits."
 ``refuse``                    200, content "I'm sorry, but I can't evaluate this."
@@ -67,9 +68,14 @@ def completion(
     }
 
 
-def score_logprobs(probs: list[float], top: int) -> tuple[int, list[dict[str, Any]]]:
-    """The argmax level (1-based) and the token list "Score", ":", " <level>" with alternatives."""
-    best = max(range(len(probs)), key=lambda k: probs[k]) + 1
+def score_logprobs(
+    probs: list[float], top: int, written: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """The written level (default: the argmax, 1-based) and the tokens "Score", ":", " <level>".
+
+    The score token carries the ``top`` most likely levels as alternatives.
+    """
+    best = written or max(range(len(probs)), key=lambda k: probs[k]) + 1
     ranked = sorted(range(len(probs)), key=lambda k: -probs[k])[:top]
     alternatives = [
         {"token": f" {k + 1}", "logprob": math.log(probs[k]), "bytes": None}
@@ -173,8 +179,9 @@ def _json_reply(behaviour: str, arg: str, body: dict[str, Any]) -> dict[str, Any
     asked = bool(body.get("logprobs"))
     top = int(body.get("top_logprobs") or 1)
     if behaviour == "dist":
-        probs = [float(x) for x in arg.split(",")]
-        best, tokens = score_logprobs(probs, top)
+        listed, _, written = arg.partition("@")
+        probs = [float(x) for x in listed.split(",")]
+        best, tokens = score_logprobs(probs, top, int(written) if written else None)
         return completion(f"Score: {best}", logprobs=tokens if asked else None)
     fixed = {
         "garbage": completion("The answer has merits."),
