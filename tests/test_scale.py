@@ -104,19 +104,28 @@ def test_moments_merge_equals_whole_column() -> None:
 
 def test_partition_totals_merge_to_the_whole_table() -> None:
     rng = np.random.default_rng(1)
-    strata = rng.choice(["a", "b", "c"], 5000)
+    names = ["a", "b", "c"]
+    codes = rng.integers(0, 3, 5000)
     score = np.where(rng.random(5000) < 0.05, np.nan, rng.integers(1, 6, 5000).astype(float))
     labelled = rng.random(5000) < 0.1
-    whole = stratum_totals(strata, score, labelled, None, 1.0, 5.0)
+    whole = stratum_totals(codes, names, score, labelled, None, 1.0, 5.0)
     parts = [
-        stratum_totals(strata[rows], score[rows], labelled[rows], None, 1.0, 5.0)
+        stratum_totals(codes[rows], names, score[rows], labelled[rows], None, 1.0, 5.0)
         for rows in np.array_split(np.arange(5000), 9)
     ]
     merged = merge_totals(parts)
-    for name, part in whole.items():
-        assert merged[name].items == part.items and merged[name].unscored == part.unscored
-        assert merged[name].judge.mean == pytest.approx(part.judge.mean, abs=TOL)
-        assert merged[name].judge.m2 == pytest.approx(part.judge.m2, abs=1e-9)
+    unit = np.clip((score - 1.0) / 4.0, 0, 1)
+    for code, name in enumerate(names):
+        rows = (codes == code) & np.isfinite(score)
+        assert merged[name].items == whole[name].items == int((codes == code).sum())
+        assert (
+            merged[name].unscored
+            == whole[name].unscored
+            == int(((codes == code) & ~np.isfinite(score)).sum())
+        )
+        assert merged[name].judge.mean == pytest.approx(unit[rows].mean(), abs=TOL)
+        assert merged[name].judge.variance(ddof=1) == pytest.approx(unit[rows].var(ddof=1), abs=TOL)
+        assert merged[name].unlabelled.count == int(((codes == code) & ~labelled).sum())
 
 
 @pytest.mark.parametrize(

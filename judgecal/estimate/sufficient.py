@@ -26,7 +26,7 @@ The result equals the in-memory one up to the order of summation (about
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
     "Moments",
     "StratumTotals",
     "estimate_from_totals",
+    "grouped_moments",
     "judgment_columns",
     "labelled_data",
     "merge_totals",
@@ -91,7 +92,8 @@ class StratumTotals:
 
 def unit_scores(score: FloatArray, low: float, high: float) -> FloatArray:
     """Scores rescaled to [0, 1] as :meth:`judgecal.Scale.to_unit` does."""
-    out: FloatArray = np.clip((score - low) / (high - low), 0.0, 1.0)
+    out: FloatArray = (score - low) / (high - low)
+    np.clip(out, 0.0, 1.0, out=out)
     return out
 
 
@@ -193,35 +195,54 @@ def plan_from_json(text: str) -> CrossFitPlan | None:
 
 
 def stratum_totals(
-    strata: np.ndarray,
+    codes: np.ndarray,
+    names: Sequence[str],
     score: FloatArray,
     labelled: np.ndarray,
     plan: CrossFitPlan | None,
     low: float,
     high: float,
 ) -> dict[str, StratumTotals]:
-    """One partition's totals per stratum (``score`` NaN: unscored; plan None: predictions 0)."""
+    """One partition's totals per stratum.
+
+    ``codes`` index ``names`` (the stratum of each row); ``score`` is NaN where
+    the judge gave none; without a ``plan`` the predictions are 0 (human only).
+    """
     scored = np.isfinite(score)
     filled = np.where(scored, score, 0.0)
     unit = unit_scores(filled, low, high)
     unlabelled = ~labelled
+    unlabelled_codes = codes[unlabelled]
     if plan is None:
-        predictions = np.zeros(int(unlabelled.sum()))
+        predictions = np.zeros(unlabelled_codes.size)
     else:
-        predictions = plan.predict(
-            filled[unlabelled], scored[unlabelled], unit[unlabelled], strata[unlabelled]
+        strata = np.asarray(names, dtype=str)[unlabelled_codes] if plan.stagewise else codes[:0]
+        predictions = plan.predict(filled[unlabelled], scored[unlabelled], unit[unlabelled], strata)
+    n_groups = len(names)
+    items = np.bincount(codes, minlength=n_groups)
+    if scored.all():  # the common case: no masked copies of the columns
+        unscored = np.zeros(n_groups, dtype=np.int64)
+        judge = grouped_moments(codes, unit, n_groups)
+    else:
+        unscored = np.bincount(codes[~scored], minlength=n_groups)
+        judge = grouped_moments(codes[scored], unit[scored], n_groups)
+    predicted = grouped_moments(unlabelled_codes, predictions, n_groups)
+    return {
+        str(names[code]): StratumTotals(
+            int(items[code]), int(unscored[code]), judge[code], predicted[code]
         )
-    unlabelled_strata = strata[unlabelled]
-    totals = {}
-    for name in np.unique(strata):
-        in_stratum = strata == name
-        totals[str(name)] = StratumTotals(
-            items=int(in_stratum.sum()),
-            unscored=int((in_stratum & ~scored).sum()),
-            judge=Moments.of(unit[in_stratum & scored]),
-            unlabelled=Moments.of(predictions[unlabelled_strata == name]),
-        )
-    return totals
+        for code in np.flatnonzero(items)
+    }
+
+
+def grouped_moments(codes: np.ndarray, values: FloatArray, n_groups: int) -> list[Moments]:
+    """:class:`Moments` of ``values`` per group code ``0..n_groups-1`` (two passes of bincount)."""
+    count = np.bincount(codes, minlength=n_groups)
+    total = np.bincount(codes, weights=values, minlength=n_groups)
+    mean = np.divide(total, count, out=np.zeros(n_groups), where=count > 0)
+    deviation = values - mean[codes]
+    m2 = np.bincount(codes, weights=deviation * deviation, minlength=n_groups)
+    return [Moments(int(c), float(m), float(s)) for c, m, s in zip(count, mean, m2, strict=True)]
 
 
 def merge_totals(parts: Iterable[Mapping[str, StratumTotals]]) -> dict[str, StratumTotals]:

@@ -89,6 +89,7 @@ def calibrate_partition(
 
 
 def _strata_names(frame: Any, strata: str | None, group: str | None) -> np.ndarray:
+    """Stratum name of each row (with a group: ``"<group> | <stratum>"``), as strings."""
     names = (
         np.full(len(frame), "all")
         if strata is None
@@ -98,6 +99,19 @@ def _strata_names(frame: Any, strata: str | None, group: str | None) -> np.ndarr
         return names
     systems = np.asarray(frame[group].to_numpy(dtype=str), dtype=str)
     return np.char.add(np.char.add(systems, " | "), names)
+
+
+def _codes(frame: Any, column: str | None) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a column and the names they index (no per-row strings)."""
+    import pandas as pd
+
+    if column is None:
+        return np.zeros(len(frame), dtype=np.int64), ["all"]
+    values = frame[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64), [str(v) for v in values.cat.categories]
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64), [str(v) for v in uniques]
 
 
 def totals_from_frame(
@@ -115,20 +129,17 @@ def totals_from_frame(
     group = columns.get("group")
     if group is not None:
         frame = frame[frame[group].astype(str).isin([str(v) for v in columns["keep"]])]
-    names = _strata_names(frame, columns.get("strata"), group)
+    codes, names = _codes(frame, columns.get("strata"))
+    group_codes, groups = _codes(frame, group)
+    if group is None:
+        groups = [""]
+    combined = group_codes * len(names) + codes
+    labels = [f"{g} | {n}" if group is not None else n for g in groups for n in names]
     score = frame[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan)
     labelled = frame[columns["target"]].notna().to_numpy()
-    totals = stratum_totals(names, score, labelled, plan, low, high)
-    systems = (
-        np.full(len(frame), "")
-        if group is None
-        else np.asarray(frame[group].to_numpy(dtype=str), dtype=str)
-    )
-    out = {}
-    for name, part in totals.items():
-        first_row = int(np.flatnonzero(names == name)[0])
-        out[(name, str(systems[first_row]))] = part
-    return out
+    totals = stratum_totals(combined, labels, score, labelled, plan, low, high)
+    owner = {label: g for g in groups for label in [f"{g} | {n}" for n in names]}
+    return {(name, owner.get(name, "")): part for name, part in totals.items()}
 
 
 def totals_partition(
@@ -258,5 +269,7 @@ def synthetic_partition(
     truth = rng.random(rows) < 0.3
     score = np.clip(np.rint(1 + 2.5 * truth + rng.normal(1.0, 1.0, rows)), 1, 5)
     target = np.where(rng.random(rows) < labelled_share, truth.astype(float), np.nan)
-    stage = np.array([f"stage{k}" for k in range(stages)])[rng.integers(0, stages, rows)]
+    stage = pd.Categorical.from_codes(
+        rng.integers(0, stages, rows), categories=[f"stage{k}" for k in range(stages)]
+    )
     return pd.DataFrame({"stage": stage, "score": score, "target": target})
