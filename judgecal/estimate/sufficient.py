@@ -231,7 +231,7 @@ def stratum_totals(
         str(names[code]): StratumTotals(
             int(items[code]), int(unscored[code]), judge[code], predicted[code]
         )
-        for code in np.flatnonzero(items)
+        for code in np.flatnonzero(items).tolist()
     }
 
 
