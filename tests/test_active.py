@@ -45,13 +45,13 @@ def _uniform_vs_chosen(trial: int, kind: str, budget: int, mix: float | None) ->
     core = ppi_core(labels[uniform], pred[uniform], pred[~uniform], None, floor=True)
     width_uniform = 2 * Z * math.sqrt(core.variance)
     none_yet = data_from_arrays(score, 0, 1, labels, np.zeros(size, dtype=bool))
-    choice = choose_from_data(none_yet, budget, ISOTONIC, mix, 20, trial)
+    choice = choose_from_data(none_yet, budget, ISOTONIC, mix, 20, trial + 10_000)
     chosen = np.zeros(size, dtype=bool)
     chosen[choice.items] = True
     data = data_from_arrays(score, 0, 1, labels, chosen)
     pred = crossfit(data, labels, ISOTONIC, 5, rng, False)
     core = ipw_core(labels, pred, chosen, choice.inclusion, np.zeros(size, dtype=np.int64))
-    half = Z * math.sqrt(core.variance)
+    half = critical_value(0.9, core.n_labelled - 1, "t") * math.sqrt(core.variance)
     return width_uniform, 2 * half, float(abs(core.estimate - truth) <= half)
 
 

@@ -139,24 +139,52 @@ def _one_round(
     in_round: np.ndarray,
     inclusion: FloatArray,
     known_total: float,
-    lam: float | None,
+    line: tuple[float, float],
 ) -> _Round:
     """One round's IPW estimate of the mean over all items (pool + earlier labels)."""
     n_items = target.size
-    y, f, prob = target[in_round], pred[in_round], inclusion[in_round]
+    y, prob = target[in_round], inclusion[in_round]
     hajek = (1.0 - prob) / prob**2
-    if lam is None:
-        intercept, tuned = _weighted_line(y, f, hajek)
-    else:
-        intercept, tuned = _weighted_line(y - lam * f, np.zeros_like(f), hajek)[0], lam
-    fitted = intercept + tuned * pred
+    intercept, lam = line
+    fitted = intercept + lam * pred
     residual = y - fitted[in_round]
     total = known_total + float(fitted[in_pool].sum()) + float(np.sum(residual / prob))
     size = y.size
     floor = size / (size + 1.0) ** 2  # one pseudo-disagreement, as in ppi_core
     total_variance = float(np.sum(hajek * residual**2)) * size / max(size - 2, 1)
     variance = max(total_variance, floor * float(np.sum(hajek)) / size) / n_items**2
-    return _Round(total / n_items, variance, tuned)
+    return _Round(total / n_items, variance, lam)
+
+
+def _predicted_variance(pred: FloatArray, in_round: np.ndarray, inclusion: FloatArray) -> float:
+    """Horvitz-Thompson estimate of a round's variance with f(1-f) as the squared residual."""
+    prob = inclusion[in_round]
+    spread = np.clip(pred[in_round] * (1 - pred[in_round]), 0.01, None)
+    return max(float(np.sum(spread * (1 - prob) / prob**2)), 1e-300)
+
+
+def merge_uniform_rounds(
+    labelled: np.ndarray, inclusion: FloatArray, rounds: np.ndarray
+) -> tuple[FloatArray, np.ndarray]:
+    """Leading rounds that each sampled with one probability are one uniform sample.
+
+    Poisson sampling with :math:`p_0` and then, among the rest, with :math:`p_1`
+    includes every item independently with :math:`1 - (1 - p_0)(1 - p_1)`: the
+    rounds merge into one (estimated once, with no cost for the split).
+    """
+    merged_prob, merged_rounds = inclusion.copy(), rounds.copy()
+    left_out, leading = 1.0, []
+    for this_round in np.unique(rounds[labelled]):
+        probs = inclusion[labelled & (rounds == this_round)]
+        if float(np.ptp(probs)) > 1e-9 * float(probs.max()):
+            break
+        left_out *= 1.0 - float(probs[0])
+        leading.append(this_round)
+    if len(leading) > 1:
+        mask = labelled & np.isin(rounds, leading)
+        merged_prob[mask] = 1.0 - left_out
+        merged_rounds[mask] = leading[0]
+    return merged_prob, merged_rounds
 
 
 def ipw_core(
@@ -174,22 +202,36 @@ def ipw_core(
     gives the human-only IPW mean.
     """
     n_items = target.size
+    inclusion, rounds = merge_uniform_rounds(labelled, inclusion, rounds)
+    prob = inclusion[labelled]
+    hajek = (1.0 - prob) / prob**2
+    y_all, f_all = target[labelled], pred[labelled]
+    if lam is None:  # one line for all rounds: fitted on every label
+        line = _weighted_line(y_all, f_all, hajek)
+    else:
+        line = (_weighted_line(y_all - lam * f_all, np.zeros_like(f_all), hajek)[0], lam)
     results, sizes = [], []
-    for this_round in np.unique(rounds[labelled]):
+    rounds_used = np.unique(rounds[labelled])
+    for this_round in rounds_used:
         earlier = labelled & (rounds < this_round)
         in_round = labelled & (rounds == this_round)
         if in_round.sum() < 2:
-            continue
+            raise InputError(
+                "rounds",
+                "at least 2 labelled items in every labelling round",
+                Verbatim(f"round {this_round}: {int(in_round.sum())} item"),
+                where="ipw_core",
+            )
         known = float(target[earlier].sum())
-        results.append(_one_round(target, pred, ~earlier, in_round, inclusion, known, lam))
+        results.append(_one_round(target, pred, ~earlier, in_round, inclusion, known, line))
         sizes.append(int(in_round.sum()))
-    if not results:
-        raise InputError(
-            "judgments", "at least 2 labelled items in a round", Verbatim("fewer"), where="ipw"
-        )
-    # fixed weights (the rounds' label counts): weights from estimated variances would
-    # correlate with the estimates and cost coverage when a round is small
-    share = np.asarray(sizes, dtype=float) / float(sum(sizes))
+    # weights from each round's *predicted* variance (f(1-f) in place of the squared
+    # residual): weights from the observed residuals would correlate with the estimates
+    # and cost coverage when a round is small
+    predicted = np.array(
+        [_predicted_variance(pred, labelled & (rounds == r), inclusion) for r in rounds_used]
+    )
+    share = (1.0 / predicted) / float(np.sum(1.0 / predicted))
     estimate = float(sum(s * r.estimate for s, r in zip(share, results, strict=True)))
     variance = float(sum(s**2 * r.variance for s, r in zip(share, results, strict=True)))
     weights = 1.0 / inclusion[labelled]
@@ -290,7 +332,7 @@ def _best_mix(
     for mix in sorted(MIX_GRID, reverse=True):
         prob = poisson_probabilities(uncertainty, budget, mix)
         variance = float(np.sum(expected * (1 - prob) / np.maximum(prob, 1e-12)))
-        if variance < best_variance * 0.99:  # prefer the more uniform design unless 1% better
+        if variance < best_variance * 0.95:  # prefer the more uniform design unless 5% better
             best, best_variance = mix, variance
     return best
 
