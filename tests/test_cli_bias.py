@@ -102,7 +102,9 @@ def test_regression_route_of_the_cli_prints_the_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     judge, human, length = _negative_human_data()
-    rows = ["judge,human,length"] + [f"{a},{b},{c}" for a, b, c in zip(judge, human, length)]
+    rows = ["judge,human,length"] + [
+        f"{a},{b},{c}" for a, b, c in zip(judge, human, length, strict=True)
+    ]
     path = tmp_path / "scores.csv"
     path.write_text("\n".join(rows) + "\n")
     argv = ["bias", str(path), "--score-col", "judge", "--label-col", "human"]
@@ -110,3 +112,11 @@ def test_regression_route_of_the_cli_prints_the_warning(
     captured = capsys.readouterr()
     assert "warning:" in captured.err and "not clearly positive" in captured.err
     assert "Warning:" in captured.out
+
+
+def test_bias_demo_says_which_way_each_judge_departs(capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.1 flagged GPT-3.5 "yes" for picking the longer answer *less* often than humans
+    assert main(["bias", "--judge", "gpt35", "--n-resamples", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "gpt35 picks the longer response less often than humans: -3.8 points" in out
+    assert "| yes (lower) |" in out

@@ -191,9 +191,15 @@ def pandalm_report(args: argparse.Namespace) -> Any:
             level=args.level,
             alpha=1 - args.level,
         )
+        sentences = tuple(
+            e.model_copy(update={"name": "picks the longer response"}).summary(
+                judge + (" (decisive verdicts)" if e.unit.endswith("(decisive only)") else "")
+            )
+            for e in rows
+        )
         report = (
             report
-            + BiasReport(effects=tuple(rows), notes=(f"{judge}: " + reg.notes[0],))
+            + BiasReport(effects=tuple(rows), notes=(*sentences, f"{judge}: " + reg.notes[0]))
             + reg.model_copy(update={"notes": ()})
         )
     legend = (
