@@ -95,7 +95,10 @@ def _no_nan(value: Any, where: str) -> None:
             ):  # a judge's raw output and the input item are kept as they came
                 _no_nan(getattr(value, f.name), where)
     elif hasattr(value, "predict_proba") and hasattr(value, "pooled_"):
-        _no_nan(value.predict_proba(np.linspace(-10, 10, 21)), f"{where} -> predict_proba")
+        probe = np.linspace(-10, 10, 21)
+        width = getattr(value, "n_features_in_", 1)  # a judge panel takes one column per judge
+        probe = probe if width == 1 else np.repeat(probe[:, None], width, axis=1)
+        _no_nan(value.predict_proba(probe), f"{where} -> predict_proba")
 
 
 def _contract(fn: Callable[[], Any], where: str) -> Any:
