@@ -35,6 +35,18 @@ window.addEventListener("load", function () {
 </script>"""
 
 
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` (no network at all) where this machine allows it, else nothing."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return []
+    done = subprocess.run([unshare, "-n", "true"], capture_output=True, check=False)
+    return [unshare, "-n"] if done.returncode == 0 else []
+
+
+OFFLINE = _offline_prefix()
+
+
 def needs_chromium() -> None:
     if CHROMIUM is None:
         if UNDER_CI:
@@ -43,7 +55,10 @@ def needs_chromium() -> None:
 
 
 def open_in_browser(page: Path, folder: Path) -> tuple[str, list[str]]:
-    """Open a copy of ``page`` with the marker script: ``(data-figures, console lines)``."""
+    """Open a copy of ``page`` with the marker script: ``(data-figures, console lines)``.
+
+    The browser runs without a network (``unshare -n``) where the machine allows it.
+    """
     probe = folder / f"probe-{page.name}"
     probe.write_text(
         page.read_text(encoding="utf-8").replace("</body>", MARKER_SCRIPT + "</body>"),
@@ -52,6 +67,7 @@ def open_in_browser(page: Path, folder: Path) -> tuple[str, list[str]]:
     flags = ["--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={folder / 'p'}"]
     done = subprocess.run(
         [
+            *OFFLINE,
             str(CHROMIUM),
             *flags,
             "--enable-logging=stderr",
