@@ -95,6 +95,23 @@ def test_panel_beats_the_best_single_judge_on_held_out_brier() -> None:
     assert wins >= 18
 
 
+def test_a_judge_of_pure_noise_does_little_harm() -> None:
+    """The slopes are shrunk and kept >= 0: a useless panel member costs < 2% held-out Brier."""
+    ratios = []
+    for seed in range(30):
+        X, y = _panel(1100, seed, noise=(1.0,))
+        noise = np.random.default_rng(seed + 99).normal(3.0, 1.0, (y.size, 1))
+        train, test = slice(0, 100), slice(100, None)
+        alone = LogisticCalibrator().fit(X[train], y[train]).predict_agreement(X[test])
+        with_noise = np.hstack([X, noise])
+        both = LogisticCalibrator().fit(with_noise[train], y[train])
+        ratios.append(
+            brier_score(y[test], both.predict_agreement(with_noise[test]))
+            / brier_score(y[test], alone)
+        )
+    assert float(np.mean(ratios)) < 1.02
+
+
 def test_isotonic_on_the_mean_of_judges_beats_each_judge() -> None:
     X, y = _panel(3000, 1, noise=(1.0, 1.0, 1.0))
     train, test = slice(0, 1000), slice(1000, None)

@@ -332,8 +332,11 @@ def stage_groups(stages: Any) -> list[tuple[str, Any]]:
 def _is_panel(X: Any) -> bool:
     """Whether ``X`` is 2-D with more than one column (several judges' scores)."""
     shape = getattr(X, "shape", None)
-    if shape is None and isinstance(X, list | tuple) and X and isinstance(X[0], list | tuple):
-        shape = (len(X), len(X[0]))
+    if shape is None and isinstance(X, list | tuple):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged nested sequences: as_float_1d names them
+            return False
     return shape is not None and len(shape) == 2 and int(shape[1]) > 1
 
 
