@@ -119,6 +119,11 @@ def test_bundled_report_has_every_section(bundled_page: Path) -> None:
     assert "human-human" in page and "judge-human" in page and "judge-judge" in page
     assert "the judge was worth about" in page
     assert "beyond what humans do" in page or "no clear effect" in page
+    cells = re.search(r"<td>all</td>((?:<td[^>]*>[^<]*</td>){5})", page)
+    assert cells is not None
+    n_items, raw_ece, cal_ece, raw_brier, cal_brier = re.findall(r">([^<]*)</td>", cells.group(1))
+    assert int(n_items) > 5000  # held-out items: everything outside the 200-label budget
+    assert float(cal_ece) < float(raw_ece) and float(cal_brier) < float(raw_brier)
 
 
 def test_report_needs_no_network(bundled_page: Path) -> None:
