@@ -174,3 +174,16 @@ def test_apply_keeps_the_ordinal_threshold_of_the_calibrator(tmp_path: Path) -> 
         path, data, tmp_path / "o.csv", *argv, "--levels", "5", "--plot", str(tmp_path / "p.png")
     )
     assert (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("command", ["fit", "apply"])
+def test_fit_and_apply_take_one_judge_column(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _likert_file(tmp_path)
+    head = (
+        ["fit", str(data)] if command == "fit" else ["apply", str(tmp_path / "c.json"), str(data)]
+    )
+    argv = [*head, "--score-col", "score,mentions", "--label-col", "r1", "--out", "x"]
+    assert main(argv) == 2
+    assert "--score-col" in capsys.readouterr().err

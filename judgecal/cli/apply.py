@@ -25,7 +25,14 @@ import numpy as np
 
 from judgecal._exceptions import InputError
 from judgecal.cli import options
-from judgecal.cli.data import DEFAULT_SCALE, label_columns, load_records, parse_scale
+from judgecal.cli.data import (
+    DEFAULT_SCALE,
+    label_columns,
+    load_records,
+    parse_scale,
+    score_columns,
+)
+from judgecal.cli.errors import FlagError
 from judgecal.cli.output import check_plot_path, open_output
 from judgecal.cli.scoring import (
     agreement,
@@ -198,6 +205,10 @@ def _plot_path(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write one CSV row per item; the whole file appears at once (atomic)."""
+    if len(score_columns(args)) > 1:
+        raise FlagError(
+            "--score-col", "one judge column here (agree, bias and compare take several)"
+        )
     calibrator, stored = _load_calibrator(args.calibrator_path)
     scale = args.scale or stored or DEFAULT_SCALE
     with_labels = bool(label_columns(args))

@@ -9,7 +9,8 @@ from typing import Any
 
 from judgecal._exceptions import InputError, JudgecalWarning
 from judgecal.cli import options
-from judgecal.cli.data import DEFAULT_SCALE, load_records
+from judgecal.cli.data import DEFAULT_SCALE, load_records, score_columns
+from judgecal.cli.errors import FlagError
 from judgecal.cli.output import write_text
 
 __all__ = ["register", "run"]
@@ -89,6 +90,10 @@ def calibrator_document(calibrator: Any, scale: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, report warnings on stderr, save atomically."""
+    if len(score_columns(args)) > 1:
+        raise FlagError(
+            "--score-col", "one judge column here (agree, bias and compare take several)"
+        )
     records = load_records(args, args.data, with_labels=True)
     labelled = records.scored().labelled()
     if len(labelled) == 0:
