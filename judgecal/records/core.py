@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections import Counter
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, overload
 
@@ -59,7 +59,14 @@ from judgecal._validation import (
     check_int,
     has_control_characters,
 )
-from judgecal.vocabulary import PAIRWISE_CODES, PAIRWISE_OUTCOMES, JudgeStatus, check_ties
+from judgecal.records._store import KINDS, Store, compact_stages, store_from_items
+from judgecal.vocabulary import (
+    PAIRWISE_CODES,
+    PAIRWISE_OUTCOMES,
+    STATUSES,
+    JudgeStatus,
+    check_ties,
+)
 
 __all__ = [
     "PAIRWISE_OUTCOMES",
@@ -455,10 +462,14 @@ _PAIRWISE_TARGET = np.array([0.0, 0.5, 1.0])  # indexed by the vocabulary's code
 
 
 class JudgmentSet(Sequence[Judgment]):
-    """An ordered collection of :class:`Judgment` s on one judge scale.
+    """An ordered collection of :class:`Judgment` s on one judge scale, stored as columns.
 
     It is immutable; selection methods return new sets. ``problems`` lists rows a
-    loader reported instead of raising (``on_error="report"``).
+    loader reported instead of raising (``on_error="report"``). The set holds
+    one array per field (scores, statuses, stage codes, ragged ratings with
+    rater codes, features, texts, meta); a :class:`Judgment` is built only when
+    one is asked for (indexing or iteration), so the loaders can validate and
+    keep millions of rows without one Python object per row.
 
     Examples
     --------
@@ -474,6 +485,8 @@ class JudgmentSet(Sequence[Judgment]):
     >>> y, w = js.scored().labelled().targets(how="soft")
     >>> y.round(3).tolist(), w.tolist()
     ([0.667, 0.0], [3.0, 1.0])
+    >>> js[1].item_id, js[-1].judge_status
+    ('b', 'unparseable')
     """
 
     def __init__(
@@ -500,30 +513,55 @@ class JudgmentSet(Sequence[Judgment]):
                 raise InputError(
                     "judgments", "Judgment objects", f"{type(j).__name__} at index {i}"
                 )
-            if j.score is not None:
-                try:
-                    scale.check(j.score)
-                except InputError as exc:
-                    raise InputError(
-                        "judgments",
-                        f"scores on the scale [{scale.low:g}, {scale.high:g}]",
-                        f"score {j.score!r} for item {j.item_id!r} at index {i}",
-                    ) from exc
+        store = store_from_items(items)
+        bad = _off_scale(store.scores, scale)
+        if bad is not None:
+            j = items[bad]
+            try:
+                scale.check(j.score)
+            except InputError as exc:
+                raise InputError(
+                    "judgments",
+                    f"scores on the scale [{scale.low:g}, {scale.high:g}]",
+                    f"score {j.score!r} for item {j.item_id!r} at index {bad}",
+                ) from exc
         kinds = {j.label_kind for j in items if j.ratings}
         if len(kinds) > 1:
             raise InputError("judgments", "one label kind for the whole set", sorted(kinds))
         levels = {j.levels for j in items if j.label_kind == "ordinal"}
         if len(levels) > 1:
             raise InputError("judgments", "one number of ordinal levels", sorted(levels))
-        self._items = items
+        self._init(store, scale, problems, next(iter(levels), None))
+
+    def _init(
+        self, store: Store, scale: Scale, problems: Sequence[RecordProblem], levels: int | None
+    ) -> None:
+        self._store = store
         self.scale = scale
         self.problems: tuple[RecordProblem, ...] = tuple(problems)
-        self.label_kind: LabelKind | None = next(iter(kinds), None)
-        self.levels: int | None = next(iter(levels), None)
+        labelled = store.kind_codes[store.n_ratings() > 0]
+        codes = np.unique(labelled)
+        self.label_kind: LabelKind | None = KINDS[int(codes[0])] if codes.size else None  # type: ignore[assignment]
+        has_ordinal = bool((store.kind_codes == KINDS.index("ordinal")).any())
+        self.levels: int | None = levels if has_ordinal else None
+
+    @classmethod
+    def _from_store(
+        cls,
+        store: Store,
+        *,
+        scale: Scale,
+        problems: Sequence[RecordProblem] = (),
+        levels: int | None = None,
+    ) -> JudgmentSet:
+        """A set over validated columns (the loaders' fast path; nothing is checked)."""
+        out = cls.__new__(cls)
+        out._init(store, scale, problems, levels)
+        return out
 
     # Sequence protocol -------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._store)
 
     @overload
     def __getitem__(self, index: int) -> Judgment: ...
@@ -531,11 +569,14 @@ class JudgmentSet(Sequence[Judgment]):
     def __getitem__(self, index: slice) -> JudgmentSet: ...
     def __getitem__(self, index: int | slice) -> Judgment | JudgmentSet:
         if isinstance(index, slice):
-            return self._subset(self._items[index])
-        return self._items[index]
+            return self._subset(np.arange(len(self), dtype=np.int64)[index])
+        position = operator.index(index)
+        if not -len(self) <= position < len(self):
+            raise IndexError(f"JudgmentSet index {position} out of range (length {len(self)})")
+        return self._view(position % len(self))
 
     def __iter__(self) -> Iterator[Judgment]:
-        return iter(self._items)
+        return (self._view(i) for i in range(len(self)))
 
     def __repr__(self) -> str:
         kind = self.label_kind or "unlabelled"
@@ -544,8 +585,42 @@ class JudgmentSet(Sequence[Judgment]):
             f"scale={self.scale.kind}[{self.scale.low:g}, {self.scale.high:g}])"
         )
 
-    def _subset(self, items: Iterable[Judgment]) -> JudgmentSet:
-        return JudgmentSet(items, scale=self.scale, problems=self.problems)
+    def _view(self, i: int) -> Judgment:
+        """The :class:`Judgment` at position ``i`` (built from the columns, not validated again)."""
+        st = self._store
+        kind = KINDS[int(st.kind_codes[i])]
+        start, stop = int(st.offsets[i]), int(st.offsets[i + 1])
+        ratings = tuple(
+            Rating.model_construct(
+                value=PAIRWISE_OUTCOMES[int(v)] if kind == "pairwise" else int(v),
+                rater=None if r < 0 else st.rater_names[int(r)],
+            )
+            for v, r in zip(
+                st.rating_values[start:stop].tolist(),
+                st.rater_codes[start:stop].tolist(),
+                strict=True,
+            )
+        )
+        status = STATUSES[int(st.status_codes[i])]
+        return Judgment.model_construct(
+            item_id=st.id_at(i),
+            stage=st.stage_names[int(st.stage_codes[i])],
+            score=float(st.scores[i]) if status == "ok" else None,
+            judge_status=status,  # type: ignore[arg-type]
+            judge_output=st.output_at(i),
+            label_kind=kind,  # type: ignore[arg-type]
+            levels=self.levels if kind == "ordinal" else None,
+            ratings=ratings,
+            features={k: float(v[i]) for k, v in st.features.items() if not np.isnan(v[i])},
+            texts={k: v[i] for k, v in st.texts.items() if v[i] is not None},
+            meta={k: v[i] for k, v in st.meta.items() if v[i] is not None},
+        )
+
+    def _subset(self, idx: IntArray) -> JudgmentSet:
+        store = compact_stages(self._store.take(np.asarray(idx, dtype=np.int64)))
+        return JudgmentSet._from_store(
+            store, scale=self.scale, problems=self.problems, levels=self.levels
+        )
 
     # Selections ---------------------------------------------------------------
     def take(self, indices: Any) -> JudgmentSet:
@@ -566,80 +641,87 @@ class JudgmentSet(Sequence[Judgment]):
             idx.dtype.kind not in "iu" or idx.min() < -len(self) or idx.max() >= len(self)
         ):
             raise InputError("indices", f"integer positions in [0, {len(self)})", idx)
-        return self._subset(self._items[int(i)] for i in idx)
+        idx = idx.astype(np.int64) if idx.size else np.zeros(0, dtype=np.int64)
+        return self._subset(np.where(idx < 0, idx + len(self), idx))
 
     def scored(self) -> JudgmentSet:
         """Only the judgments whose judge returned a usable score."""
-        return self._subset(j for j in self._items if j.score is not None)
+        return self._subset(np.flatnonzero(self._store.status_codes == 0))
 
     def labelled(self) -> JudgmentSet:
         """Only the judgments that have at least one human rating."""
-        return self._subset(j for j in self._items if j.ratings)
+        return self._subset(np.flatnonzero(self._store.n_ratings() > 0))
 
     def unlabelled(self) -> JudgmentSet:
         """Only the judgments with no human rating."""
-        return self._subset(j for j in self._items if not j.ratings)
+        return self._subset(np.flatnonzero(self._store.n_ratings() == 0))
 
     def stage(self, name: str) -> JudgmentSet:
         """Only the judgments of one stage."""
         _check_name_arg(name, "stage")
-        return self._subset(j for j in self._items if j.stage == name)
+        names = self._store.stage_names
+        code = names.index(name) if name in names else -1
+        return self._subset(np.flatnonzero(self._store.stage_codes == code))
 
     # Arrays --------------------------------------------------------------------
     def scores(self) -> FloatArray:
         """Judge scores as floats; raises if any judgment has no score (use :meth:`scored`)."""
-        missing = [j.item_id for j in self._items if j.score is None]
-        if missing:
+        missing = np.flatnonzero(self._store.status_codes != 0)
+        if missing.size:
             raise InputError(
                 "judgments",
                 "judgments that all have a score (call .scored() first)",
-                f"{len(missing)} without a score, e.g. item {missing[0]!r}",
+                f"{missing.size} without a score, e.g. item {self._store.id_at(int(missing[0]))!r}",
             )
-        return np.fromiter((j.score for j in self._items), dtype=np.float64, count=len(self))  # type: ignore[misc]
+        return self._store.scores.copy()
 
     def stages(self) -> StrArray:
         """Stage of each judgment."""
-        return np.asarray([j.stage for j in self._items], dtype=str)
+        names = np.asarray(self._store.stage_names or ("",), dtype=str)
+        if not len(self):
+            return np.asarray([], dtype=str)
+        return names[self._store.stage_codes]
 
     def stage_names(self) -> list[str]:
         """Distinct stages in order of first appearance."""
-        return list(dict.fromkeys(j.stage for j in self._items))
+        return list(self._store.stage_names)
 
     def item_ids(self) -> StrArray:
         """Item id of each judgment."""
-        return np.asarray([j.item_id for j in self._items], dtype=str)
+        return self._store.ids_as_str()
 
     def feature(self, name: str) -> FloatArray:
         """One surface feature for every judgment (raises when an item lacks it)."""
         _check_name_arg(name, "feature")
-        out = np.empty(len(self))
-        for i, j in enumerate(self._items):
-            if name not in j.features:
-                raise InputError(
-                    "name",
-                    "a feature every judgment has",
-                    f"{name!r} (missing on item {j.item_id!r})",
-                )
-            out[i] = j.features[name]
-        return out
+        column = self._store.features.get(name)
+        missing = np.isnan(column) if column is not None else np.ones(len(self), dtype=bool)
+        if missing.any():
+            first = self._store.id_at(int(np.flatnonzero(missing)[0]))
+            got = f"{name!r} (missing on item {first!r})"
+            raise InputError("name", "a feature every judgment has", got)
+        return np.zeros(0) if column is None else column.copy()
 
     def meta(self, name: str) -> StrArray:
         """One meta field for every judgment (raises when an item lacks it)."""
         _check_name_arg(name, "meta")
-        vals = []
-        for j in self._items:
-            if name not in j.meta:
-                raise InputError(
-                    "name",
-                    "a meta field every judgment has",
-                    f"{name!r} (missing on item {j.item_id!r})",
-                )
-            vals.append(j.meta[name])
-        return np.asarray(vals, dtype=str)
+        column = self._store.meta.get(name)
+        if column is None:
+            missing = np.ones(len(self), dtype=bool)
+        else:
+            missing = np.fromiter((v is None for v in column), bool, len(self))
+        if missing.any():
+            first = self._store.id_at(int(np.flatnonzero(missing)[0]))
+            got = f"{name!r} (missing on item {first!r})"
+            raise InputError("name", "a meta field every judgment has", got)
+        return np.asarray([] if column is None else column, dtype=str)
 
     def status_counts(self) -> dict[str, int]:
-        """How many judgments ended in each judge status."""
-        return dict(Counter(j.judge_status for j in self._items))
+        """How many judgments ended in each judge status (in order of first appearance)."""
+        codes, first, counts = np.unique(
+            self._store.status_codes, return_index=True, return_counts=True
+        )
+        order = np.argsort(first)
+        return {STATUSES[int(codes[k])]: int(counts[k]) for k in order}
 
     def ratings_long(
         self, *, coding: Literal["vocabulary"] = "vocabulary"
@@ -660,20 +742,9 @@ class JudgmentSet(Sequence[Judgment]):
         [[0, 0], [2, 1], ['', 'r2']]
         """
         check_choice(coding, "coding", ("vocabulary",), where="JudgmentSet.ratings_long")
-        items: list[int] = []
-        values: list[int] = []
-        raters: list[str] = []
-        for index, judgment in enumerate(self._items):
-            for rating in judgment.ratings:
-                items.append(index)
-                value = rating.value
-                values.append(PAIRWISE_CODES[value] if isinstance(value, str) else value)
-                raters.append(rating.rater or "")
-        return (
-            np.asarray(items, dtype=np.int64),
-            np.asarray(values, dtype=np.int64),
-            np.asarray(raters, dtype=str),
-        )
+        st = self._store
+        names = np.asarray((*st.rater_names, ""), dtype=str)
+        return st.rating_items, st.rating_values.copy(), names[st.rater_codes]
 
     def targets(
         self,
@@ -738,12 +809,13 @@ class JudgmentSet(Sequence[Judgment]):
         """Validate ``how`` and ``threshold``; the threshold as an int (0 unless ordinal)."""
         where = "JudgmentSet.targets"
         check_choice(how, "how", ("soft", "majority", "mean"), where=where)
-        unlabelled = [j.item_id for j in self._items if not j.ratings]
-        if unlabelled:
+        unlabelled = np.flatnonzero(self._store.n_ratings() == 0)
+        if unlabelled.size:
+            first = self._store.id_at(int(unlabelled[0]))
             raise InputError(
                 "judgments",
                 "judgments that all have ratings (call .labelled() first)",
-                f"{len(unlabelled)} without ratings, e.g. item {unlabelled[0]!r}",
+                f"{unlabelled.size} without ratings, e.g. item {first!r}",
                 where=where,
             )
         if how == "mean" and self.label_kind != "ordinal":
@@ -824,6 +896,16 @@ def _pairwise_majority(
         weight[tie_wins] = 0.0
     y[split] = 0.5
     return y, weight
+
+
+def _off_scale(scores: FloatArray, scale: Scale) -> int | None:
+    """Position of the first score (NaN = none) that is off ``scale``, or None."""
+    given = ~np.isnan(scores)
+    bad = given & ((scores < scale.low) | (scores > scale.high) | ~np.isfinite(scores))
+    if scale.kind == "verdict":
+        bad |= given & (scores != np.floor(scores))
+    found = np.flatnonzero(bad)
+    return int(found[0]) if found.size else None
 
 
 def _check_name_arg(name: Any, where: str) -> None:

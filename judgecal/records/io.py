@@ -31,6 +31,7 @@ from the header line unless ``delimiter=`` is given.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import json
 import math
@@ -42,8 +43,9 @@ from pathlib import Path
 from typing import IO, Any, Literal, NoReturn, TypedDict, Unpack
 
 from judgecal._exceptions import InputError, InputTypeError, RecordError
-from judgecal._validation import NAME_TEXT, Verbatim, check_choice, check_int
+from judgecal._validation import NAME_TEXT, Verbatim, check_choice, check_float, check_int
 from judgecal._validation import has_control_characters as _has_control
+from judgecal.records._arrow import pyarrow_or_none, store_from_table
 from judgecal.records.core import (
     PAIRWISE_OUTCOMES,
     Judgment,
@@ -54,7 +56,7 @@ from judgecal.records.core import (
     Scale,
 )
 
-__all__ = ["ColumnMap", "from_dataframe", "from_rows", "read_csv", "read_jsonl"]
+__all__ = ["ColumnMap", "from_dataframe", "from_rows", "read_csv", "read_jsonl", "read_parquet"]
 
 OnError = Literal["raise", "report"]
 #: Delimiters tried when a CSV file's delimiter is detected from its header line.
@@ -71,7 +73,11 @@ class ColumnMap(TypedDict, total=False):
     required with labels; ``label_cols`` (wide) or ``label_col`` with
     ``rater_col`` (long) name the label columns; ``levels`` is the number of
     ordinal levels; ``pairwise_codes`` maps raw pairwise labels to
-    ``"first"``, ``"second"``, ``"tie"``. ``feature_cols``, ``text_cols`` and
+    ``"first"``, ``"second"``, ``"tie"``. ``labels`` declares the human label
+    words once, for any kind (``{"yes": 1, "no": 0}``, ``{"A": "first", "B":
+    "second", "tie": "tie"}``); ``label_threshold`` turns averaged human
+    scores (2.2 on a 1-5 scale) into binary labels (1 when the score is at
+    least the threshold; ``label_kind="binary"``). ``feature_cols``, ``text_cols`` and
     ``meta_cols`` are kept as numeric features, texts and grouping metadata.
     """
 
@@ -85,6 +91,8 @@ class ColumnMap(TypedDict, total=False):
     rater_col: str | None
     levels: int | None
     pairwise_codes: Mapping[Any, str] | None
+    labels: Mapping[Any, Any] | None
+    label_threshold: float | None
     feature_cols: Sequence[str]
     text_cols: Sequence[str]
     meta_cols: Sequence[str]
@@ -105,6 +113,8 @@ class _Columns:
     rater: str | None = None
     levels: int | None = None
     codes: Mapping[Any, str] | None = None
+    labels: Mapping[Any, Any] | None = None
+    threshold: float | None = None
     features: tuple[str, ...] = ()
     texts: tuple[str, ...] = ()
     meta: tuple[str, ...] = ()
@@ -189,9 +199,44 @@ def _label_spec(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
     ):
         expected = f"a mapping of raw label to one of {PAIRWISE_OUTCOMES}"
         raise InputTypeError("pairwise_codes", expected, codes, where=where)
+    labels, threshold = _label_words(columns, kind, levels, where)
     if not (wide or long is not None):
         kind, levels = None, None
-    return dict(wide=wide, long=long, rater=rater, label_kind=kind, levels=levels, codes=codes)
+    return dict(
+        wide=wide,
+        long=long,
+        rater=rater,
+        label_kind=kind,
+        levels=levels,
+        codes=codes,
+        labels=labels,
+        threshold=threshold,
+    )
+
+
+def _label_words(
+    columns: Mapping[str, Any], kind: Any, levels: Any, where: str
+) -> tuple[dict[Any, Any] | None, float | None]:
+    """Check ``labels`` (label words declared once) and ``label_threshold``."""
+    labels, threshold = columns.get("labels"), columns.get("label_threshold")
+    if threshold is not None:
+        threshold = check_float(threshold, "label_threshold", where=where)
+        if kind != "binary":
+            expected = "None unless label_kind='binary' (averaged scores become 0/1)"
+            raise InputError("label_threshold", expected, threshold, where=where)
+    if labels is None:
+        return None, threshold
+    if not isinstance(labels, Mapping) or not labels:
+        raise InputTypeError("labels", "a mapping of label word to label", labels, where=where)
+    out: dict[Any, Any] = {}
+    for word, value in labels.items():
+        try:
+            label = _parse_label(value, kind, levels, None)
+        except ValueError as exc:
+            expected = f"a mapping of label word to {exc} ({kind} labels)"
+            raise InputError("labels", expected, f"{word!r}: {value!r}", where=where) from None
+        out[word.strip() if isinstance(word, str) else word] = label
+    return out, threshold
 
 
 def _resolve_columns(columns: Mapping[str, Any], where: str) -> _Columns:
@@ -266,6 +311,15 @@ def from_rows(
         pairwise_codes : mapping, optional
             Raw pairwise label to ``"first"``/``"second"``/``"tie"``, e.g.
             ``{1: "first", 2: "second", 0: "tie"}``.
+        labels : mapping, optional
+            Human label words declared once, for any label kind:
+            ``{"yes": 1, "no": 0}``, ``{"A": "first", "B": "second", "tie":
+            "tie"}``. Words match exactly, then ignoring case; other cells are
+            read as usual.
+        label_threshold : float, optional
+            Binary labels from averaged human scores: a cell of 2.2 (a mean
+            of several 1-5 ratings) becomes 1 when it is at least the
+            threshold, else 0.
         feature_cols, text_cols, meta_cols : sequence of str
             Columns kept as numeric features, texts, and grouping metadata.
         allowed_stages : sequence of str, optional
@@ -407,7 +461,9 @@ def _collect_ratings(
         if _is_missing(value):
             continue
         try:
-            label = _parse_label(value, cols.label_kind, cols.levels, cols.codes)
+            label = _parse_label(
+                value, cols.label_kind, cols.levels, cols.codes, cols.labels, cols.threshold
+            )
         except ValueError as exc:
             problems.reject(rownum, column, str(exc), value)
         rater = column if column != cols.long else _long_rater(row, rownum, cols, problems)
@@ -488,8 +544,25 @@ def _to_number(value: Any) -> float:
 
 
 def _parse_label(
-    value: Any, kind: LabelKind | None, levels: int | None, codes: Mapping[Any, str] | None
+    value: Any,
+    kind: LabelKind | None,
+    levels: int | None,
+    codes: Mapping[Any, str] | None,
+    labels: Mapping[Any, Any] | None = None,
+    threshold: float | None = None,
 ) -> int | str:
+    if labels is not None:
+        found = _declared(value, labels)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    if threshold is not None:
+        try:
+            number = _to_number(value)
+        except (ValueError, TypeError):
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(f"a number (an averaged score, 1 when >= {threshold:g})")
+        return int(number >= threshold)
     if kind == "pairwise":
         return _parse_pairwise(value, codes)
     try:
@@ -504,6 +577,20 @@ def _parse_label(
     if kind == "ordinal" and (levels is None or not 1 <= label <= levels):
         raise ValueError(f"an integer level in 1..{levels}")
     return label
+
+
+def _declared(value: Any, labels: Mapping[Any, Any]) -> Any:
+    """The label a declared word stands for (exact, then case-insensitive), or None."""
+    key = value.strip() if isinstance(value, str) else value
+    try:
+        if key in labels:
+            return labels[key]
+    except TypeError:  # an unhashable cell
+        return None
+    if isinstance(key, str):
+        folded = {k.casefold(): v for k, v in labels.items() if isinstance(k, str)}
+        return folded.get(key.casefold())
+    return None
 
 
 def _parse_pairwise(value: Any, codes: Mapping[Any, str] | None) -> str:
@@ -543,14 +630,47 @@ def from_dataframe(df: Any, **options: Any) -> JudgmentSet:
     >>> js.scores().tolist(), js.targets()[0].tolist()
     ([4.0, 2.0], [1.0, 0.0])
     """
-    if not (hasattr(df, "to_dict") and hasattr(df, "columns")):
-        raise InputError("df", "a pandas DataFrame", type(df).__name__, where="from_dataframe")
+    where = "from_dataframe"
+    polars = _is_polars(df)
+    if not (polars or (hasattr(df, "to_dict") and hasattr(df, "columns"))):
+        expected = "a pandas or polars DataFrame"
+        raise InputError("df", expected, type(df).__name__, where=where)
     counts = Counter(str(c) for c in df.columns)
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         expected = "a frame whose columns are named once"
-        raise InputError("df", expected, repeated, where="from_dataframe")
-    return from_rows(df.to_dict(orient="records"), **options)
+        raise InputError("df", expected, repeated, where=where)
+    fast = _fast_frame(df, polars, options)
+    if fast is not None:
+        return fast
+    return from_rows(df.to_dicts() if polars else df.to_dict(orient="records"), **options)
+
+
+def _is_polars(df: Any) -> bool:
+    return type(df).__module__.startswith("polars") and hasattr(df, "to_arrow")
+
+
+def _fast_frame(df: Any, polars: bool, options: dict[str, Any]) -> JudgmentSet | None:
+    """The frame's columns through pyarrow, or None when its rows must be read one by one."""
+    pa = pyarrow_or_none()
+    scale = options.get("scale")
+    if pa is None or not isinstance(scale, Scale):
+        return None
+    check_choice(options.get("on_error", "raise"), "on_error", ("raise", "report"),
+                 where="from_dataframe")  # fmt: skip
+    mapping = {k: v for k, v in options.items() if k not in ("scale", "on_error")}
+    cols = _resolve_columns(mapping, "from_dataframe")
+    names = list(cols.needed)
+    if cols.long is not None or not all(name in list(df.columns) for name in names):
+        return None
+    try:
+        if polars:
+            table = df.select(names).to_arrow()
+        else:
+            table = pa.Table.from_pandas(df[names], preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError, KeyError):
+        return None
+    return _from_table(table, cols, scale)
 
 
 def read_csv(
@@ -587,6 +707,9 @@ def read_csv(
         raise InputError("delimiter", "None (detect) or one character", delimiter, where=where)
     cols = _resolve_columns(columns, where)
     path_ = _existing(path, where)
+    fast = _fast_csv(path_, delimiter, cols, scale)
+    if fast is not None:
+        return fast
     try:
         with path_.open(newline="", encoding="utf-8-sig") as handle:
             return _read_csv_rows(handle, delimiter, cols, scale, problems)
@@ -595,6 +718,69 @@ def read_csv(
         raise InputError("path", "a UTF-8 text file", got, where=where) from None
     except csv.Error as exc:
         raise InputError("path", "a readable CSV file", f"{path_} ({exc})", where=where) from None
+
+
+def _fast_csv(
+    path: Path, delimiter: str | None, cols: _Columns, scale: Scale
+) -> JudgmentSet | None:
+    """The whole file through pyarrow, or None when the rows must be read one by one."""
+    pa = pyarrow_or_none()
+    if pa is None or cols.long is not None:
+        return None
+    import pyarrow.csv as pa_csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header_line = handle.readline()
+    except (UnicodeDecodeError, OSError):
+        return None
+    if not header_line.strip():
+        return None
+    sep = delimiter or _detect_delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=sep), [])
+    if any(header.count(name) != 1 for name in cols.needed) or len(set(header)) != len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(delimiter=sep),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=list(cols.needed),
+                column_types=_csv_types(pa, cols, scale),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    return _from_table(table, cols, scale)
+
+
+def _csv_types(pa: Any, cols: _Columns, scale: Scale) -> dict[str, Any]:
+    """Every used column as text; columns of few distinct values as dictionaries."""
+    types = dict.fromkeys(cols.needed, pa.string())
+    coded = pa.dictionary(pa.int32(), pa.string())
+    few = [*cols.wide, *([cols.stage_col] if cols.stage_col else [])]
+    if scale.kind == "verdict":
+        few.append(cols.score)
+    types.update(dict.fromkeys(few, coded))
+    return types
+
+
+def _from_table(table: Any, cols: _Columns, scale: Scale) -> JudgmentSet | None:
+    """A set from a pyarrow table when every column checks out as arrays, else None."""
+    parse = functools.partial(
+        _parse_label,
+        kind=cols.label_kind,
+        levels=cols.levels,
+        codes=cols.codes,
+        labels=cols.labels,
+        threshold=cols.threshold,
+    )
+    store = store_from_table(table, cols, scale, parse)
+    if store is None:
+        return None
+    return JudgmentSet._from_store(store, scale=scale, levels=cols.levels)
 
 
 def _read_csv_rows(
@@ -750,3 +936,52 @@ def _existing(path: Any, where: str) -> Path:
     if not path_.is_file():
         raise InputError("path", "an existing file", str(path_), where=where)
     return path_
+
+
+def read_parquet(
+    path: str | os.PathLike[str],
+    *,
+    scale: Scale,
+    on_error: OnError = "raise",
+    **columns: Unpack[ColumnMap],
+) -> JudgmentSet:
+    """Load records from a Parquet file (see :func:`from_rows`; rows are numbered from 1).
+
+    Only the mapped columns are read. A clean file is validated as whole
+    columns; a file with problems is read row by row so that every problem
+    names its row (raised, or reported with ``on_error="report"``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.parquet"
+    >>> pq.write_table(pa.table({"item_id": ["a", "b"], "score": [4.0, 2.0],
+    ...                          "human": ["yes", "no"]}), path)
+    >>> js = read_parquet(path, scale=Scale.likert(5), label_kind="binary",
+    ...                   label_cols="human", labels={"yes": 1, "no": 0})
+    >>> js.targets()[0].tolist()
+    [1.0, 0.0]
+    """
+    where = "read_parquet"
+    problems = _check_on_error(on_error, scale, where)
+    cols = _resolve_columns(columns, where)
+    path_ = _existing(path, where)
+    pa = pyarrow_or_none()
+    if pa is None:  # pragma: no cover - pyarrow is a dependency
+        raise InputError("path", "a Parquet file (pip install pyarrow)", str(path_), where=where)
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path_)
+        present = [name for name in cols.needed if name in schema.names]
+        table = pq.read_table(path_, columns=present)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            "path", "a readable Parquet file", f"{path_} ({exc})", where=where
+        ) from None
+    if len(present) == len(cols.needed):
+        fast = _from_table(table, cols, scale)
+        if fast is not None:
+            return fast
+    return _load(enumerate(table.to_pylist(), start=1), cols, scale, problems)

@@ -1,0 +1,290 @@
+"""The loaders' fast path: whole columns through pyarrow, validated as arrays.
+
+A table (read from CSV or Parquet, or converted from a pandas or polars frame)
+is checked column by column with vectorized operations; the few distinct values
+of a label, stage or verdict column go through the same Python parser as the
+row path (so a value means the same on both paths). When any check fails, or
+the mapping needs what only the row path does (long labels merging rows), the
+fast path returns ``None`` and the caller reads the rows one by one, which
+names every problem with its row number. So a clean file is loaded without a
+Python loop over its rows, and a file with problems gets exactly the messages
+it always got.
+
+pyarrow is imported only here, and only when a loader runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from judgecal._validation import has_control_characters
+from judgecal.records._store import KINDS, Store
+from judgecal.vocabulary import PAIRWISE_OUTCOMES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from judgecal.records.core import Scale
+    from judgecal.records.io import _Columns
+
+
+class _SlowPathError(Exception):
+    """Internal: the fast path cannot vouch for this table; read it row by row."""
+
+
+def pyarrow_or_none() -> Any:
+    """The pyarrow module, or None when it is not installed."""
+    try:
+        import pyarrow
+        import pyarrow.compute
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    return pyarrow
+
+
+def store_from_table(
+    table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]
+) -> Store | None:
+    """Validated columns from a pyarrow table, or None when the row path must decide."""
+    if cols.long is not None or any(has_control_characters(c) for c in cols.wide):
+        return None
+    try:
+        return _build(table, cols, scale, parse_label)
+    except _SlowPathError:
+        return None
+    except (ValueError, TypeError, KeyError, NotImplementedError):  # arrow refused a cast
+        return None
+
+
+def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
+    import pyarrow as pa
+
+    n = table.num_rows
+    ids = _item_ids(table.column(cols.item).combine_chunks())
+    stage_codes, stage_names = _stages(table, cols, n)
+    raw_scores = table.column(cols.score)
+    scores = _scores(raw_scores, scale)
+    raw_scores = raw_scores.combine_chunks()
+    values, raters = _wide_ratings(table, cols, parse_label)
+    counts = (values >= 0).sum(axis=1, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    mask = values >= 0
+    kind = KINDS.index(cols.label_kind) if cols.has_labels else 0
+    outputs = raw_scores if pa.types.is_string(raw_scores.type) else None
+    return Store(
+        ids=ids,
+        stage_codes=stage_codes,
+        stage_names=stage_names,
+        scores=scores,
+        status_codes=np.zeros(n, dtype=np.int8),
+        kind_codes=np.full(n, kind, dtype=np.int8),
+        offsets=offsets,
+        rating_values=values[mask],
+        rater_codes=np.broadcast_to(raters, values.shape)[mask],
+        rater_names=cols.wide,
+        outputs=outputs if outputs is not None else _objects(raw_scores),
+        features={c: _feature(table.column(c).combine_chunks()) for c in cols.features},
+        texts={c: _texts(table.column(c).combine_chunks()) for c in cols.texts},
+        meta={c: _meta(table.column(c).combine_chunks()) for c in cols.meta},
+    )
+
+
+def _objects(column: Any) -> NDArray[Any]:
+    out = np.empty(len(column), dtype=object)
+    out[:] = column.to_pylist()
+    return out
+
+
+def _require(ok: Any) -> None:
+    if not bool(ok):
+        raise _SlowPathError
+
+
+def _strings(column: Any) -> Any:
+    """A string column, stripped as the row path strips (no nulls, no control characters)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
+        column = column.cast(pa.string())
+    _require(pa.types.is_string(column.type) and column.null_count == 0)
+    data, starts, ends = _utf8_bytes(column)
+    _require(not _has_control_bytes(data))
+    _require(bool((ends > starts).all()))
+    edges = np.concatenate([data[starts], data[ends - 1]]) if starts.size else data[:0]
+    if bool(((edges <= 0x20) | (edges >= 0x80)).any()):  # maybe whitespace at an edge
+        column = pc.utf8_trim_whitespace(column)
+        _require(not pc.any(pc.equal(column, "")).as_py())
+    return column
+
+
+def _utf8_bytes(column: Any) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64]]:
+    """The UTF-8 bytes of a string array and each value's start and end in them."""
+    _, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        column.offset : column.offset + len(column) + 1
+    ].astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or not offsets.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint8), empty, empty
+    base = int(offsets[0])
+    return data[base : int(offsets[-1])], offsets[:-1] - base, offsets[1:] - base
+
+
+def _has_control_bytes(data: NDArray[np.uint8]) -> bool:
+    """C0 controls and DEL as bytes; C1 controls (U+0080..U+009F) as 0xC2 0x80..0x9F."""
+    if bool(((data < 0x20) | (data == 0x7F)).any()):
+        return True
+    lead = np.flatnonzero(data[:-1] == 0xC2)
+    return bool(((data[lead + 1] >= 0x80) & (data[lead + 1] <= 0x9F)).any())
+
+
+def _item_ids(column: Any) -> Any:
+    import pyarrow as pa
+
+    if pa.types.is_integer(column.type):
+        _require(column.null_count == 0)
+        column = column.cast(pa.string())
+    ids = _strings(column)
+    _require(_all_distinct(ids))
+    return ids
+
+
+_HASH_BASE = np.uint64(0x100000001B3)
+_BLOCK = 1 << 17
+
+
+def _all_distinct(strings: Any) -> bool:
+    """Whether no string repeats: a 64-bit hash of each, exact comparison on equal hashes."""
+    data, starts, ends = _utf8_bytes(strings)
+    hashes = np.empty(starts.size, dtype=np.uint64)
+    longest = int((ends - starts).max(initial=0))
+    powers = np.cumprod(np.full(max(longest, 1), _HASH_BASE, dtype=np.uint64))
+    for first in range(0, starts.size, _BLOCK):
+        lo, hi = starts[first : first + _BLOCK], ends[first : first + _BLOCK]
+        block = data[int(lo[0]) : int(hi[-1])].astype(np.uint64)
+        local = lo - lo[0]
+        position = np.arange(block.size) - np.repeat(local, hi - lo)
+        mixed = np.add.reduceat(block * powers[position], local)
+        hashes[first : first + _BLOCK] = mixed ^ ((hi - lo).astype(np.uint64) << np.uint64(56))
+    ordered = np.sort(hashes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not repeated.size:
+        return True
+    suspects = strings.take(np.flatnonzero(np.isin(hashes, repeated))).to_pylist()
+    return len(set(suspects)) == len(suspects)
+
+
+def _stages(table: Any, cols: _Columns, n: int) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+    if cols.stage_col is None:
+        return np.zeros(n, dtype=np.int32), (cols.stage,) if n else ()
+    names: dict[str, int] = {}
+
+    def code(value: Any) -> int:
+        _require(isinstance(value, str) and value.strip() and not has_control_characters(value))
+        stage = value.strip()
+        _require(cols.allowed is None or stage in cols.allowed)
+        return names.setdefault(stage, len(names))
+
+    codes = _dictionary_codes(table.column(cols.stage_col), code)
+    return codes.astype(np.int32), tuple(names)
+
+
+def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int64]:
+    """Each distinct value of a (chunked) column through ``code``; nulls through ``code(None)``."""
+    import pyarrow as pa
+
+    chunks = column.chunks if hasattr(column, "chunks") else [column]
+    out = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
+    start = 0
+    for chunk in chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary_encode()
+        lookup = np.asarray([code(v) for v in chunk.dictionary.to_pylist()], dtype=np.int64)
+        indices = chunk.indices
+        if indices.null_count:
+            lookup = np.append(lookup, code(None))
+            indices = indices.fill_null(len(lookup) - 1)
+        out[start : start + len(chunk)] = lookup[indices.to_numpy()]
+        start += len(chunk)
+    return out
+
+
+def _scores(column: Any, scale: Scale) -> NDArray[np.float64]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if scale.kind == "verdict":
+        words = [v.lower() for v in scale.verdicts]
+
+        def verdict(value: Any) -> int:
+            _require(isinstance(value, str) and value.strip().lower() in words)
+            return words.index(value.strip().lower())
+
+        return _dictionary_codes(column, verdict).astype(np.float64)
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    if pa.types.is_string(column.type):  # padded numbers fail the cast: the row path strips
+        _require(column.null_count == 0)
+        column = pc.cast(column, pa.float64())
+    _require(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
+    _require(column.null_count == 0)
+    scores = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    _require(np.isfinite(scores).all() and (scores >= scale.low).all())
+    _require((scores <= scale.high).all())
+    return scores
+
+
+def _feature(column: Any) -> NDArray[np.float64]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type):
+        _require(column.null_count == 0)
+        column = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+    _require(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
+    _require(column.null_count == 0)
+    values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    _require(np.isfinite(values).all())
+    return values
+
+
+def _texts(column: Any) -> NDArray[Any]:
+    import pyarrow as pa
+
+    _require(pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
+    _require(column.null_count == 0)  # the row path writes a missing text as it reads it
+    return _objects(column)
+
+
+def _meta(column: Any) -> NDArray[Any]:
+    import pyarrow as pa
+
+    _require(pa.types.is_string(column.type) and column.null_count == 0)
+    _require(not _has_control_bytes(_utf8_bytes(column)[0]))
+    return _objects(column)
+
+
+def _wide_ratings(
+    table: Any, cols: _Columns, parse_label: Callable[[Any], Any]
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """(n, k) label codes (-1 where a rater gave none) and each column's rater code."""
+    values = np.full((table.num_rows, len(cols.wide)), -1, dtype=np.int64)
+    for position, name in enumerate(cols.wide):
+        values[:, position] = _dictionary_codes(table.column(name), lambda v: _code(v, parse_label))
+    return values, np.arange(len(cols.wide), dtype=np.int32)
+
+
+def _code(value: Any, parse_label: Callable[[Any], Any]) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return -1
+    if isinstance(value, float) and np.isnan(value):
+        return -1
+    try:
+        label = parse_label(value)
+    except ValueError:
+        raise _SlowPathError from None
+    return PAIRWISE_OUTCOMES.index(label) if isinstance(label, str) else int(label)
