@@ -140,12 +140,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def pandalm_report(args: argparse.Namespace) -> Any:
-    """Length preference and style regression for the PandaLM judges."""
+def _pandalm_regression(js: Any, judge: str, args: argparse.Namespace) -> Any:
+    """The judge's verdict on the raters' mean verdict plus length and markdown differences."""
     import numpy as np
 
     from judgecal.bias.ablations import markdown_count
-    from judgecal.bias.observational import feature_regression, preference_gap
+    from judgecal.bias.observational import feature_regression
+
+    ok = js.scored()
+    idx, codes, _ = ok.ratings_long()
+    vals = codes - PAIRWISE_CODES["tie"]  # preference for the first response: -1, 0, +1
+    human = np.bincount(idx, weights=vals, minlength=len(ok)) / np.maximum(
+        np.bincount(idx, minlength=len(ok)), 1
+    )
+    verdict = ok.scores() - 1.0  # second -1, tie 0, first +1
+    l1, l2 = ok.feature("len_response1"), ok.feature("len_response2")
+    md = np.array(
+        [markdown_count(j.texts["response1"]) - markdown_count(j.texts["response2"]) for j in ok],
+        dtype=float,
+    )
+    return feature_regression(
+        verdict,
+        human,
+        {
+            f"{judge}: log length ratio": np.log((l1 + 1) / (l2 + 1)),
+            f"{judge}: markdown difference": md,
+        },
+        level=args.level,
+        alpha=1 - args.level,
+    )
+
+
+def pandalm_report(args: argparse.Namespace) -> Any:
+    """Length preference and style regression for the PandaLM judges."""
+    from judgecal.bias.observational import preference_gap
     from judgecal.bias.report import BiasReport
     from judgecal.records.datasets import load_pandalm
 
@@ -155,9 +183,8 @@ def pandalm_report(args: argparse.Namespace) -> Any:
     )
     for judge in judges:
         js = load_pandalm(judge)
-        rows = []
-        for ties in ("half", "drop"):
-            e = preference_gap(
+        rows = [
+            preference_gap(
                 js,
                 ties=ties,
                 level=args.level,
@@ -165,32 +192,9 @@ def pandalm_report(args: argparse.Namespace) -> Any:
                 seed=args.seed,
                 name=f"{judge}: picks longer" + (" (decisive)" if ties == "drop" else ""),
             )
-            rows.append(e)
-        ok = js.scored()
-        idx, codes, _ = ok.ratings_long()
-        vals = codes - PAIRWISE_CODES["tie"]  # preference for the first response: -1, 0, +1
-        human = np.bincount(idx, weights=vals, minlength=len(ok)) / np.maximum(
-            np.bincount(idx, minlength=len(ok)), 1
-        )
-        verdict = ok.scores() - 1.0  # second -1, tie 0, first +1
-        l1, l2 = ok.feature("len_response1"), ok.feature("len_response2")
-        md = np.array(
-            [
-                markdown_count(j.texts["response1"]) - markdown_count(j.texts["response2"])
-                for j in ok
-            ],
-            dtype=float,
-        )
-        reg = feature_regression(
-            verdict,
-            human,
-            {
-                f"{judge}: log length ratio": np.log((l1 + 1) / (l2 + 1)),
-                f"{judge}: markdown difference": md,
-            },
-            level=args.level,
-            alpha=1 - args.level,
-        )
+            for ties in ("half", "drop")
+        ]
+        reg = _pandalm_regression(js, judge, args)
         sentences = tuple(
             e.model_copy(update={"name": "picks the longer response"}).summary(
                 judge + (" (decisive verdicts)" if e.unit.endswith("(decisive only)") else "")
@@ -203,8 +207,9 @@ def pandalm_report(args: argparse.Namespace) -> Any:
             + reg.model_copy(update={"notes": ()})
         )
     legend = (
-        "preference rows: judge rate minus human rate of picking the longer response, on pairs "
-        "of unequal length (tie = half a pick; 'decisive': ties left out); bootstrap over items. "
+        "preference rows: judge rate minus human rate of picking the longer response, on the "
+        "same pairs of unequal length (tie = half a pick; 'decisive': pairs where the judge and "
+        "at least one rater are decisive, ties left out); bootstrap over items. "
         "regression rows: the judge's verdict (-1 second, 0 tie, +1 first) on the raters' mean "
         "verdict plus first-minus-second features; a positive coefficient rewards the feature "
         "beyond the humans."
