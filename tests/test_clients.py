@@ -354,3 +354,16 @@ def test_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_plain_runner_takes_the_judges_parser(server: ChatServer, kind: str) -> None:
+    from judgecal import AsyncJudgeRunner, JudgeRunner
+
+    judge = make_judge(server, kind)
+    runner_class = JudgeRunner if kind == "sync" else AsyncJudgeRunner
+    runner = runner_class(judge, retry_on=RETRYABLE, retries=1, backoff=0.0, progress=False)
+    items = [f"{b}#plain-{kind}" for b in ("score|2", "garbage", "refusal_field", "500once|1")]
+    report = runner.run(items) if kind == "sync" else asyncio.run(runner.run(items))
+    assert [r.status for r in report.results] == ["ok", "unparseable", "refused", "ok"]
+    assert runner.parser is judge.parser

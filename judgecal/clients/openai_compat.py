@@ -43,7 +43,7 @@ import math
 import os
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypedDict
 
@@ -331,16 +331,22 @@ class _ChatJudge:
         if signal == "expected" and top_logprobs is None:
             top_logprobs = 20
         self.top_logprobs = (
-            None if top_logprobs is None else check_int(top_logprobs, "top_logprobs", low=1)
+            None
+            if top_logprobs is None
+            else check_int(top_logprobs, "top_logprobs", low=1, where=where)
         )
         if self.top_logprobs is not None:
             level_tokens(self.text_parser.scale)  # a scale whose levels are tokens, or an error
         self.parser = answer_parser(self.text_parser, self.signal)
         self.base_url = None if base_url is None else str(base_url)
         self.temperature = (
-            None if temperature is None else check_float(temperature, "temperature", low=0.0)
+            None
+            if temperature is None
+            else check_float(temperature, "temperature", low=0.0, where=where)
         )
-        self.max_tokens = None if max_tokens is None else check_int(max_tokens, "max_tokens", low=1)
+        self.max_tokens = (
+            None if max_tokens is None else check_int(max_tokens, "max_tokens", low=1, where=where)
+        )
         self.seed = None if seed is None else check_int(seed, "seed", where=where)
         self.timeout = check_float(timeout, "timeout", low=0.0, low_open=True, where=where)
         self.retries = check_int(retries, "retries", low=0, where=where)
@@ -354,10 +360,25 @@ class _ChatJudge:
         where = self.base_url or "hosted"
         return f"{type(self).__name__}({self.model!r} at {where}, {self.parser!r})"
 
+    calibrator: Any = None
+    """No calibrator of its own: wrap the judge in a :class:`~judgecal.CalibratedJudge` for one."""
+    stage: str = "default"
+    """The stage the runners give its items unless told otherwise."""
+
     @property
     def scale(self) -> Scale:
         """The scale of the scores the judge gives (numeric for ``signal="expected"``)."""
         return self.parser.scale
+
+    @property
+    def function(self) -> Any:
+        """The judge itself: what the runners call (so ``JudgeRunner(judge)`` needs no parser)."""
+        return self
+
+    @property
+    def outcome_parser(self) -> Parser:
+        """:attr:`parser`, the name the runners look for."""
+        return self.parser
 
     @property
     def name(self) -> str:
@@ -566,13 +587,21 @@ class OpenAIJudge(_ChatJudge):
         self.close()
 
 
+async def _close_at_shutdown(client: Any) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await client.close()
+
+
 class AsyncOpenAIJudge(_ChatJudge):
     """A judge that calls an OpenAI-compatible chat-completions server (``async``).
 
     ``await judge(item)`` returns a :class:`ChatAnswer`. The HTTP connections
-    belong to one event loop, so a judge used from a new loop (each
+    belong to one event loop: a judge used from a new loop (each
     :meth:`JudgeRunner.run <judgecal.JudgeRunner.run>` starts one) opens new
-    ones there.
+    ones there, and they close when that loop shuts down (``asyncio.run``
+    does it), or at :meth:`aclose`.
     """
 
     __doc__ = (
@@ -596,20 +625,25 @@ class AsyncOpenAIJudge(_ChatJudge):
         super().__init__(model, prompt, **options)
         self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._client: Any = self._given_client
+        self._closer: AsyncGenerator[None, None] | None = None
 
-    def _client_for_loop(self) -> Any:
+    async def _client_for_loop(self) -> Any:
         if self._given_client is not None:
             return self._given_client
         loop = asyncio.get_running_loop()
         if self._loop is None or self._loop() is not loop:
             self._client = self._openai.AsyncOpenAI(**self._client_options())
             self._loop = weakref.ref(loop)
+            # An async generator the loop finalizes when it shuts down (asyncio.run does):
+            # the connections close on their own loop, with no call from the user.
+            self._closer = _close_at_shutdown(self._client)
+            await self._closer.asend(None)
         return self._client
 
     async def __call__(self, item: Any) -> ChatAnswer:
         """Judge one item: one chat-completions request (see :meth:`OpenAIJudge.__call__`)."""
         request = self.request(item)
-        client = self._client_for_loop()
+        client = await self._client_for_loop()
         try:
             completion = await client.chat.completions.create(**request)
         except Exception as exc:
@@ -622,9 +656,11 @@ class AsyncOpenAIJudge(_ChatJudge):
 
     async def aclose(self) -> None:
         """Close the current loop's HTTP connections (a given ``client`` stays open)."""
-        if self._given_client is None and self._client is not None:
-            await self._client.close()
-            self._client, self._loop = None, None
+        here = self._loop is not None and self._loop() is asyncio.get_running_loop()
+        if self._closer is not None and here:
+            await self._closer.aclose()  # closes the client in its finally
+        if self._given_client is None:  # another loop's client closes when that loop ends
+            self._client, self._loop, self._closer = None, None, None
 
     async def __aenter__(self) -> AsyncOpenAIJudge:
         return self
