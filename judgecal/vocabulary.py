@@ -13,6 +13,7 @@ Judge statuses
 ``refused``        the judge declined to answer (never scored)
 ``error``          the judge raised, or returned something unusable
 ``timeout``        no answer within the time allowed
+``missing``        no judge output at all for this item (a blank cell in a file)
 =================  =============================================================
 
 Pairwise outcomes
@@ -78,8 +79,8 @@ __all__ = [
     "pairwise_code",
 ]
 
-JudgeStatus = Literal["ok", "unparseable", "refused", "error", "timeout"]
-STATUSES: Final[tuple[str, ...]] = ("ok", "unparseable", "refused", "error", "timeout")
+JudgeStatus = Literal["ok", "unparseable", "refused", "error", "timeout", "missing"]
+STATUSES: Final[tuple[str, ...]] = ("ok", "unparseable", "refused", "error", "timeout", "missing")
 FAILED_STATUSES: Final[tuple[str, ...]] = STATUSES[1:]
 
 PAIRWISE_OUTCOMES: Final[tuple[str, str, str]] = ("second", "tie", "first")
