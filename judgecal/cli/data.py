@@ -96,20 +96,28 @@ def _check_columns(path: Path, wanted: dict[str, list[str]]) -> None:
                 raise FlagError(flag, f"column {column!r} is not in {path.name} (columns: {shown})")
 
 
-def _codes(spec: str) -> dict[Any, str]:
-    codes: dict[Any, str] = {}
+def _number_or_word(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _codes(spec: str, *, flag: str = "--pairwise-codes") -> dict[Any, Any]:
+    """``2=first,0=second`` (pairwise codes) or ``yes=1,no=0`` (label words) as a mapping.
+
+    Examples
+    --------
+    >>> _codes("yes=1,no=0", flag="--labels")
+    {'yes': 1, 'no': 0}
+    """
+    codes: dict[Any, Any] = {}
     for part in spec.split(","):
         raw, _, name = part.partition("=")
-        if not name.strip():
-            raise FlagError(
-                "--pairwise-codes", f"expected pairs like 2=first,0=second; got {spec!r}"
-            )
-        key: Any = raw.strip()
-        try:
-            key = int(key)
-        except ValueError:
-            pass
-        codes[key] = name.strip()
+        if not raw.strip() or not name.strip():
+            raise FlagError(flag, f"expected pairs like yes=1,no=0 or 2=first; got {spec!r}")
+        key = _number_or_word(raw.strip())
+        codes[key] = _number_or_word(name.strip()) if flag == "--labels" else name.strip()
     return codes
 
 
@@ -121,6 +129,10 @@ def _label_options(args: argparse.Namespace, labels: list[str]) -> dict[str, Any
     }
     if args.label_kind == "pairwise" and args.pairwise_codes:
         options["pairwise_codes"] = _codes(args.pairwise_codes)
+    if getattr(args, "labels", None):
+        options["labels"] = _codes(args.labels, flag="--labels")
+    if getattr(args, "label_threshold", None) is not None:
+        options["label_threshold"] = args.label_threshold
     return options
 
 

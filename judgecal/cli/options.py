@@ -158,6 +158,17 @@ def add_label_cols(parser: argparse.ArgumentParser, *, file_only: bool = False) 
         "--levels", type=positive_int, default=None, help=f"{tag}number of ordinal levels"
     )
     parser.add_argument("--pairwise-codes", default=None, help=f"{tag}e.g. 2=first,0=second,1=tie")
+    parser.add_argument(
+        "--labels",
+        default=None,
+        help=f"{tag}human label words, declared once: yes=1,no=0 or A=first,B=second,tie=tie",
+    )
+    parser.add_argument(
+        "--label-threshold",
+        type=finite_float,
+        default=None,
+        help=f"{tag}averaged human scores (2.2 on 1-5): labels are 1 at or above this",
+    )
 
 
 def add_calibrator(
