@@ -128,7 +128,7 @@ def add_record_cols(parser: argparse.ArgumentParser, *, file_only: bool = False)
     parser.add_argument(
         "--score-col",
         default=None,
-        help=f"{tag}column with the judge's score (agree, bias, compare: several judges, "
+        help=f"{tag}column with the judge's score (agree and bias: several judges, "
         "comma-separated)",
     )
     parser.add_argument(
