@@ -200,5 +200,6 @@ def test_expected_signal_refusal_wins_over_probabilities() -> None:
     parser = answer_parser(parsers.likert(3), "expected")
     refused = parser.parse({"text": "I cannot rate this.", "probs": [0.2, 0.3, 0.5]})
     assert refused.status == "refused"
-    assert parser.parse({"text": "Score: 3", "probs": [0.2, 0.3, "x"]}).status == "unparseable"
+    for bad in ([0.2, 0.3, "x"], [0.5, 0.7, -0.2], [0.0, 0.0, 0.0], [0.5, 0.5]):
+        assert parser.parse({"text": "Score: 3", "probs": bad}).status == "unparseable"
     assert parser.scale == Scale.numeric(1, 3)

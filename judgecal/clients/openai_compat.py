@@ -211,7 +211,8 @@ def _expected(answer: Mapping[str, Any], values: np.ndarray[Any, Any]) -> Parsed
         array = np.asarray(probs, dtype=np.float64)
     except (TypeError, ValueError):
         array = np.empty(0)
-    if probs is None or array.shape != values.shape or not np.all(np.isfinite(array)):
+    usable = array.shape == values.shape and bool(np.all(np.isfinite(array) & (array >= 0)))
+    if probs is None or not usable or float(array.sum()) <= 0.0:
         return Parsed(
             "unparseable",
             None,
