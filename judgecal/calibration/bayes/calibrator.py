@@ -782,10 +782,11 @@ class BayesianCalibrator(CalibratorBase):
         d = self.diagnostics_
         problems = []
         if d["method"] == "laplace":
-            if d["k_hat"] > 0.7:
+            if not _trusted(d):
                 problems.append(
-                    f"Pareto k-hat {d['k_hat']:.2f} > 0.7: the Laplace approximation is far "
-                    "from the posterior. Refit with method='nuts'"
+                    f"Pareto k-hat {d['k_hat']:.2f} (limit {K_HAT_MAX}), importance-sampling "
+                    f"ESS {d['ess']:.0f} (minimum {ESS_MIN:.0f}): the Laplace approximation is "
+                    "far from the posterior. Refit with method='nuts'"
                 )
         else:
             if d.get("divergences", 0) > 0:
