@@ -137,7 +137,7 @@ def large() -> list[dict[str, Any]]:
 
 def agreement(seeds: tuple[int, ...], sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     namespace: dict[str, Any] = {}
-    exec(SIM, namespace)  # noqa: S102 - the simulator shared with the fresh processes
+    exec(SIM, namespace)  # the simulator shared with the fresh processes
     from judgecal import BayesianCalibrator
 
     rows = []

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import judgecal
-from judgecal import ConvergenceWarning
+from judgecal._exceptions import ConvergenceWarning
 from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 from judgecal.calibration.bayes.fast_models import ordinal_model
 from judgecal.calibration.bayes.grid_laplace import DenseModel, grid_posterior
