@@ -39,6 +39,8 @@ _LAZY: dict[str, str] = {
     "from_dataframe": "judgecal.records.io",
     "read_csv": "judgecal.records.io",
     "read_jsonl": "judgecal.records.io",
+    "read_parquet": "judgecal.records.io",
+    "from_rows": "judgecal.records.io",
     "load_hanna": "judgecal.records.datasets",
     "load_pandalm": "judgecal.records.datasets",
     # calibration
@@ -181,4 +183,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.plotting import reliability_diagram
     from judgecal.records.core import STAGES, Judgment, JudgmentSet, Rating, Scale
     from judgecal.records.datasets import load_hanna, load_pandalm
-    from judgecal.records.io import from_dataframe, read_csv, read_jsonl
+    from judgecal.records.io import (
+        from_dataframe,
+        from_rows,
+        read_csv,
+        read_jsonl,
+        read_parquet,
+    )

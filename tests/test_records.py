@@ -185,10 +185,15 @@ def test_read_jsonl_long_format_merges_raters(tmp_path) -> None:  # type: ignore
         read_jsonl(p, scale=Scale.likert(5))
 
 
-def test_from_dataframe_nan_score_is_an_error() -> None:
+def test_from_dataframe_nan_score_is_a_missing_judge_output() -> None:
+    # issue 11: a blank judge cell is data (status 'missing', counted), not a stop
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"item_id": ["a", "b"], "score": [3.0, np.nan], "h": [1, 0]})
-    with pytest.raises(RecordError, match="Row 2: field 'score'"):
+    js = from_dataframe(df, scale=Scale.likert(5), label_kind="binary", label_cols=["h"])
+    assert js.status_counts() == {"ok": 1, "missing": 1}
+    assert js[1].score is None and js.scored().scores().tolist() == [3.0]
+    df = pd.DataFrame({"item_id": ["a", "b"], "score": [3.0, np.inf], "h": [1, 0]})
+    with pytest.raises(RecordError, match="Row 2: field 'score'"):  # a number off the scale
         from_dataframe(df, scale=Scale.likert(5), label_kind="binary", label_cols=["h"])
     with pytest.raises(InputError, match="DataFrame"):
         from_dataframe([1, 2], scale=Scale.likert(5))

@@ -22,8 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from judgecal._validation import has_control_characters
-from judgecal.records._store import KINDS, Store
-from judgecal.vocabulary import PAIRWISE_OUTCOMES
+from judgecal.records._store import KINDS, Panel, Store
+from judgecal.vocabulary import PAIRWISE_OUTCOMES, STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from judgecal.records.core import Scale
@@ -59,37 +59,57 @@ def store_from_table(
 
 
 def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
-    import pyarrow as pa
 
     n = table.num_rows
     ids = _item_ids(table.column(cols.item).combine_chunks())
     stage_codes, stage_names = _stages(table, cols, n)
     raw_scores = table.column(cols.score)
-    scores = _scores(raw_scores, scale)
+    scores, statuses = _scores(raw_scores, scale)
     raw_scores = raw_scores.combine_chunks()
+    panel = None
+    if cols.judges:
+        pairs = [_scores(table.column(column), scale) for _, column in cols.judges]
+        panel = Panel(
+            tuple(name for name, _ in cols.judges),
+            np.column_stack([p[0] for p in pairs]),
+            np.column_stack([p[1] for p in pairs]),
+        )
     values, raters = _wide_ratings(table, cols, parse_label)
     counts = (values >= 0).sum(axis=1, dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     mask = values >= 0
     kind = KINDS.index(cols.label_kind) if cols.has_labels else 0
-    outputs = raw_scores if pa.types.is_string(raw_scores.type) else None
     return Store(
         ids=ids,
         stage_codes=stage_codes,
         stage_names=stage_names,
         scores=scores,
-        status_codes=np.zeros(n, dtype=np.int8),
+        status_codes=statuses,
         kind_codes=np.full(n, kind, dtype=np.int8),
         offsets=offsets,
         rating_values=values[mask],
         rater_codes=np.broadcast_to(raters, values.shape)[mask],
         rater_names=cols.wide,
-        outputs=outputs if outputs is not None else _objects(raw_scores),
+        outputs=_outputs(raw_scores, statuses),
+        panel=panel,
         features={c: _feature(table.column(c).combine_chunks()) for c in cols.features},
         texts={c: _texts(table.column(c).combine_chunks()) for c in cols.texts},
         meta={c: _meta(table.column(c).combine_chunks()) for c in cols.meta},
     )
+
+
+def _outputs(raw: Any, statuses: NDArray[np.int8]) -> Any:
+    """The judge's raw cells (None where blank), kept as a pyarrow array when they are text."""
+    import pyarrow as pa
+
+    blank = statuses != 0
+    if pa.types.is_string(raw.type) and not blank.any():
+        return raw
+    out = _objects(raw)
+    if blank.any():
+        out[blank] = None
+    return out
 
 
 def _objects(column: Any) -> NDArray[Any]:
@@ -214,7 +234,8 @@ def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int
     return out
 
 
-def _scores(column: Any, scale: Scale) -> NDArray[np.float64]:
+def _scores(column: Any, scale: Scale) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """A judge's scores (NaN where none) and statuses (``missing`` for a blank cell)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -222,20 +243,33 @@ def _scores(column: Any, scale: Scale) -> NDArray[np.float64]:
         words = [v.lower() for v in scale.verdicts]
 
         def verdict(value: Any) -> int:
+            if value is None or not value.strip():
+                return -1
             _require(isinstance(value, str) and value.strip().lower() in words)
             return words.index(value.strip().lower())
 
-        return _dictionary_codes(column, verdict).astype(np.float64)
+        codes = _dictionary_codes(column, verdict)
+        return _with_missing(codes.astype(np.float64), codes < 0)
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     if pa.types.is_string(column.type):  # padded numbers fail the cast: the row path strips
-        _require(column.null_count == 0)
-        column = pc.cast(column, pa.float64())
+        column = pc.cast(pc.if_else(pc.equal(column, ""), None, column), pa.float64())
     _require(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
-    _require(column.null_count == 0)
     scores = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-    _require(np.isfinite(scores).all() and (scores >= scale.low).all())
-    _require((scores <= scale.high).all())
-    return scores
+    blank = np.isnan(scores)
+    given = scores[~blank] if blank.any() else scores
+    _require(np.isfinite(given).all() and (given >= scale.low).all())
+    _require((given <= scale.high).all())
+    return _with_missing(scores, blank)
+
+
+def _with_missing(
+    scores: NDArray[np.float64], blank: NDArray[np.bool_]
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    statuses = np.zeros(scores.size, dtype=np.int8)
+    if blank.any():
+        statuses[blank] = STATUSES.index("missing")
+        scores = np.where(blank, np.nan, scores)
+    return scores, statuses
 
 
 def _feature(column: Any) -> NDArray[np.float64]:

@@ -116,6 +116,22 @@ def take_column(column: Any, idx: NDArray[np.int64]) -> Any:
     return column[idx] if isinstance(column, np.ndarray) else column.take(idx)
 
 
+def panel_from_cells(
+    names: tuple[str, ...], cells: Sequence[Sequence[tuple[str, float | None]]]
+) -> Panel:
+    """A panel from per-item ``(status, score)`` cells, one per judge."""
+    status = {s: i for i, s in enumerate(STATUSES)}
+    shape = (len(cells), len(names))
+    scores = np.full(shape, np.nan)
+    codes = np.zeros(shape, dtype=np.int8)
+    for i, row in enumerate(cells):
+        for k, (state, score) in enumerate(row):
+            codes[i, k] = status[state]
+            if score is not None:
+                scores[i, k] = score
+    return Panel(names, scores, codes)
+
+
 def empty_store() -> Store:
     return store_from_items([])
 

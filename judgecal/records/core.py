@@ -41,9 +41,11 @@ import math
 import numbers
 import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal, overload
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -59,7 +61,7 @@ from judgecal._validation import (
     check_int,
     has_control_characters,
 )
-from judgecal.records._store import KINDS, Store, compact_stages, store_from_items
+from judgecal.records._store import KINDS, Panel, Store, compact_stages, store_from_items
 from judgecal.vocabulary import (
     PAIRWISE_CODES,
     PAIRWISE_OUTCOMES,
@@ -644,9 +646,13 @@ class JudgmentSet(Sequence[Judgment]):
         idx = idx.astype(np.int64) if idx.size else np.zeros(0, dtype=np.int64)
         return self._subset(np.where(idx < 0, idx + len(self), idx))
 
-    def scored(self) -> JudgmentSet:
-        """Only the judgments whose judge returned a usable score."""
-        return self._subset(np.flatnonzero(self._store.status_codes == 0))
+    def scored(self, judge: str | None = None) -> JudgmentSet:
+        """Only the judgments whose judge returned a usable score.
+
+        With a judge panel, ``judge`` names the judge whose score must be there
+        (default: the main judge, the panel's first).
+        """
+        return self._subset(np.flatnonzero(self._statuses(judge) == 0))
 
     def labelled(self) -> JudgmentSet:
         """Only the judgments that have at least one human rating."""
@@ -663,17 +669,68 @@ class JudgmentSet(Sequence[Judgment]):
         code = names.index(name) if name in names else -1
         return self._subset(np.flatnonzero(self._store.stage_codes == code))
 
+    # Judge panels ---------------------------------------------------------------
+    @property
+    def judges(self) -> tuple[str, ...]:
+        """Names of the judges of a panel, main judge first (``()`` for a single judge)."""
+        panel = self._store.panel
+        return () if panel is None else panel.names
+
+    def panel_scores(self) -> FloatArray:
+        """The panel's scores, shape ``(n, k)``: one column per judge, NaN where a judge gave none.
+
+        This is the judge-signal matrix ``X`` that panel calibrators take; keep
+        the rows every judge scored with
+        ``js.take(~np.isnan(js.panel_scores()).any(axis=1))``.
+        """
+        panel = self._store.panel
+        if panel is None:
+            expected = "a set loaded with a judge panel (judges= or score_cols=)"
+            raise InputError("judgments", expected, "a set with one judge", where="panel_scores")
+        return panel.scores.copy()
+
+    def _judge_position(self, judge: str | None) -> int | None:
+        if judge is None:
+            return None
+        if not isinstance(judge, str) or judge not in self.judges:
+            expected = f"one of the set's judges {self.judges}" if self.judges else "None"
+            raise InputError("judge", expected, judge, where="JudgmentSet")
+        return self.judges.index(judge)
+
+    def _statuses(self, judge: str | None) -> NDArray[np.int8]:
+        position = self._judge_position(judge)
+        if position is None:
+            return self._store.status_codes
+        assert self._store.panel is not None
+        return self._store.panel.statuses[:, position]
+
+    def _with_panel(self, panel: Panel) -> JudgmentSet:
+        return JudgmentSet._from_store(
+            replace(self._store, panel=panel),
+            scale=self.scale,
+            problems=self.problems,
+            levels=self.levels,
+        )
+
     # Arrays --------------------------------------------------------------------
-    def scores(self) -> FloatArray:
-        """Judge scores as floats; raises if any judgment has no score (use :meth:`scored`)."""
-        missing = np.flatnonzero(self._store.status_codes != 0)
+    def scores(self, judge: str | None = None) -> FloatArray:
+        """Judge scores as floats; raises if any judgment has no score (use :meth:`scored`).
+
+        ``judge`` names one judge of a panel (default: the main judge).
+        """
+        position = self._judge_position(judge)
+        missing = np.flatnonzero(self._statuses(judge) != 0)
         if missing.size:
+            call = ".scored()" if judge is None else f".scored(judge={judge!r})"
             raise InputError(
                 "judgments",
-                "judgments that all have a score (call .scored() first)",
+                f"judgments that all have a score (call {call} first)",
                 f"{missing.size} without a score, e.g. item {self._store.id_at(int(missing[0]))!r}",
             )
-        return self._store.scores.copy()
+        if position is None:
+            return self._store.scores.copy()
+        assert self._store.panel is not None
+        return self._store.panel.scores[:, position].copy()
 
     def stages(self) -> StrArray:
         """Stage of each judgment."""
@@ -715,10 +772,13 @@ class JudgmentSet(Sequence[Judgment]):
             raise InputError("name", "a meta field every judgment has", got)
         return np.asarray([] if column is None else column, dtype=str)
 
-    def status_counts(self) -> dict[str, int]:
-        """How many judgments ended in each judge status (in order of first appearance)."""
+    def status_counts(self, judge: str | None = None) -> dict[str, int]:
+        """How many judgments ended in each judge status (in order of first appearance).
+
+        ``judge`` names one judge of a panel (default: the main judge).
+        """
         codes, first, counts = np.unique(
-            self._store.status_codes, return_index=True, return_counts=True
+            self._statuses(judge), return_index=True, return_counts=True
         )
         order = np.argsort(first)
         return {STATUSES[int(codes[k])]: int(counts[k]) for k in order}

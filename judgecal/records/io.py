@@ -36,6 +36,7 @@ import itertools
 import json
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from judgecal._exceptions import InputError, InputTypeError, RecordError
 from judgecal._validation import NAME_TEXT, Verbatim, check_choice, check_float, check_int
 from judgecal._validation import has_control_characters as _has_control
 from judgecal.records._arrow import pyarrow_or_none, store_from_table
+from judgecal.records._store import panel_from_cells
 from judgecal.records.core import (
     PAIRWISE_OUTCOMES,
     Judgment,
@@ -93,6 +95,8 @@ class ColumnMap(TypedDict, total=False):
     pairwise_codes: Mapping[Any, str] | None
     labels: Mapping[Any, Any] | None
     label_threshold: float | None
+    judges: Mapping[str, str] | Sequence[str]
+    score_cols: Sequence[str]
     feature_cols: Sequence[str]
     text_cols: Sequence[str]
     meta_cols: Sequence[str]
@@ -115,6 +119,7 @@ class _Columns:
     codes: Mapping[Any, str] | None = None
     labels: Mapping[Any, Any] | None = None
     threshold: float | None = None
+    judges: tuple[tuple[str, str], ...] = ()
     features: tuple[str, ...] = ()
     texts: tuple[str, ...] = ()
     meta: tuple[str, ...] = ()
@@ -128,7 +133,16 @@ class _Columns:
     def needed(self) -> tuple[str, ...]:
         """Every column a row must have, in the order problems are named."""
         optional = tuple(c for c in (self.stage_col, self.long, self.rater) if c)
-        names = (self.item, self.score, *optional, *self.wide, *self.features, *self.texts)
+        judges = tuple(column for _, column in self.judges)
+        names = (
+            self.item,
+            self.score,
+            *judges,
+            *optional,
+            *self.wide,
+            *self.features,
+            *self.texts,
+        )
         return tuple(dict.fromkeys((*names, *self.meta)))
 
 
@@ -154,9 +168,11 @@ def _column_names(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise InputTypeError("stage", f"a non-empty stage name: {NAME_TEXT}", stage, where=where)
     lists = {key: _name_list(columns.get(key, ()), key, where) for key in _LIST_KEYS}
     allowed = columns.get("allowed_stages")
+    judges = _judge_columns(columns, where)
     return dict(
         item=columns.get("item_col", "item_id"),
-        score=columns.get("score_col", "score"),
+        score=judges[0][1] if judges else columns.get("score_col", "score"),
+        judges=judges,
         stage_col=columns.get("stage_col"),
         stage=stage,
         features=lists["feature_cols"],
@@ -166,6 +182,33 @@ def _column_names(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
         if allowed is None
         else frozenset(_name_list(allowed, "allowed_stages", where)),
     )
+
+
+def _judge_columns(columns: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """A judge panel: ``judges={"name": "column"}`` or ``score_cols=[...]`` (name = column)."""
+    judges, score_cols = columns.get("judges"), columns.get("score_cols")
+    if judges is not None and score_cols is not None:
+        expected = "None when judges is given (one way to name the judges)"
+        raise InputError("score_cols", expected, score_cols, where=where)
+    if judges is None and score_cols is None:
+        return ()
+    if "score_col" in columns:
+        expected = "not given with a judge panel (the first judge is the main score)"
+        raise InputError("score_col", expected, columns["score_col"], where=where)
+    if isinstance(judges, Mapping):
+        pairs = tuple(judges.items())
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs):
+            expected = "a mapping of judge name to column name (str to str)"
+            raise InputTypeError("judges", expected, judges, where=where)
+    else:
+        key = "judges" if judges is not None else "score_cols"
+        names = _name_list(judges if judges is not None else score_cols, key, where)
+        pairs = tuple((name, name) for name in names)
+    bad = next((name for name, _ in pairs if not name or _has_control(name)), None)
+    if not pairs or bad is not None or len({c for _, c in pairs}) != len(pairs):
+        expected = f"at least one judge, each on its own column, named by {NAME_TEXT}"
+        raise InputError("judges", expected, judges or score_cols, where=where)
+    return pairs
 
 
 def _name_list(value: Any, key: str, where: str) -> tuple[str, ...]:
@@ -370,12 +413,17 @@ def _load(
         except _RowLeftOutError:
             continue
     judgments: list[Judgment] = []
+    panels: list[tuple[tuple[str, float | None], ...]] = []
     for item in items.values():
         try:
             judgments.append(_build(item, cols))
+            panels.append(item.fields["panel"])
         except RecordError as exc:
             problems.report(item.row, exc.field, exc.expected, exc.got)
-    return JudgmentSet(judgments, scale=scale, problems=problems.found)
+    out = JudgmentSet(judgments, scale=scale, problems=problems.found)
+    if not cols.judges:
+        return out
+    return out._with_panel(panel_from_cells(tuple(name for name, _ in cols.judges), panels))
 
 
 def _parse_row(row: Any, rownum: int, cols: _Columns, scale: Scale, problems: _Problems) -> _Item:
@@ -387,22 +435,53 @@ def _parse_row(row: Any, rownum: int, cols: _Columns, scale: Scale, problems: _P
     item_id = _parse_item_id(row[cols.item], rownum, cols.item, problems)
     stage = _parse_stage(row, rownum, cols, problems)
     raw = row[cols.score]
-    try:
-        score = scale.check(raw if scale.kind == "verdict" else _to_number(raw))
-    except (InputError, ValueError, TypeError):
-        problems.reject(rownum, cols.score, _scale_text(scale), raw)
+    status, score = _judge_cell(raw, scale, rownum, cols.score, problems)
+    panel = tuple(
+        _judge_cell(row[column], scale, rownum, column, problems) for _, column in cols.judges
+    )
     fields = dict(
         item_id=item_id,
         stage=stage,
         score=score,
+        judge_status=status,
+        panel=panel,
         judge_output=raw
-        if isinstance(raw, str | float | int) and not isinstance(raw, bool)
+        if isinstance(raw, str | float | int) and not isinstance(raw, bool) and status != "missing"
         else None,
         features=_parse_features(row, rownum, cols, problems),
         texts={c: "" if row[c] is None else str(row[c]) for c in cols.texts},
         meta={c: str(row[c]) for c in cols.meta},
     )
     return _Item(rownum, fields, _collect_ratings(row, rownum, cols, problems))
+
+
+def _judge_cell(
+    raw: Any, scale: Scale, rownum: int, column: str, problems: _Problems
+) -> tuple[str, float | None]:
+    """A judge's cell as ``(status, score)``: blank is ``missing``, words off the scale are
+    ``unparseable``; a number off the scale (or a decimal comma) is a problem of the row."""
+    if _is_missing(raw):
+        return "missing", None
+    if scale.kind != "verdict" and isinstance(raw, str) and _DECIMAL_COMMA.match(raw):
+        problems.reject(rownum, column, _scale_text(scale) + " (with a decimal point)", raw)
+    try:
+        return "ok", scale.check(raw if scale.kind == "verdict" else _to_number(raw))
+    except (InputError, ValueError, TypeError):
+        pass
+    if isinstance(raw, str) and not _looks_numeric(raw):
+        return "unparseable", None
+    problems.reject(rownum, column, _scale_text(scale), raw)
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _scale_text(scale: Scale) -> str:
@@ -493,7 +572,7 @@ def _add_item(items: dict[str, _Item], item: _Item, cols: _Columns, problems: _P
     if cols.long is None:
         expected = "a unique item id (use label_col/rater_col for one rating per row)"
         problems.reject(item.row, cols.item, expected, item_id)
-    for key in ("stage", "score", "features", "texts", "meta"):
+    for key in ("stage", "score", "judge_status", "panel", "features", "texts", "meta"):
         if known.fields[key] != item.fields[key]:
             expected = f"the same value as earlier rows of item {item_id!r} ({known.fields[key]!r})"
             problems.reject(item.row, key, expected, item.fields[key])
@@ -518,8 +597,9 @@ def _note_raters(
 
 
 def _build(item: _Item, cols: _Columns) -> Judgment:
+    fields = {k: v for k, v in item.fields.items() if k != "panel"}
     return Judgment(
-        **item.fields,
+        **fields,
         label_kind=cols.label_kind,
         levels=cols.levels,
         ratings=tuple(item.ratings),
