@@ -111,9 +111,9 @@ def test_probe_interval_covers_known_mention_bonus(
         covered += e.low <= sign * delta <= e.high
         flagged += e.flagged(0.05)
         failed += e.n_failed
-    # nominal 90% (the default level); the percentile bootstrap over 60 pairs runs a little
-    # short of it (87.8% over 600 runs in benchmarks/bench_bias.py)
-    assert covered / runs >= 0.85
+    # nominal 90% (the default level): the expanded percentile bootstrap holds it over 60 pairs
+    # (90.1% of 900 runs; the plain percentile interval gave 87.8%)
+    assert covered / runs >= 0.87
     assert flagged / runs >= 0.85  # power at n=60, delta = 0.7 noise sd
     assert failed > 0  # failures happened, were counted and left out
 
@@ -769,11 +769,9 @@ def test_human_gap_clustered_items() -> None:
         j_wo = q + rng.normal(0, 0.3, G * k)
         j_w = q + 0.3 + conv + rng.normal(0, 0.3, G * k)
         c = human_judge_gap(
-            j_w, j_wo, h_w, h_wo, groups=g, level=0.95, n_resamples=400, n_permutations=199, seed=r
+            j_w, j_wo, h_w, h_wo, groups=g, n_resamples=400, n_permutations=199, seed=r
         )
-        iid = human_judge_gap(
-            j_w, j_wo, h_w, h_wo, level=0.95, n_resamples=400, n_permutations=199, seed=r
-        )
+        iid = human_judge_gap(j_w, j_wo, h_w, h_wo, n_resamples=400, n_permutations=199, seed=r)
         assert (
             c.low is not None
             and c.high is not None
@@ -786,8 +784,8 @@ def test_human_gap_clustered_items() -> None:
             j_w - 0.3, j_wo, h_w, h_wo, groups=g, n_resamples=100, n_permutations=199, seed=r
         )
         fp += null.flagged(0.05)
-    assert cov_c / runs >= 0.90
-    assert cov_iid / runs < 0.75
+    assert cov_c / runs >= 0.87  # 90% intervals, 30 clusters: expanded percentile bootstrap
+    assert cov_iid / runs < 0.70
     assert fp / runs <= 0.08
     with pytest.raises(InputError, match="groups"):
         human_judge_gap([1.0, 2.0], [1.0, 2.0], [1, 2], [1, 2], groups=[0, 0])

@@ -84,6 +84,8 @@ class _GapResamples:
     replicates: FloatArray
     p_value: float
     n: int
+    units: int
+    """Independent units resampled (items, clusters, or the smaller group): sets the expansion."""
 
 
 def _paired_gap(
@@ -98,7 +100,8 @@ def _paired_gap(
     size = difference.size
     if groups is None:
         replicates = bootstrap_means(difference, n_resamples, rng)
-        return _GapResamples(replicates, sign_flip_p_value(difference, n_permutations, rng), size)
+        p_value = sign_flip_p_value(difference, n_permutations, rng)
+        return _GapResamples(replicates, p_value, size, size)
     labels = np.asarray(groups)
     if labels.ndim != 1 or labels.size != size:
         raise InputError(
@@ -112,7 +115,7 @@ def _paired_gap(
     replicates = cluster_bootstrap_means(sums, sizes, n_resamples, rng)
     # sign flips of whole clusters: the mean is sum(cluster sums) / n
     p_value = sign_flip_p_value(sums * (sums.size / size), n_permutations, rng)
-    return _GapResamples(replicates, p_value, size)
+    return _GapResamples(replicates, p_value, size, int(sums.size))
 
 
 def _two_group_gap(
@@ -127,7 +130,10 @@ def _two_group_gap(
         without_feature, n_resamples, rng
     )
     p_value = group_permutation_p_value(with_feature, without_feature, n_permutations, rng)
-    return _GapResamples(replicates, p_value, int(with_feature.size + without_feature.size))
+    total = int(with_feature.size + without_feature.size)
+    return _GapResamples(
+        replicates, p_value, total, int(min(with_feature.size, without_feature.size))
+    )
 
 
 def _gap_inputs(
@@ -243,7 +249,7 @@ def human_judge_gap(
             )
         resamples = _two_group_gap(jw - hw, jo - ho, n_resamples, n_permutations, rng)
     estimate = judge_gap - human_gap
-    low, high = percentile_interval(resamples.replicates, level, estimate)
+    low, high = percentile_interval(resamples.replicates, level, estimate, n=resamples.units)
     on_unit = " (0-1 scale)" if judge_scale or human_scale else ""
     return BiasEffect(
         kind="human_gap",
@@ -451,7 +457,7 @@ def preference_gap(
     judge_rate, human_rate = (float(rate) for rate in picks.rates(slice(None)))
     replicates = _rate_difference_replicates(picks, n_resamples, make_rng(seed))
     estimate = judge_rate - human_rate
-    low, high = percentile_interval(replicates, level, estimate)
+    low, high = percentile_interval(replicates, level, estimate, n=size)
     tie_note = {"half": " (tie = half)", "drop": " (decisive only)", "loss": " (tie = not picked)"}
     return BiasEffect(
         estimate=estimate,
