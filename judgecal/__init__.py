@@ -96,6 +96,7 @@ _LAZY: dict[str, str] = {
     "anytime_interval": "judgecal.estimate.sequential",
     "choose_labels": "judgecal.estimate.active",
     "next_labels": "judgecal.estimate.sequential",
+    "ShrinkageCalibrator": "judgecal.calibration.default",
 }
 
 __all__ = sorted(
@@ -156,6 +157,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.bias.probes import probe_bias
     from judgecal.bias.report import BiasReport
     from judgecal.calibration.bayes.calibrator import BayesianCalibrator, prior_predictive
+    from judgecal.calibration.default import ShrinkageCalibrator
     from judgecal.calibration.feature_adjusted import FeatureAdjustedCalibrator
     from judgecal.calibration.isotonic import IsotonicCalibrator
     from judgecal.calibration.logistic import LogisticCalibrator

@@ -83,6 +83,7 @@ _BUILTIN = {
     "LogisticCalibrator": "judgecal.calibration.logistic",
     "BayesianCalibrator": "judgecal.calibration.bayes.calibrator",
     "FeatureAdjustedCalibrator": "judgecal.calibration.feature_adjusted",
+    "ShrinkageCalibrator": "judgecal.calibration.default",
 }
 
 

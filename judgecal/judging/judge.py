@@ -287,7 +287,10 @@ class CalibratedJudge:
 
         ``targets`` are passed to :meth:`JudgmentSet.targets` (``how``,
         ``threshold``, ``ties``). Judgments without a score or without labels are
-        not used (and :meth:`JudgmentSet.status_counts` shows how many).
+        not used (and :meth:`JudgmentSet.status_counts` shows how many). Without a
+        calibrator the default is :class:`~judgecal.ShrinkageCalibrator`: the raw
+        judge on this judge's scale, recalibrated only as far as the labels show it
+        is miscalibrated (it does no harm to a judge that is already calibrated).
         """
         if not isinstance(judgments, JudgmentSet):
             raise InputError(
@@ -298,10 +301,10 @@ class CalibratedJudge:
             )
         if calibrator is None:
             calibrator = self.calibrator
-        if calibrator is None:
-            from judgecal.calibration.stagewise import IsotonicCalibrator
+        if calibrator is None:  # the do-no-harm default (issue 15): raw judge unless shown wrong
+            from judgecal.calibration.default import ShrinkageCalibrator
 
-            calibrator = IsotonicCalibrator()
+            calibrator = ShrinkageCalibrator(score_range=(self.scale.low, self.scale.high))
         use = judgments.scored().labelled()
         if len(use) == 0:
             raise InputError(
