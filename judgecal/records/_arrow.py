@@ -75,10 +75,9 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
             np.column_stack([p[1] for p in pairs]),
         )
     values, raters = _wide_ratings(table, cols, parse_label)
-    counts = (values >= 0).sum(axis=1, dtype=np.int64)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
     mask = values >= 0
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(mask.sum(axis=1), out=offsets[1:])
     kind = KINDS.index(cols.label_kind) if cols.has_labels else 0
     return Store(
         ids=ids,
@@ -211,26 +210,34 @@ def _stages(table: Any, cols: _Columns, n: int) -> tuple[NDArray[np.int32], tupl
         return names.setdefault(stage, len(names))
 
     codes = _dictionary_codes(table.column(cols.stage_col), code)
-    return codes.astype(np.int32), tuple(names)
+    return codes.astype(np.int32, copy=False), tuple(names)
 
 
-def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int64]:
+def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.integer[Any]]:
     """Each distinct value of a (chunked) column through ``code``; nulls through ``code(None)``."""
     import pyarrow as pa
 
     chunks = column.chunks if hasattr(column, "chunks") else [column]
-    out = np.empty(sum(len(c) for c in chunks), dtype=np.int64)
-    start = 0
+    lookups, encoded = [], []
     for chunk in chunks:
         if not pa.types.is_dictionary(chunk.type):
             chunk = chunk.dictionary_encode()
-        lookup = np.asarray([code(v) for v in chunk.dictionary.to_pylist()], dtype=np.int64)
+        lookup = [code(v) for v in chunk.dictionary.to_pylist()]
         indices = chunk.indices
         if indices.null_count:
-            lookup = np.append(lookup, code(None))
+            lookup.append(code(None))
             indices = indices.fill_null(len(lookup) - 1)
-        out[start : start + len(chunk)] = lookup[indices.to_numpy()]
-        start += len(chunk)
+        lookups.append(lookup)
+        encoded.append(indices)
+    small = all(-128 <= v <= 127 for lookup in lookups for v in lookup)
+    out: NDArray[np.integer[Any]] = np.empty(
+        sum(len(c) for c in encoded), dtype=np.int8 if small else np.int64
+    )
+    start = 0
+    for lookup, indices in zip(lookups, encoded, strict=True):
+        table = np.asarray(lookup, dtype=out.dtype)
+        out[start : start + len(indices)] = table[indices.to_numpy()]
+        start += len(indices)
     return out
 
 
@@ -304,12 +311,16 @@ def _meta(column: Any) -> NDArray[Any]:
 
 def _wide_ratings(
     table: Any, cols: _Columns, parse_label: Callable[[Any], Any]
-) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+) -> tuple[NDArray[np.integer[Any]], NDArray[np.integer[Any]]]:
     """(n, k) label codes (-1 where a rater gave none) and each column's rater code."""
-    values = np.full((table.num_rows, len(cols.wide)), -1, dtype=np.int64)
-    for position, name in enumerate(cols.wide):
-        values[:, position] = _dictionary_codes(table.column(name), lambda v: _code(v, parse_label))
-    return values, np.arange(len(cols.wide), dtype=np.int32)
+    columns = [
+        _dictionary_codes(table.column(name), lambda v: _code(v, parse_label)) for name in cols.wide
+    ]
+    if not columns:
+        return np.zeros((table.num_rows, 0), dtype=np.int8), np.zeros(0, dtype=np.int8)
+    rater_dtype = np.int8 if len(columns) < 128 else np.int32
+    values: NDArray[np.integer[Any]] = np.column_stack(columns)
+    return values, np.arange(len(columns), dtype=rater_dtype)
 
 
 def _code(value: Any, parse_label: Callable[[Any], Any]) -> int:

@@ -48,8 +48,8 @@ class Store:
     status_codes: NDArray[np.int8]
     kind_codes: NDArray[np.int8]
     offsets: NDArray[np.int64]  # n + 1
-    rating_values: NDArray[np.int64]
-    rater_codes: NDArray[np.int32]
+    rating_values: NDArray[np.integer[Any]]  # any integer dtype (int8 for small codes)
+    rater_codes: NDArray[np.integer[Any]]  # -1 for an unknown rater
     rater_names: tuple[str, ...]
     outputs: Any = None  # a 1-D object array, a pyarrow array, or None (no raw outputs)
     features: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)

@@ -804,7 +804,7 @@ class JudgmentSet(Sequence[Judgment]):
         check_choice(coding, "coding", ("vocabulary",), where="JudgmentSet.ratings_long")
         st = self._store
         names = np.asarray((*st.rater_names, ""), dtype=str)
-        return st.rating_items, st.rating_values.copy(), names[st.rater_codes]
+        return st.rating_items, st.rating_values.astype(np.int64), names[st.rater_codes]
 
     def targets(
         self,
