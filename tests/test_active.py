@@ -130,3 +130,34 @@ def test_uniform_inclusion_matches_plain_ppi_closely() -> None:
     )
     assert abs(plain.estimate - ipw.estimate) < 0.02
     assert 0.9 < ipw.width / plain.width < 1.1
+
+
+def test_difference_with_inclusion_covers_the_full_data_difference() -> None:
+    """Two systems, labels chosen with known probabilities: the IPW difference is close to
+    the difference with every label, and its interval is a sum of the two variances."""
+    hanna = judgecal.load_hanna(criteria=("Coherence",)).scored()
+    full = judgecal.estimate_difference(
+        hanna,
+        group="system",
+        first="Human",
+        second="GPT-2",
+        threshold=4,
+        strata=None,
+        method="human",
+    )
+    rng = np.random.default_rng(3)
+    inclusion = np.full(len(hanna), 0.4)
+    keep = rng.random(len(hanna)) < inclusion
+    part = _reveal(hanna, keep)
+    chosen = judgecal.estimate_difference(
+        part,
+        group="system",
+        first="Human",
+        second="GPT-2",
+        threshold=4,
+        strata=None,
+        inclusion=inclusion,
+    )
+    assert chosen.low < full.estimate < chosen.high
+    assert chosen.std_error is not None and chosen.std_error > 0
+    assert "IPW" in chosen.method

@@ -100,3 +100,21 @@ def test_bad_arguments_are_named() -> None:
     judge_only = judgecal.estimate_rate(hidden, method="judge", strata=None)
     with pytest.raises(InputError, match="std_error"):
         decide(judge_only, 0.1)
+
+
+def test_plan_predicts_the_simulated_stopping_size() -> None:
+    """plan_labels' n_anytime (from the population's sd and judge correlation) is within
+    20% of the mean stopping size of the labelling loop."""
+    width = 0.12
+    rng = np.random.default_rng(99)
+    labels, score = _population(rng, 3000, 0.3)
+    plan = judgecal.plan_labels(
+        width / 2,
+        correlation=float(np.corrcoef(labels, score)[0, 1]),
+        sd=float(labels.std()),
+        n_total=3000,
+        batch=10,
+    )
+    stops = [_run(trial, "width", anytime=True, width=width)[1] for trial in range(100)]
+    assert plan.n_anytime is not None
+    assert abs(float(np.mean(stops)) / plan.n_anytime - 1) < 0.2
