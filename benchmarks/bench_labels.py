@@ -174,6 +174,94 @@ def _worth() -> dict[str, dict[str, float]]:
     return out
 
 
+def _brier(pred: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
+    return float(np.average((pred - y) ** 2, weights=w))
+
+
+def _noharm_row(rows: list[tuple[float, float]]) -> dict[str, float]:
+    table = np.array(rows)
+    diff = table[:, 0] - table[:, 1]
+    return {
+        "at_least_as_good_as_raw": round(float(np.mean(diff <= 1e-12)), 3),
+        "beats_raw": round(float(np.mean(diff < -1e-12)), 3),
+        "mean_brier": round(float(table[:, 0].mean()), 5),
+        "mean_brier_raw": round(float(table[:, 1].mean()), 5),
+    }
+
+
+def _judge_kinds() -> dict[str, Any]:
+    def logit(p: np.ndarray) -> np.ndarray:
+        return np.log(p / (1 - p))
+
+    return {
+        "calibrated": lambda p: p,
+        "compressed 0.5+0.3(p-0.5)": lambda p: 0.5 + 0.3 * (p - 0.5),
+        "shifted p+0.2": lambda p: np.clip(p + 0.2, 0, 1),
+        "shifted p+0.3": lambda p: np.clip(p + 0.3, 0, 1),
+        "mild 0.5+0.6(p-0.5)": lambda p: 0.5 + 0.6 * (p - 0.5),
+        "logit slope 0.5": lambda p: 1 / (1 + np.exp(-0.5 * logit(p))),
+        "logit shift +1": lambda p: 1 / (1 + np.exp(-(logit(p) + 1))),
+    }
+
+
+def noharm(splits: int) -> dict[str, Any]:
+    """Held-out Brier at n = 50: raw judge vs isotonic (0.1 default), Platt, shrinkage."""
+    import warnings
+
+    from judgecal import IsotonicCalibrator, LogisticCalibrator
+    from judgecal.calibration.default import ShrinkageCalibrator
+
+    makers = {
+        "shrinkage": lambda rng: ShrinkageCalibrator(score_range=rng),
+        "isotonic": lambda rng: IsotonicCalibrator(),
+        "logistic": lambda rng: LogisticCalibrator(),
+    }
+    out: dict[str, Any] = {"simulated (truth ~ U(0,1))": {}, "bundled": {}}
+    for kind, judge in _judge_kinds().items():
+        rows: dict[str, list[tuple[float, float]]] = {k: [] for k in makers}
+        for split in range(splits):
+            rng = np.random.default_rng(split)
+            prob = rng.random(2050)
+            y = (rng.random(2050) < prob).astype(float)
+            score = judge(prob)
+            raw = _brier(np.clip(score[50:], 1e-3, 1 - 1e-3), y[50:])
+            for name, make in makers.items():
+                fitted = make((0.0, 1.0)).fit(score[:50], y[:50])
+                rows[name].append((_brier(fitted.predict_agreement(score[50:]), y[50:]), raw))
+        out["simulated (truth ~ U(0,1))"][kind] = {k: _noharm_row(v) for k, v in rows.items()}
+        print(kind, out["simulated (truth ~ U(0,1))"][kind], flush=True)
+    for name, js, target in (
+        ("HANNA/ChatGPT_p1", judgecal.load_hanna("ChatGPT_p1"), {"threshold": 4}),
+        ("HANNA/Mistral-7B_p4", judgecal.load_hanna("Mistral-7B_p4"), {"threshold": 4}),
+        ("PandaLM/gpt35", judgecal.load_pandalm("gpt35", with_texts=False), {"ties": "half"}),
+        (
+            "PandaLM/pandalm7b",
+            judgecal.load_pandalm("pandalm7b", with_texts=False),
+            {"ties": "half"},
+        ),
+    ):
+        js = js.scored()
+        y, w = js.targets(how="soft", **target)
+        score, stages = js.scores(), js.stages()
+        unit = js.scale.to_unit(score)
+        rows = {k: [] for k in makers}
+        for split in range(splits):
+            order = np.random.default_rng(split).permutation(score.size)
+            train, test = order[:50], order[50:]
+            raw = _brier(unit[test], y[test], w[test])
+            for method, make in makers.items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted = make((js.scale.low, js.scale.high)).fit(
+                        score[train], y[train], w[train], stages=stages[train]
+                    )
+                pred = fitted.predict_agreement(score[test], stages=stages[test])
+                rows[method].append((_brier(pred, y[test], w[test]), raw))
+        out["bundled"][name] = {k: _noharm_row(v) for k, v in rows.items()}
+        print(name, out["bundled"][name], flush=True)
+    return out
+
+
 def main(splits: int = 200) -> None:
     start = time.time()
     results: dict[str, Any] = {"splits": splits}
@@ -208,4 +296,9 @@ def main(splits: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    if len(sys.argv) > 2 and sys.argv[2] == "noharm":
+        found = noharm(int(sys.argv[1]))
+        previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+        atomic_write_text(OUT, json.dumps({**previous, "noharm": found}, indent=2) + "\n")
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
