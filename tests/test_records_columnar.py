@@ -245,3 +245,50 @@ def test_views_and_selections_of_a_columnar_set() -> None:
     assert js.labelled().unlabelled().label_kind is None
     with pytest.raises(IndexError):
         js[9]
+
+
+BOTH_ORDERS = (
+    "pair,shown,swapped,human\n"
+    "p1,first,second,first\n"  # consistent: first both times
+    "p2,first,first,second\n"  # inconsistent: the judge follows the position
+    "p3,tie,tie,tie\n"
+    "p4,,second,first\n"  # the shown order failed
+)
+
+
+@pytest.mark.parametrize("row_path", [False, True])
+@pytest.mark.parametrize(
+    ("policy", "statuses", "scores"),
+    [
+        ("tie", ["ok", "ok", "ok", "missing"], [2.0, 1.0, 1.0]),
+        ("first", ["ok", "ok", "ok", "missing"], [2.0, 2.0, 1.0]),
+        ("drop", ["ok", "unparseable", "ok", "missing"], [2.0, 1.0]),
+    ],
+)
+def test_pairs_judged_in_both_orders_make_one_record(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    row_path: bool,
+    policy: str,
+    statuses: list[str],
+    scores: list[float],
+) -> None:
+    if row_path:
+        _row_path(monkeypatch)
+    path = _write(tmp_path, BOTH_ORDERS)
+    js = judgecal.read_csv(
+        path, scale=Scale.verdict("second", "tie", "first"), item_col="pair",
+        score_col="shown", swapped_col="swapped", order_policy=policy,
+        label_kind="pairwise", label_cols="human",
+    )  # fmt: skip
+    assert [j.judge_status for j in js] == statuses
+    assert js.scored().scores().tolist() == scores
+    with pytest.raises(judgecal.InputError, match="order_policy"):
+        judgecal.read_csv(
+            path,
+            scale=Scale.verdict("second", "tie", "first"),
+            item_col="pair",
+            score_col="shown",
+            swapped_col="swapped",
+            order_policy="flip",
+        )

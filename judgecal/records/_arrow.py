@@ -65,6 +65,10 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
     stage_codes, stage_names = _stages(table, cols, n)
     raw_scores = table.column(cols.score)
     scores, statuses = _scores(raw_scores, scale)
+    if cols.swapped is not None:
+        scores, statuses = _both_orders(
+            (scores, statuses), _scores(table.column(cols.swapped), scale), scale, cols
+        )
     raw_scores = raw_scores.combine_chunks()
     panel = None
     if cols.judges:
@@ -267,6 +271,26 @@ def _scores(column: Any, scale: Scale) -> tuple[NDArray[np.float64], NDArray[np.
     _require(np.isfinite(given).all() and (given >= scale.low).all())
     _require((given <= scale.high).all())
     return _with_missing(scores, blank)
+
+
+def _both_orders(
+    shown: tuple[NDArray[np.float64], NDArray[np.int8]],
+    swapped: tuple[NDArray[np.float64], NDArray[np.int8]],
+    scale: Scale,
+    cols: _Columns,
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """The row path's ``_combine_orders`` on whole columns."""
+    scores, statuses = shown[0].copy(), shown[1].copy()
+    back = scale.high - swapped[0]
+    failed_swap = (statuses == 0) & (swapped[1] != 0)
+    statuses[failed_swap] = swapped[1][failed_swap]
+    changed = (statuses == 0) & (back != scores)
+    if cols.order_policy == "tie":
+        scores[changed] = scale.high / 2.0
+    elif cols.order_policy == "drop":
+        statuses[changed] = STATUSES.index("unparseable")
+    scores[statuses != 0] = np.nan
+    return scores, statuses
 
 
 def _with_missing(

@@ -57,6 +57,7 @@ from judgecal.records.core import (
     RecordProblem,
     Scale,
 )
+from judgecal.vocabulary import check_order_policy
 
 __all__ = ["ColumnMap", "from_dataframe", "from_rows", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -79,7 +80,13 @@ class ColumnMap(TypedDict, total=False):
     words once, for any kind (``{"yes": 1, "no": 0}``, ``{"A": "first", "B":
     "second", "tie": "tie"}``); ``label_threshold`` turns averaged human
     scores (2.2 on a 1-5 scale) into binary labels (1 when the score is at
-    least the threshold; ``label_kind="binary"``). ``feature_cols``, ``text_cols`` and
+    least the threshold; ``label_kind="binary"``). ``judges`` (``{"gpt4":
+    "gpt4_col", ...}``) or ``score_cols`` (the column names are the judge names)
+    load a panel of several judges (the first is the main score); a blank
+    judge cell is status ``missing``, a word off a verdict scale
+    ``unparseable``. ``swapped_col`` holds the verdict on the pair shown in
+    the other order; ``order_policy`` (``tie``, ``first``, ``drop``) decides
+    an order-inconsistent pair. ``feature_cols``, ``text_cols`` and
     ``meta_cols`` are kept as numeric features, texts and grouping metadata.
     """
 
@@ -97,6 +104,8 @@ class ColumnMap(TypedDict, total=False):
     label_threshold: float | None
     judges: Mapping[str, str] | Sequence[str]
     score_cols: Sequence[str]
+    swapped_col: str | None
+    order_policy: str
     feature_cols: Sequence[str]
     text_cols: Sequence[str]
     meta_cols: Sequence[str]
@@ -120,6 +129,8 @@ class _Columns:
     labels: Mapping[Any, Any] | None = None
     threshold: float | None = None
     judges: tuple[tuple[str, str], ...] = ()
+    swapped: str | None = None
+    order_policy: str = "tie"
     features: tuple[str, ...] = ()
     texts: tuple[str, ...] = ()
     meta: tuple[str, ...] = ()
@@ -137,6 +148,7 @@ class _Columns:
         names = (
             self.item,
             self.score,
+            *([self.swapped] if self.swapped else []),
             *judges,
             *optional,
             *self.wide,
@@ -169,7 +181,14 @@ def _column_names(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
     lists = {key: _name_list(columns.get(key, ()), key, where) for key in _LIST_KEYS}
     allowed = columns.get("allowed_stages")
     judges = _judge_columns(columns, where)
+    swapped = columns.get("swapped_col")
+    if swapped is not None and not isinstance(swapped, str):
+        raise InputTypeError("swapped_col", "a column name (str) or None", swapped, where=where)
+    policy = check_order_policy(columns.get("order_policy", "tie"), where=where,
+                                name="order_policy")  # fmt: skip
     return dict(
+        swapped=swapped,
+        order_policy=policy,
         item=columns.get("item_col", "item_id"),
         score=judges[0][1] if judges else columns.get("score_col", "score"),
         judges=judges,
@@ -354,15 +373,9 @@ def from_rows(
         pairwise_codes : mapping, optional
             Raw pairwise label to ``"first"``/``"second"``/``"tie"``, e.g.
             ``{1: "first", 2: "second", 0: "tie"}``.
-        labels : mapping, optional
-            Human label words declared once, for any label kind:
-            ``{"yes": 1, "no": 0}``, ``{"A": "first", "B": "second", "tie":
-            "tie"}``. Words match exactly, then ignoring case; other cells are
-            read as usual.
-        label_threshold : float, optional
-            Binary labels from averaged human scores: a cell of 2.2 (a mean
-            of several 1-5 ratings) becomes 1 when it is at least the
-            threshold, else 0.
+        labels, label_threshold, judges, score_cols, swapped_col, order_policy
+            Label words, averaged human scores, a judge panel, pairs judged
+            in both orders: see :class:`ColumnMap`.
         feature_cols, text_cols, meta_cols : sequence of str
             Columns kept as numeric features, texts, and grouping metadata.
         allowed_stages : sequence of str, optional
@@ -436,6 +449,11 @@ def _parse_row(row: Any, rownum: int, cols: _Columns, scale: Scale, problems: _P
     stage = _parse_stage(row, rownum, cols, problems)
     raw = row[cols.score]
     status, score = _judge_cell(raw, scale, rownum, cols.score, problems)
+    if cols.swapped is not None:
+        swapped = _judge_cell(row[cols.swapped], scale, rownum, cols.swapped, problems)
+        status, score = _combine_orders(
+            status, score, swapped, high=scale.high, policy=cols.order_policy
+        )
     panel = tuple(
         _judge_cell(row[column], scale, rownum, column, problems) for _, column in cols.judges
     )
@@ -482,6 +500,30 @@ def _looks_numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _combine_orders(
+    status: str,
+    score: float | None,
+    swapped: tuple[str, float | None],
+    *,
+    high: float,
+    policy: str,
+) -> tuple[str, float | None]:
+    """One verdict from a pair judged in both orders (the swapped verdict mapped back).
+
+    A verdict that changes with the order follows ``policy``
+    (:mod:`judgecal.vocabulary`): ``tie`` scores it as a tie, ``first`` keeps
+    the verdict of the original order, ``drop`` leaves it unscored
+    (``unparseable``). A failed order passes its status on.
+    """
+    if status != "ok" or swapped[0] != "ok":
+        return (status, None) if status != "ok" else (swapped[0], None)
+    assert score is not None and swapped[1] is not None
+    back = high - swapped[1]
+    if back == score or policy == "first":
+        return "ok", score
+    return ("ok", high / 2.0) if policy == "tie" else ("unparseable", None)
 
 
 def _scale_text(scale: Scale) -> str:
