@@ -96,6 +96,7 @@ _LAZY: dict[str, str] = {
     "anytime_interval": "judgecal.estimate.sequential",
     "choose_labels": "judgecal.estimate.active",
     "next_labels": "judgecal.estimate.sequential",
+    "label_until": "judgecal.estimate.sequential",
     "ShrinkageCalibrator": "judgecal.calibration.default",
 }
 
@@ -167,7 +168,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from judgecal.estimate.ppi import ppi_mean
     from judgecal.estimate.rates import estimate_difference, estimate_rate
     from judgecal.estimate.results import RateEstimate
-    from judgecal.estimate.sequential import LabelDecision, anytime_interval, next_labels
+    from judgecal.estimate.sequential import (
+        LabelDecision,
+        anytime_interval,
+        label_until,
+        next_labels,
+    )
     from judgecal.judging.cache import JudgeCache
     from judgecal.judging.judge import CalibratedJudge, JudgeResult, parse_score
     from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport

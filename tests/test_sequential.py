@@ -15,6 +15,7 @@ from judgecal.estimate.sequential import (
     cs_half_width,
     decide,
     default_planned_n,
+    label_until,
     next_labels,
 )
 
@@ -118,3 +119,45 @@ def test_plan_predicts_the_simulated_stopping_size() -> None:
     stops = [_run(trial, "width", anytime=True, width=width)[1] for trial in range(100)]
     assert plan.n_anytime is not None
     assert abs(float(np.mean(stops)) / plan.n_anytime - 1) < 0.2
+
+
+def test_label_until_asks_in_batches_and_stops_at_the_width() -> None:
+    full = judgecal.load_pandalm(with_texts=False)
+    start = judgecal.keep_labels(full, 20, by=None, seed=0)
+    asked: list[int] = []
+
+    def ask(indices: np.ndarray) -> list[object]:
+        asked.append(indices.size)
+        return [full[int(i)].ratings for i in indices]
+
+    labelled, decisions = label_until(start, ask, 0.2, batch=10, label_kind="pairwise", strata=None)
+    assert asked and all(size == 10 for size in asked)
+    assert [d.stop for d in decisions] == [False] * (len(decisions) - 1) + [True]
+    assert decisions[-1].width < 0.2 <= decisions[-2].width
+    assert len(labelled.labelled()) == 20 + sum(asked)
+
+
+def test_label_until_respects_the_budget_and_a_difference() -> None:
+    hanna = judgecal.load_hanna(criteria=("Coherence",)).scored()
+    start = judgecal.keep_labels(hanna, 40, by=None, seed=0)
+
+    def ask(indices: np.ndarray) -> list[object]:
+        return [hanna[int(i)].ratings for i in indices]
+
+    labelled, decisions = label_until(
+        start,
+        ask,
+        0.01,
+        batch=15,
+        budget=70,
+        label_kind="ordinal",
+        levels=5,
+        group="system",
+        first="Human",
+        second="GPT-2",
+        threshold=4,
+        strata=None,
+    )
+    assert decisions[-1].stop and "budget" in decisions[-1].reason
+    assert len(labelled.labelled()) == 70
+    assert decisions[-1].low >= -1.0

@@ -28,20 +28,29 @@ Waudby-Smith et al., section on PPI). ``n`` counts labelled items.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from judgecal._exceptions import InputError, InputTypeError
-from judgecal._validation import check_float, check_int
+from judgecal._validation import check_float, check_int, make_rng
 from judgecal.estimate.ppi import critical_value
-from judgecal.estimate.rates import estimate_rate
+from judgecal.estimate.rates import estimate_difference, estimate_rate
 from judgecal.estimate.results import RateEstimate
 from judgecal.metrics import Interval
-from judgecal.records.core import JudgmentSet
+from judgecal.records.core import Judgment, JudgmentSet, Rating
 from judgecal.vocabulary import DEFAULT_LEVEL
 
-__all__ = ["LabelDecision", "anytime_interval", "cs_half_width", "default_planned_n", "next_labels"]
+__all__ = [
+    "LabelDecision",
+    "anytime_interval",
+    "cs_half_width",
+    "default_planned_n",
+    "label_until",
+    "next_labels",
+]
 
 
 def _rho_squared(alpha: float, planned_n: float) -> float:
@@ -160,12 +169,16 @@ def decide(
     budget: int | None = None,
     planned_n: float | None = None,
     bounded: bool = True,
+    labelled_so_far: int | None = None,
 ) -> LabelDecision:
-    """The decision for an estimate already made (see :func:`next_labels`)."""
+    """The decision for an estimate already made (see :func:`next_labels`).
+
+    ``labelled_so_far`` counts against ``budget`` (default: the estimate's labelled items;
+    a difference of two systems counts only theirs)."""
     planned = default_planned_n(until_width, result.level) if planned_n is None else planned_n
     cs = anytime_interval(result, planned_n=planned, bounded=bounded)
     width = cs.high - cs.low
-    n_labelled = result.n_labelled
+    n_labelled = result.n_labelled if labelled_so_far is None else labelled_so_far
     if width < until_width:
         stop, more, reason = True, 0, "narrow enough"
     elif budget is not None and n_labelled >= budget:
@@ -219,7 +232,9 @@ def next_labels(
         0/1 mean would need for ``until_width`` (:func:`default_planned_n`).
         Keep it fixed across calls.
     **estimate
-        Passed to :func:`~judgecal.estimate_rate` (``calibrator``, ``strata``, ``level``, ...).
+        Passed to :func:`~judgecal.estimate_rate` (``calibrator``, ``strata``, ``level``, ...);
+        with ``group``, ``first`` and ``second``, to :func:`~judgecal.estimate_difference`
+        (the interval is then for the difference of the two systems' rates).
 
     Returns
     -------
@@ -240,5 +255,111 @@ def next_labels(
         check_int(budget, "budget", low=1, where=where)
     if planned_n is not None:
         check_float(planned_n, "planned_n", low=1.0, where=where)
-    result = estimate_rate(judgments, **estimate)
-    return decide(result, until_width, batch=batch, budget=budget, planned_n=planned_n)
+    difference = "group" in estimate
+    result = (estimate_difference if difference else estimate_rate)(judgments, **estimate)
+    return decide(
+        result,
+        until_width,
+        batch=batch,
+        budget=budget,
+        planned_n=planned_n,
+        bounded=not difference,
+        labelled_so_far=sum(1 for j in judgments if j.n_ratings > 0),
+    )
+
+
+def label_until(
+    judgments: JudgmentSet,
+    ask: Callable[[np.ndarray], Sequence[Any]],
+    until_width: float,
+    *,
+    batch: int = 10,
+    budget: int | None = None,
+    planned_n: float | None = None,
+    label_kind: str = "binary",
+    levels: int | None = None,
+    seed: int | None = 0,
+    **estimate: Any,
+) -> tuple[JudgmentSet, list[LabelDecision]]:
+    """The labelling loop: ask for ``batch`` random unlabelled items until the anytime
+    interval is narrower than ``until_width`` (or ``budget`` items are labelled).
+
+    Parameters
+    ----------
+    judgments : JudgmentSet
+        All items (scored by the judge), with any labels collected so far.
+    ask : callable
+        ``ask(indices)`` gets the indices (into ``judgments``) of the items to
+        label and returns one entry per index: a label value, or a sequence of
+        :class:`~judgecal.Rating` (several raters).
+    until_width, batch, budget, planned_n
+        As in :func:`next_labels`.
+    label_kind, levels
+        Kind of the new labels (and ordinal levels).
+    seed : int or None
+        Seed of the random order in which items are asked for.
+    **estimate
+        Passed to :func:`~judgecal.estimate_rate` (or, with ``group=``,
+        :func:`~judgecal.estimate_difference`).
+
+    Returns
+    -------
+    (JudgmentSet, list of LabelDecision)
+        The records with the new labels, and the decision after every batch.
+
+    Examples
+    --------
+    >>> import judgecal
+    >>> full = judgecal.load_pandalm(with_texts=False)
+    >>> start = judgecal.keep_labels(full, 20, by=None, seed=0)
+    >>> def ask(indices):
+    ...     return [full[int(i)].ratings for i in indices]
+    >>> labelled, decisions = label_until(start, ask, 0.2, label_kind="pairwise",
+    ...                                   strata=None)
+    >>> len(labelled.labelled()), len(decisions), decisions[-1].stop
+    (40, 3, True)
+    """
+    where = "label_until"
+    if not callable(ask):
+        raise InputTypeError("ask", "a function of the item indices", ask, where=where)
+    rng = make_rng(seed)
+    current = judgments
+    order = rng.permutation(len(judgments))
+    history: list[LabelDecision] = []
+    while True:
+        decision = next_labels(
+            current, until_width, batch=batch, budget=budget, planned_n=planned_n, **estimate
+        )
+        history.append(decision)
+        unlabelled = [int(i) for i in order if current[int(i)].n_ratings == 0]
+        if decision.stop or not unlabelled:
+            return current, history
+        chosen = np.asarray(unlabelled[: decision.label_more], dtype=np.int64)
+        current = _with_labels(current, chosen, ask(chosen), label_kind, levels, where)
+
+
+def _with_labels(
+    js: JudgmentSet,
+    chosen: np.ndarray,
+    answers: Sequence[Any],
+    label_kind: str,
+    levels: int | None,
+    where: str,
+) -> JudgmentSet:
+    """``js`` with the answers of ``ask`` as the ratings of the chosen items."""
+    answers = list(answers)
+    if len(answers) != chosen.size:
+        raise InputError(
+            "ask", f"one answer per asked item ({chosen.size})", len(answers), where=where
+        )
+    items: list[Judgment] = list(js)
+    for index, answer in zip(chosen.tolist(), answers, strict=True):
+        ratings = (
+            tuple(answer)
+            if isinstance(answer, Sequence) and not isinstance(answer, str)
+            else (Rating(value=answer),)
+        )
+        record = items[index].model_dump()
+        record.update(ratings=ratings, label_kind=label_kind, levels=levels or record["levels"])
+        items[index] = Judgment.model_validate(record)
+    return JudgmentSet(items, scale=js.scale)
