@@ -16,7 +16,7 @@ import pytest
 
 import judgecal
 from judgecal import Judgment, JudgmentSet, Rating, RecordError, Scale
-from judgecal.records import io
+from judgecal.records import _arrow, io
 
 LIKERT = dict(scale=Scale.likert(5), stage_col="stage", label_kind="ordinal", levels=5)
 
@@ -292,3 +292,15 @@ def test_pairs_judged_in_both_orders_make_one_record(
             swapped_col="swapped",
             order_policy="flip",
         )
+
+
+def test_repeated_item_ids_are_found_by_the_array_check() -> None:
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n, longest = int(rng.integers(1, 40)), int(rng.integers(1, 24))
+        letters = list("abé\u4e00x")
+        words = ["".join(rng.choice(letters, int(rng.integers(1, longest + 1)))) for _ in range(n)]
+        array = pa.array(words).slice(int(rng.integers(0, 2)))
+        words = array.to_pylist()
+        assert _arrow._all_distinct(array) == (len(set(words)) == len(words)), words

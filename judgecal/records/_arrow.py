@@ -184,6 +184,39 @@ _BLOCK = 1 << 17
 def _all_distinct(strings: Any) -> bool:
     """Whether no string repeats: a 64-bit hash of each, exact comparison on equal hashes."""
     data, starts, ends = _utf8_bytes(strings)
+    if not starts.size:
+        return True
+    longest = int((ends - starts).max())
+    hashes = _short_hashes if longest <= 16 else _polynomial_hashes
+    hashed = hashes(data, starts, ends)
+    ordered = np.sort(hashed)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not repeated.size:
+        return True
+    suspects = strings.take(np.flatnonzero(np.isin(hashed, repeated))).to_pylist()
+    return len(set(suspects)) == len(suspects)
+
+
+def _short_hashes(
+    data: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64]
+) -> NDArray[np.uint64]:
+    """A hash of strings of at most 16 bytes: their first and last 8 bytes and length."""
+    padded = np.zeros(data.size + 16, dtype=np.uint8)
+    padded[8 : 8 + data.size] = data
+    # every 8-byte window of the bytes, as one little-endian integer (a strided view)
+    windows = np.ndarray((data.size + 9,), dtype="<u8", buffer=padded.data, strides=(1,))
+    lengths = ends - starts
+    shift = (8 * (8 - np.minimum(lengths, 8))).astype(np.uint64)
+    head = (windows[starts + 8] << shift) >> shift
+    tail = np.where(lengths > 8, windows[ends], np.uint64(0))
+    mixed = head * np.uint64(0x9E3779B97F4A7C15) + tail * np.uint64(0xC2B2AE3D27D4EB4F)
+    return np.asarray(mixed + lengths.astype(np.uint64), dtype=np.uint64)
+
+
+def _polynomial_hashes(
+    data: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64]
+) -> NDArray[np.uint64]:
+    """A polynomial hash of each string's bytes (mod 2**64), in blocks of strings."""
     hashes = np.empty(starts.size, dtype=np.uint64)
     longest = int((ends - starts).max(initial=0))
     powers = np.cumprod(np.full(max(longest, 1), _HASH_BASE, dtype=np.uint64))
@@ -194,12 +227,7 @@ def _all_distinct(strings: Any) -> bool:
         position = np.arange(block.size) - np.repeat(local, hi - lo)
         mixed = np.add.reduceat(block * powers[position], local)
         hashes[first : first + _BLOCK] = mixed ^ ((hi - lo).astype(np.uint64) << np.uint64(56))
-    ordered = np.sort(hashes)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    if not repeated.size:
-        return True
-    suspects = strings.take(np.flatnonzero(np.isin(hashes, repeated))).to_pylist()
-    return len(set(suspects)) == len(suspects)
+    return hashes
 
 
 def _stages(table: Any, cols: _Columns, n: int) -> tuple[NDArray[np.int32], tuple[str, ...]]:
