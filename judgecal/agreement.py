@@ -73,7 +73,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from judgecal._exceptions import InputError, InputTypeError
 from judgecal._validation import FloatArray, Verbatim, check_float, check_int
 from judgecal.metrics import bootstrap_ci, cohen_kappa, is_missing
-from judgecal.records.core import JudgmentSet
+from judgecal.records.core import JudgmentSet, Scale
 from judgecal.vocabulary import DEFAULT_LEVEL
 
 __all__ = [
@@ -617,15 +617,28 @@ def _human_codes(js: JudgmentSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return idx.astype(np.int64), cat.astype(np.int64), np.asarray(coder, dtype=np.int64)
 
 
-def _judge_codes(js: JudgmentSet, k: int, judge_cut: float | None) -> np.ndarray:
+@dataclass(frozen=True)
+class _JudgeScores:
+    """One judge's scores of a stage's items (NaN where it gave none), on its scale."""
+
+    score: FloatArray
+    scale: Scale
+
+
+def _score_array(js: JudgmentSet) -> FloatArray:
+    return np.array([np.nan if j.score is None else float(j.score) for j in js], dtype=float)
+
+
+def _judge_codes(
+    judge: _JudgeScores, kind: str | None, k: int, judge_cut: float | None
+) -> np.ndarray:
     """Category index of each item's judge score (-1 when the judge failed)."""
-    out = np.full(len(js), -1, dtype=np.int64)
-    scale = js.scale
-    scored = np.array([j.score is not None for j in js], dtype=bool)
+    out = np.full(judge.score.size, -1, dtype=np.int64)
+    scale = judge.scale
+    scored = ~np.isnan(judge.score)
     if not scored.any():
         return out
-    x = np.array([j.score if j.score is not None else scale.low for j in js], dtype=float)
-    kind = js.label_kind
+    x = np.where(scored, judge.score, scale.low)
     if scale.kind == "verdict":
         words = [v.lower() for v in scale.verdicts]
         cats = (
@@ -905,20 +918,31 @@ def agreement_report(
     sets = _judge_sets(judgments, judges, judge_name, where)
     labelled = sets[judge_name]
     categories = _categories(labelled)
-    stages = {
-        stage: _stage_agreement(
+    panel = tuple(getattr(labelled, "judges", ())) if judges is None else ()
+    names = list(panel) if len(panel) >= 2 else list(sets)
+    stages = {}
+    for stage in labelled.stage_names():
+        base = labelled.stage(stage)
+        if len(panel) >= 2:  # the records carry a judge panel: every judge of it
+            matrix = base.panel_scores()
+            scores = {name: _JudgeScores(matrix[:, i], base.scale) for i, name in enumerate(panel)}
+        else:
+            scores = {
+                name: _JudgeScores(_score_array(s.stage(stage)), s.scale)
+                for name, s in sets.items()
+            }
+        stages[stage] = _stage_agreement(
             stage,
-            {name: s.stage(stage) for name, s in sets.items()},
-            judge_name,
+            base,
+            scores,
+            names[0],
             categories,
             judge_cut,
             n_resamples=n_resamples,
             level=level,
             seed=seed,
         )
-        for stage in labelled.stage_names()
-    }
-    return AgreementReport(stages=stages, judges=list(sets), level=level, n_resamples=n_resamples)
+    return AgreementReport(stages=stages, judges=names, level=level, n_resamples=n_resamples)
 
 
 def _resample_count(n_resamples: Any, n_boot: Any, where: str) -> int:
@@ -958,7 +982,8 @@ def _judge_sets(
 
 def _stage_agreement(
     stage: str,
-    per_judge: Mapping[str, JudgmentSet],
+    base: JudgmentSet,
+    per_judge: Mapping[str, _JudgeScores],
     judge_name: str,
     categories: list[str],
     judge_cut: float | None,
@@ -967,9 +992,11 @@ def _stage_agreement(
     level: float,
     seed: int,
 ) -> StageAgreement:
-    base = per_judge[judge_name]
     n_categories = len(categories)
-    codes = {name: _judge_codes(s, n_categories, judge_cut) for name, s in per_judge.items()}
+    codes = {
+        name: _judge_codes(s, base.label_kind, n_categories, judge_cut)
+        for name, s in per_judge.items()
+    }
     _, human_categories, _ = _human_codes(base)
     rates = {"humans": _shares(human_categories, n_categories)}
     for name, judge_categories in codes.items():

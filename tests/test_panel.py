@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -275,3 +276,61 @@ def test_estimate_rate_takes_a_panel_of_other_judges_records() -> None:
     assert 0 < two.low < two.high < 1
     with pytest.raises(InputError, match="with a judge panel"):
         judgecal.estimate_rate(hidden, strata=None, method="rogan-gladen", judges=other)
+
+
+# -- records that carry a judge panel -------------------------------------------------------------
+def _panel_records(tmp_path: Any, n: int = 600, seed: int = 11) -> tuple[Any, np.ndarray]:
+    """A CSV with three judges' scores (one blank cell) and two named raters, read as a panel."""
+    X, y = _panel(n, seed)
+    rng = np.random.default_rng(seed)
+    rated = rng.random(n) < 0.25
+    lines = ["item_id,j1,j2,j3,ann,bob"]
+    for i in range(n):
+        cells = [f"{v:.4f}" for v in np.clip(X[i], 0.0, 6.0)]
+        if i == 3:
+            cells[2] = ""  # judge j3 gave no score on item 3
+        ann = ("yes" if y[i] else "no") if rated[i] else ""
+        bob = ("yes" if rng.random() < 0.8 * y[i] + 0.1 else "no") if rated[i] else ""
+        lines.append(",".join([f"q{i}", *cells, ann, bob]))
+    path = tmp_path / "panel.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    js = judgecal.read_csv(
+        path,
+        scale=judgecal.Scale.numeric(0, 6),
+        judges={"j1": "j1", "j2": "j2", "j3": "j3"},
+        label_kind="binary",
+        label_cols=["ann", "bob"],
+        labels={"yes": 1, "no": 0},
+    )
+    return js, y
+
+
+def test_estimate_rate_uses_the_panel_the_records_carry(tmp_path: Any) -> None:
+    js, _ = _panel_records(tmp_path)
+    assert js.judges == ("j1", "j2", "j3")
+    data = prepare_records(js, None, None, "half", "estimate_rate", panel_from_records=True)
+    assert data.panel is not None and data.panel.shape == (len(js), 3)
+    assert not data.scored[3] and data.scored.sum() == len(js) - 1
+    two = prepare_records(js, None, None, "half", "estimate_rate", judges=["j1", "j3"])
+    assert two.panel is not None
+    np.testing.assert_allclose(two.panel[:, 1], np.nan_to_num(js.panel_scores()[:, 2]))
+    joint = judgecal.estimate_rate(js, strata=None, calibrator=LogisticCalibrator())
+    alone = judgecal.estimate_rate(js, strata=None, calibrator=LogisticCalibrator(), judges={})
+    assert joint.estimate != alone.estimate and 0 < joint.low < joint.high < 1
+
+
+def test_agreement_report_compares_every_judge_the_records_carry(tmp_path: Any) -> None:
+    js, _ = _panel_records(tmp_path)
+    rep = judgecal.agreement_report(js, n_resamples=0)
+    st = rep.stages[js.stage_names()[0]]
+    assert rep.judges == ["j1", "j2", "j3"]
+    names = [c.comparison for c in st.comparisons]
+    assert names[:4] == ["human-human", "judge-human (j1)", "judge-human (j2)", "judge-human (j3)"]
+    assert "judge-judge (j1, j3)" in names
+    labelled = js.labelled()
+    X = labelled.panel_scores()
+    for i, judge in enumerate(js.judges):
+        says = X[:, i][~np.isnan(X[:, i])] >= 3.0
+        assert st.yes_rates[judge] == pytest.approx(says.mean())
+    assert set(st.selections) == {"j1", "j2", "j3"}
+    assert {"human ann", "human bob"} <= set(st.yes_rates)

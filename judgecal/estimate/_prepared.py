@@ -231,9 +231,10 @@ def _named_panel(js: JudgmentSet, names: list[str], where: str) -> tuple[FloatAr
             names,
             where=where,
         )
+    matrix = np.asarray(js.panel_scores(), dtype=np.float64)  # NaN where a judge gave none
     columns = []
     for name in names:
-        score = np.asarray(js.scores(judge=name), dtype=np.float64)  # type: ignore[call-arg]
+        score = matrix[:, known.index(name)]
         columns.append((np.nan_to_num(score, nan=0.0), np.isfinite(score)))
     return _stack(columns)
 
