@@ -879,8 +879,10 @@ def agreement_report(
     judges : mapping of name to JudgmentSet, optional
         Other judges' scores for the same items (matched by stage and item id);
         with two or more judges in total the report adds judge-judge agreement.
+        None: when ``judgments`` carries a judge panel (``judgments.judges``),
+        every judge of it, by its names.
     judge_name : str
-        Name of the judge in ``judgments``.
+        Name of the judge in ``judgments`` (a records panel uses its own names).
     judge_cut : float, optional
         For yes/no labels with a numeric judge score: scores ``>= judge_cut``
         count as yes (default: the middle of the scale).
