@@ -4,7 +4,8 @@ The same splits as ``bench_estimate.py``: PandaLM (10 pairings as strata, 10
 labels each = 100 labels), HANNA (6 criteria as strata, 100 labels each;
 target P(rating >= 4)); 200 random splits; the truth is the all-human value.
 Coverage of the 90% interval of the overall rate and of every stratum's rate,
-for the default Bayesian calibrator and for wider group-scale priors.
+for the default Bayesian calibrator, for wider group-scale priors (tau_a=1.5,
+tau_b=0.75), and with ``strata=None`` (the same labels, one stratum).
 
 Run: ``.venv/bin/python benchmarks/bench_bayes_rate.py [--splits 200]``.
 Writes ``benchmarks/results/bayes_rate.json``.
@@ -28,9 +29,10 @@ from judgecal.estimate.bayes import default_bayes
 from judgecal.estimate.rates import run_estimate
 
 RESULTS = Path(__file__).parent / "results" / "bayes_rate.json"
-PRIORS: dict[str, dict[str, float] | None] = {
-    "default": None,
-    "wide scales (tau_a=1.5, tau_b=0.75)": {"tau_a": 1.5, "tau_b": 0.75},
+CONFIGS: dict[str, tuple[dict[str, float] | None, str | None]] = {
+    "default, strata=stage": (None, "stage"),
+    "wide scales, strata=stage": ({"tau_a": 1.5, "tau_b": 0.75}, "stage"),
+    "default, strata=None": (None, None),
 }
 
 
@@ -42,10 +44,16 @@ def _labelled(strata: np.ndarray, per: int, rng: np.random.Generator) -> np.ndar
     return mask
 
 
-def coverage(js: Any, threshold: int | None, per: int, splits: int, prior: Any) -> dict[str, Any]:
+def coverage(
+    js: Any, threshold: int | None, per: int, splits: int, prior: Any, strata: str | None
+) -> dict[str, Any]:
     """Coverage of the overall and per-stratum 90% intervals over random splits."""
     d_full = prepare_records(js, "stage", threshold, "half", "bench")
     d_full = replace(d_full, labelled=np.ones(d_full.score.size, dtype=bool))
+    if strata is None:  # the same items and labels, one stratum
+        stage_of = d_full.strata
+        d_full = prepare_records(js, None, threshold, "half", "bench")
+        d_full = replace(d_full, labelled=np.ones(d_full.score.size, dtype=bool))
     names = np.unique(d_full.strata).tolist()
     weights = stratum_weights(d_full)
     truth = {s: float(d_full.target[d_full.strata == s].mean()) for s in names}
@@ -58,13 +66,16 @@ def coverage(js: Any, threshold: int | None, per: int, splits: int, prior: Any) 
     hits_all, widths = [], []
     hits = {s: [] for s in names}
     for _ in range(splits):
-        d = replace(d_full, labelled=_labelled(d_full.strata, per, rng))
+        by = d_full.strata if strata is not None else stage_of
+        d = replace(d_full, labelled=_labelled(by, per, rng))
         r = run_estimate(d, weights, cal, opts, np.random.default_rng(int(rng.integers(1 << 31))))
         hits_all.append(r.low <= truth_all <= r.high)
         widths.append(r.high - r.low)
-        for s in names:
+        for s in names if len(names) > 1 else []:
             hits[s].append(r.strata[s].low <= truth[s] <= r.strata[s].high)
     per_stratum = {s: float(np.mean(v)) for s, v in hits.items()}
+    if len(names) == 1:
+        per_stratum = {names[0]: float(np.mean(hits_all))}
     return {
         "coverage_overall": float(np.mean(hits_all)),
         "width_overall": float(np.mean(widths)),
@@ -86,10 +97,10 @@ def main() -> None:
     ]
     out: dict[str, Any] = {"splits": args.splits, "level": 0.9, "results": {}}
     print(f"{'dataset':22s}{'prior':38s}{'overall':>9}{'width':>8}{'str mean':>10}{'str min':>9}")
-    for prior_name, prior in PRIORS.items():
+    for prior_name, (prior, strata) in CONFIGS.items():
         for name, js, threshold, per in settings:
             t = time.time()
-            r = coverage(js, threshold, per, args.splits, prior)
+            r = coverage(js, threshold, per, args.splits, prior, strata)
             r["seconds"] = round(time.time() - t, 1)
             out["results"].setdefault(prior_name, {})[name] = r
             print(

@@ -150,8 +150,8 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
             "sd_a": 2.0,
             "mu_b": 0.0,
             "sd_b": 2.0,
-            "tau_a": 0.5,
-            "tau_b": 0.25,
+            "tau_a": 2.0,
+            "tau_b": 1.0,
             "p_identity": 0.0,
         }
     if kind == "monotone":

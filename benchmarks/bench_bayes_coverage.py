@@ -1,0 +1,138 @@
+"""Coverage of 90% intervals of P(agree | score, stage) when stages truly differ.
+
+Designs (scores 1..10, Bernoulli labels):
+
+* ``issue``: logistic in the raw score, intercepts -3, -4, -2.5, slopes 0.6, 0.7,
+  0.4; 3 stages x 200 labels.
+* ``slopes3x S=.. n=..``: S stages, n labels each, slopes drawn in [0.3, 0.9] with
+  the first two stages at 0.3 and 0.9 (a 3x spread), intercepts -5.5 x slope + N(0, 0.5).
+* ``step S=.. n=..``: a step from P in [0.1, 0.3] to P in [0.6, 0.9] at a score in 4..7.
+
+Models: ``binary`` on the standardized raw score (``score_range=None``; the link
+of the logistic designs), ``binary`` on the logit of the rescaled score
+(``score_range=(1, 10)``, the README's usage; misspecified here), and
+``monotone`` (one probability per score, fast path). Every fit uses the fast
+path (``method="laplace"``); the share of fits whose diagnostics would have sent
+``method="auto"`` to NUTS is reported.
+
+Run: ``.venv/bin/python benchmarks/bench_bayes_coverage.py [--sims 20]``.
+Writes ``benchmarks/results/bayes_coverage.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgecal.calibration.bayes.calibrator import BayesianCalibrator, _trusted
+
+RESULTS = Path(__file__).parent / "results" / "bayes_coverage.json"
+GRID = np.arange(1.0, 11.0)
+Truth = list[Callable[[Any], Any]]
+
+
+def _sigmoid(t: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-t))
+
+
+def _logistic(a: Any, b: Any) -> Truth:
+    return [lambda s, a=a[j], b=b[j]: _sigmoid(a + b * s) for j in range(len(a))]
+
+
+def truth(design: str, n_stages: int, rng: np.random.Generator) -> Truth:
+    if design == "issue":
+        return _logistic(np.array([-3.0, -4.0, -2.5]), np.array([0.6, 0.7, 0.4]))
+    if design == "slopes3x":
+        b = rng.uniform(0.3, 0.9, n_stages)
+        b[0] = 0.3
+        if n_stages > 1:
+            b[1] = 0.9
+        return _logistic(-5.5 * b + rng.normal(0.0, 0.5, n_stages), b)
+    cut = rng.integers(4, 8, n_stages)
+    low, high = rng.uniform(0.1, 0.3, n_stages), rng.uniform(0.6, 0.9, n_stages)
+    return [
+        lambda s, c=cut[j], lo=low[j], hi=high[j]: np.where(s >= c, hi, lo)
+        for j in range(n_stages)
+    ]
+
+
+def coverage(
+    design: str, n_stages: int, n: int, params: dict[str, Any], sims: int, seed: int
+) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    hits = np.zeros(n_stages)
+    untrusted = 0
+    for t in range(sims):
+        fns = truth(design, n_stages, rng)
+        g = np.repeat(np.arange(n_stages), n)
+        s = rng.integers(1, 11, g.size).astype(float)
+        p = np.empty(g.size)
+        for j in range(n_stages):
+            p[g == j] = fns[j](s[g == j])
+        y = (rng.random(g.size) < p).astype(float)
+        names = np.array([f"s{j}" for j in range(n_stages)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cal = BayesianCalibrator(**params, method="laplace", random_state=t).fit(
+                s, y, stages=names[g]
+            )
+        untrusted += not _trusted(cal.diagnostics_)
+        for j in range(n_stages):
+            iv = cal.predict_interval(GRID, stages=names[j])
+            tr = fns[j](GRID)
+            hits[j] += np.mean((iv[:, 0] <= tr) & (tr <= iv[:, 1]))
+    per_stage = hits / sims
+    return {
+        "coverage": float(per_stage.mean()),
+        "coverage_per_stage": per_stage.round(3).tolist(),
+        "fast_path_untrusted": untrusted / sims,
+    }
+
+
+DESIGNS = [
+    ("issue", 3, 200),
+    ("slopes3x", 1, 30),
+    ("slopes3x", 3, 300),
+    ("slopes3x", 10, 100),
+    ("slopes3x", 2, 2000),
+    ("step", 3, 300),
+]
+MODELS: dict[str, dict[str, Any]] = {
+    "binary, raw score": {"kind": "binary"},
+    "binary, raw, old scales": {"kind": "binary", "prior": {"tau_a": 0.5, "tau_b": 0.25}},
+    "binary, score_range": {"kind": "binary", "score_range": (1, 10)},
+    "monotone": {"kind": "monotone"},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sims", type=int, default=20)
+    args = ap.parse_args()
+    rows = []
+    print(f"{'design':26s}{'model':22s}{'coverage':>9}  per stage (min)  untrusted")
+    for k, (design, n_stages, n) in enumerate(DESIGNS):
+        for model, params in MODELS.items():
+            t = time.time()
+            r = coverage(design, n_stages, n, params, args.sims, seed=k)
+            label = f"{design} S={n_stages} n={n}"
+            rows.append({"design": label, "model": model, **r, "seconds": time.time() - t})
+            print(
+                f"{label:26s}{model:22s}{r['coverage']:9.3f}  "
+                f"{min(r['coverage_per_stage']):.3f}            {r['fast_path_untrusted']:.2f}",
+                flush=True,
+            )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"sims": args.sims, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
