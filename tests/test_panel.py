@@ -159,7 +159,7 @@ def test_isotonic_combination_is_the_declared_one() -> None:
         ([1.0, 1.0], "3 weights"),
     ],
 )
-def test_bad_combinations_are_named(combine: object, match: str) -> None:
+def test_bad_combinations_are_named(combine: Any, match: str) -> None:
     X, y = _panel(60, 4)
     with pytest.raises(InputError, match=match):
         IsotonicCalibrator(combine=combine).fit(X, y)
