@@ -161,3 +161,13 @@ def test_difference_with_inclusion_covers_the_full_data_difference() -> None:
     assert chosen.low < full.estimate < chosen.high
     assert chosen.std_error is not None and chosen.std_error > 0
     assert "IPW" in chosen.method
+
+
+def test_judge_baseline_with_strata_and_inclusion_is_a_rate() -> None:
+    """With several stages the judge-only baseline is their weighted mean (it summed to more
+    than 1 when every stage had weight 1)."""
+    pandalm = judgecal.load_pandalm(with_texts=False)
+    hidden = judgecal.keep_labels(pandalm, 200, by=None, seed=0)
+    result = judgecal.estimate_rate(hidden, inclusion=np.full(len(hidden), 200 / len(hidden)))
+    plain = judgecal.estimate_rate(hidden, method="judge")
+    assert abs(result.judge_only.estimate - plain.estimate) < 1e-9

@@ -54,6 +54,7 @@ from judgecal.estimate._prepared import (
     make_calibrator,
     predict_or_fill,
     prepare_records,
+    stratum_weights,
 )
 from judgecal.estimate._strata import EstimateOptions, StratifiedPpi, assemble, judge_baseline
 from judgecal.estimate.ppi import PpiCore
@@ -498,9 +499,7 @@ def ipw_estimate(
         lam_mean=core.lam,
         per_stratum={"all": (core, 1.0)},
     )
-    judge = judge_baseline(
-        data, {name: 1.0 for name in np.unique(data.strata)}, options.level, options.ties
-    )
+    judge = judge_baseline(data, stratum_weights(data), options.level, options.ties)
     result = assemble(
         data,
         combined,
