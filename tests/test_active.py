@@ -171,3 +171,10 @@ def test_judge_baseline_with_strata_and_inclusion_is_a_rate() -> None:
     result = judgecal.estimate_rate(hidden, inclusion=np.full(len(hidden), 200 / len(hidden)))
     plain = judgecal.estimate_rate(hidden, method="judge")
     assert abs(result.judge_only.estimate - plain.estimate) < 1e-9
+
+
+def test_ordinal_labels_need_a_threshold() -> None:
+    hanna = judgecal.keep_labels(judgecal.load_hanna(criteria=("Coherence",)), 40, seed=0)
+    with pytest.raises(InputError, match="threshold"):
+        choose_labels(hanna, 20)
+    assert len(choose_labels(hanna, 20, threshold=4)) > 0

@@ -449,8 +449,6 @@ def choose_from_data(
 def _records_for_choice(js: JudgmentSet, threshold: int | None, where: str) -> PreparedData:
     """Prepared arrays; a set without any labels yet gets empty targets."""
     if js.label_kind is not None:
-        if js.label_kind == "ordinal" and threshold is None:
-            threshold = js.levels // 2 + 1 if js.levels else None
         return prepare_records(js, None, threshold, "half", where)
     scored = np.array([j.score is not None for j in js], dtype=bool)
     score = np.array([0.0 if j.score is None else float(j.score) for j in js])
