@@ -304,3 +304,27 @@ def test_repeated_item_ids_are_found_by_the_array_check() -> None:
         array = pa.array(words).slice(int(rng.integers(0, 2)))
         words = array.to_pylist()
         assert _arrow._all_distinct(array) == (len(set(words)) == len(words)), words
+
+
+def test_jsonl_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    rng = np.random.default_rng(3)
+    lines = []
+    for i in range(80):
+        row: dict[str, Any] = {
+            "item_id": i,
+            "stage": f"s{i % 3}",
+            "score": float(rng.integers(1, 6)),
+        }
+        row |= {"r1": int(rng.integers(1, 6)), "r2": str(int(rng.integers(1, 6))), "extra": [i]}
+        lines.append(json.dumps(row))
+    path = _write(tmp_path, "\n".join(lines) + "\n", "data.jsonl")
+    options = dict(**LIKERT, label_cols=["r1", "r2"])
+    fast = judgecal.read_jsonl(path, **options)
+    assert not isinstance(fast._store.ids, np.ndarray)  # the arrow path was taken
+    _row_path(monkeypatch)
+    _same(fast, judgecal.read_jsonl(path, **options))
+    gappy = _write(tmp_path, lines[0] + "\n" + '{"item_id": "x", "stage": "s1"}\n', "gap.jsonl")
+    with pytest.raises(RecordError, match="Row 2: field 'score'"):  # absent, not blank
+        judgecal.read_jsonl(gappy, **options)
