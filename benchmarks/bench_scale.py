@@ -291,6 +291,29 @@ def plot(results: dict[str, Any]) -> None:
     fig.savefig(PLOT, dpi=110)
 
 
+def markdown_table(results: dict[str, Any]) -> str:
+    """The results as one markdown table: rows x operation x time x memory (before and after)."""
+    lines = [
+        "| rows | operation | before: s | before: peak MB | after: s | after: peak MB |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    before = {(r["rows"], r["operation"]): r for r in results.get("before", [])}
+    for row in results.get("after", []) + results.get("csv", []):
+        old = before.get((row["rows"], row["operation"]))
+        old_cells = f"{old['seconds']:.3f} | {old['peak_mb']:.0f}" if old else "- | -"
+        lines.append(
+            f"| {row['rows']:.0e} | {row['operation']} (in memory, 1 core) | {old_cells} "
+            f"| {row['seconds']:.3f} | {row['peak_mb']:.0f} |"
+        )
+    for row in results.get("dask", []):
+        lines.append(
+            f"| {row['rows']:.0e} | {row['operation']} ({row['partitions']} partitions, "
+            f"2 workers) | - | - | {row['seconds']:.2f} | "
+            f"{row['cluster_peak_above_start_mb']:.0f} (+{row['worker_baseline_mb']:.0f}/worker) |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="path holding an older judgecal package")
@@ -313,6 +336,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     plot(results)
+    print(markdown_table(results))
 
 
 if __name__ == "__main__":
