@@ -23,6 +23,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 from judgecal import scale  # noqa: E402
+from judgecal.scale import frames  # noqa: E402
 from judgecal.scale.partitions import calibrate_partition  # noqa: E402
 
 TOL = 1e-12
@@ -151,8 +152,37 @@ def test_estimate_rate_on_the_cluster_equals_in_memory(
     _assert_same(memory, on_cluster)
 
 
+@pytest.fixture(params=["one pass", "two passes"])
+def passes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both client paths: the score histogram, or (as with many distinct scores) two passes."""
+    if request.param == "two passes":
+        monkeypatch.setattr(frames, "_collect_histogram", lambda frame, columns: None)
+    return str(request.param)
+
+
+def test_two_pass_estimate_equals_in_memory(client: Any, pandalm: Any, passes: str) -> None:
+    memory = judgecal.estimate_rate(pandalm, calibrator="logistic", seed=2)
+    frame = dd.from_pandas(scale.judgment_frame(pandalm), npartitions=4)
+    _assert_same(
+        memory, scale.estimate_rate(frame, scale=pandalm.scale, calibrator="logistic", seed=2)
+    )
+
+
+def test_continuous_scores_take_two_passes(client: Any) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    rows = pd.DataFrame({"score": rng.uniform(1, 5, 20_000), "target": np.nan})
+    rows.loc[::50, "target"] = (rng.random(400) < rows["score"][::50] / 5).astype(float)
+    frame = dd.from_pandas(rows, npartitions=2)
+    assert frames._collect_histogram(frame, {"score": "score", "target": "target"}) is None
+    result = scale.estimate_rate(frame, scale=(1, 5), strata=None)
+    assert result.n_labelled == 400 and result.n_unlabelled == 19_600
+    assert result.width < result.human_only.width
+
+
 def test_estimate_difference_on_the_cluster_equals_in_memory(
-    client: Any, hanna: judgecal.JudgmentSet
+    client: Any, hanna: judgecal.JudgmentSet, passes: str
 ) -> None:
     part = _hidden_hanna(hanna)
     memory = judgecal.estimate_difference(

@@ -62,7 +62,9 @@ __all__ = [
     "plan_from_json",
     "plan_to_json",
     "stratum_totals",
+    "totals_from_histogram",
     "totals_weights",
+    "weighted_moments",
     "unit_scores",
 ]
 
@@ -243,6 +245,56 @@ def grouped_moments(codes: np.ndarray, values: FloatArray, n_groups: int) -> lis
     deviation = values - mean[codes]
     m2 = np.bincount(codes, weights=deviation * deviation, minlength=n_groups)
     return [Moments(int(c), float(m), float(s)) for c, m, s in zip(count, mean, m2, strict=True)]
+
+
+def weighted_moments(values: FloatArray, counts: np.ndarray) -> Moments:
+    """:class:`Moments` of ``values`` each repeated ``counts`` times (a histogram)."""
+    total = int(counts.sum())
+    if total == 0:
+        return Moments(0, 0.0, 0.0)
+    weights = counts.astype(np.float64)
+    mean = float(np.dot(weights, values) / total)
+    deviation = values - mean
+    return Moments(total, mean, float(np.dot(weights, deviation * deviation)))
+
+
+def totals_from_histogram(
+    labelled: PreparedData,
+    histogram: Mapping[str, tuple[FloatArray, np.ndarray]],
+    plan: CrossFitPlan | None,
+    low: float,
+    high: float,
+) -> dict[str, StratumTotals]:
+    """Totals per stratum from the labelled rows and the unlabelled rows' score histogram.
+
+    ``histogram`` maps a stratum to its distinct unlabelled scores (NaN: no
+    score) and their counts. Any calibrator is a function of the score, so the
+    sums over the rows are sums over the distinct scores weighted by their
+    counts: one pass over the data instead of two, when scores take few values.
+    """
+    totals = {}
+    for name in sorted(set(histogram) | set(np.unique(labelled.strata).tolist())):
+        values, counts = histogram.get(name, (np.zeros(0), np.zeros(0, dtype=np.int64)))
+        scored = np.isfinite(values)
+        filled = np.where(scored, values, 0.0)
+        unit = unit_scores(filled, low, high)
+        if plan is None:
+            predictions = np.zeros(values.size)
+        else:
+            strata = np.full(values.size, name) if plan.stagewise else np.zeros(0, dtype=str)
+            predictions = plan.predict(filled, scored, unit, strata)
+        rows = labelled.strata == name
+        labelled_scored = rows & labelled.scored
+        judge = weighted_moments(unit[scored], counts[scored]).merge(
+            Moments.of(labelled.unit_score[labelled_scored])
+        )
+        totals[name] = StratumTotals(
+            items=int(counts.sum()) + int(rows.sum()),
+            unscored=int(counts[~scored].sum()) + int((rows & ~labelled.scored).sum()),
+            judge=judge,
+            unlabelled=weighted_moments(predictions, counts),
+        )
+    return totals
 
 
 def merge_totals(parts: Iterable[Mapping[str, StratumTotals]]) -> dict[str, StratumTotals]:

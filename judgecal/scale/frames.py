@@ -32,15 +32,18 @@ from judgecal.estimate.sufficient import (
     labelled_data,
     plan_crossfit,
     plan_to_json,
+    totals_from_histogram,
     totals_weights,
 )
 from judgecal.records.core import JudgmentSet, Scale
 from judgecal.scale.partitions import (
     AGREEMENT_COLUMNS,
+    HISTOGRAM_COLUMNS,
     TOTALS_COLUMNS,
     _strata_names,
     agreement_partition,
     calibrate_partition,
+    histogram_partition,
     totals_of_rows,
     totals_partition,
 )
@@ -206,18 +209,22 @@ def _estimate(
     calibrator: Any,
     settings: dict[str, Any],
 ) -> tuple[Any, Any, dict[tuple[str, str], StratumTotals]]:
-    """Cross-fit on the collected labelled rows, then sum the rest partition by partition."""
-    where = settings["where"]
-    rows = _labelled_rows(frame, columns)
-    names = _strata_names(rows, columns.get("strata"), columns.get("group"))
-    labelled = labelled_data(
-        rows[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan),
-        rows[columns["target"]].to_numpy(dtype=np.float64),
-        names,
-        bounds[0],
-        bounds[1],
-        where,
-    )
+    """Cross-fit on the collected labelled rows; sum the rest partition by partition.
+
+    One pass when the scores take few values per partition (their histogram is
+    sufficient); otherwise a second pass predicts every unlabelled row on the workers.
+    """
+    histogram = _collect_histogram(frame, columns)
+    if histogram is None:
+        rows = _labelled_rows(frame, columns)
+        names = _strata_names(rows, columns.get("strata"), columns.get("group"))
+        score = rows[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan)
+        target = rows[columns["target"]].to_numpy(dtype=np.float64)
+    else:
+        rows = histogram[histogram["target"].notna()]
+        names = rows["stratum"].to_numpy(dtype=str)
+        score, target = rows["score"].to_numpy(float), rows["target"].to_numpy(float)
+    labelled = labelled_data(score, target, names, bounds[0], bounds[1], settings["where"])
     if method == "human":
         predictions: FloatArray = np.zeros(labelled.target.size)
         plan = None
@@ -228,10 +235,41 @@ def _estimate(
             folds=settings["folds"],
             seed=settings["seed"],
             stagewise=settings["stagewise"],
-            where=where,
+            where=settings["where"],
         )
-    totals = _collect_totals(frame, plan_to_json(plan), columns, bounds)
-    return labelled, predictions, totals
+    if histogram is None:
+        return labelled, predictions, _collect_totals(frame, plan_to_json(plan), columns, bounds)
+    return labelled, predictions, _histogram_totals(histogram, labelled, rows, plan, bounds)
+
+
+def _collect_histogram(frame: Any, columns: dict[str, Any], cap: int = 4096) -> Any:
+    """Every partition's labelled rows and unlabelled score histogram (None: too many scores)."""
+    import pandas as pd
+
+    meta = pd.DataFrame(
+        {
+            name: pd.Series(dtype=object if i < 2 else np.float64)
+            for i, name in enumerate(HISTOGRAM_COLUMNS)
+        }
+    ).astype({"count": np.int64})
+    parts = frame.map_partitions(histogram_partition, columns, cap, meta=meta).compute()
+    if (parts["count"] < 0).any():
+        return None
+    return parts
+
+
+def _histogram_totals(
+    parts: Any, labelled: Any, rows: Any, plan: Any, bounds: tuple[float, float]
+) -> dict[tuple[str, str], StratumTotals]:
+    unlabelled = parts[parts["target"].isna()]
+    merged = unlabelled.groupby(["stratum", "score"], dropna=False, sort=False)["count"].sum()
+    per_stratum = {}
+    for name, part in merged.groupby(level=0, sort=False):
+        values = part.index.get_level_values(1).to_numpy(dtype=np.float64)
+        per_stratum[str(name)] = (values, part.to_numpy(dtype=np.int64))
+    totals = totals_from_histogram(labelled, per_stratum, plan, bounds[0], bounds[1])
+    owner = dict(zip(parts["stratum"].astype(str), parts["group"].astype(str), strict=True))
+    return {(name, owner.get(name, "")): part for name, part in totals.items()}
 
 
 def _check_settings(

@@ -28,7 +28,9 @@ from judgecal.estimate.sufficient import (
 __all__ = [
     "AGREEMENT_COLUMNS",
     "TOTALS_COLUMNS",
+    "HISTOGRAM_COLUMNS",
     "agreement_partition",
+    "histogram_partition",
     "agreement_sums",
     "calibrate_partition",
     "loaded_calibrator",
@@ -126,6 +128,17 @@ def totals_from_frame(
     With a ``group`` column, only the rows whose group is one of ``columns["keep"]``
     count, and a stratum is named ``"<group> | <stratum>"``.
     """
+    frame, combined, labels, owner = _stratum_codes(frame, columns)
+    score = frame[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    labelled = frame[columns["target"]].notna().to_numpy()
+    totals = stratum_totals(combined, labels, score, labelled, plan, low, high)
+    return {(name, owner.get(name, "")): part for name, part in totals.items()}
+
+
+def _stratum_codes(
+    frame: Any, columns: dict[str, Any]
+) -> tuple[Any, np.ndarray, list[str], dict[str, str]]:
+    """(rows kept, stratum code per row, stratum names, group of each name)."""
     group = columns.get("group")
     if group is not None:
         frame = frame[frame[group].astype(str).isin([str(v) for v in columns["keep"]])]
@@ -135,11 +148,54 @@ def totals_from_frame(
         groups = [""]
     combined = group_codes * len(names) + codes
     labels = [f"{g} | {n}" if group is not None else n for g in groups for n in names]
-    score = frame[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan)
-    labelled = frame[columns["target"]].notna().to_numpy()
-    totals = stratum_totals(combined, labels, score, labelled, plan, low, high)
     owner = {label: g for g in groups for label in [f"{g} | {n}" for n in names]}
-    return {(name, owner.get(name, "")): part for name, part in totals.items()}
+    return frame, combined, labels, owner
+
+
+HISTOGRAM_COLUMNS = ("stratum", "group", "score", "target", "count")
+
+
+def histogram_partition(frame: Any, columns: dict[str, Any], cap: int) -> Any:
+    """One pass over a partition: its labelled rows (count 1, in order) and, per stratum, the
+    unlabelled rows' distinct scores with their counts (target NaN).
+
+    More than ``cap`` distinct (stratum, score) pairs: one row with count -1, and
+    the caller falls back to two passes (:func:`totals_partition`).
+    """
+    import pandas as pd
+
+    frame, codes, labels, owner = _stratum_codes(frame, columns)
+    score = frame[columns["score"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    target = frame[columns["target"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    labelled = np.isfinite(target)
+    names = np.asarray(labels, dtype=object)
+    groups = np.asarray([owner.get(label, "") for label in labels], dtype=object)
+    pairs = pd.DataFrame({"code": codes[~labelled], "score": score[~labelled]})
+    counts = pairs.groupby(["code", "score"], dropna=False, sort=False).size()
+    if counts.size > cap:
+        return _histogram_frame(pd, [""], [""], np.zeros(1), np.full(1, np.nan), np.full(1, -1))
+    code_of = counts.index.get_level_values(0).to_numpy(dtype=np.int64)
+    return _histogram_frame(
+        pd,
+        np.concatenate([names[codes[labelled]], names[code_of]]),
+        np.concatenate([groups[codes[labelled]], groups[code_of]]),
+        np.concatenate([score[labelled], counts.index.get_level_values(1).to_numpy(float)]),
+        np.concatenate([target[labelled], np.full(code_of.size, np.nan)]),
+        np.concatenate([np.ones(int(labelled.sum()), np.int64), counts.to_numpy(np.int64)]),
+    )
+
+
+def _histogram_frame(pd: Any, *columns: Any) -> Any:
+    frame = pd.DataFrame(dict(zip(HISTOGRAM_COLUMNS, columns, strict=True)))
+    return frame.astype(
+        {
+            "stratum": object,
+            "group": object,
+            "score": np.float64,
+            "target": np.float64,
+            "count": np.int64,
+        }
+    )
 
 
 def totals_partition(
