@@ -34,7 +34,24 @@ from judgecal.estimate._strata import (
 from judgecal.estimate.results import Baseline, RateEstimate, StratumEstimate
 from judgecal.records.core import JudgmentSet
 
-__all__ = ["bayes_estimate", "default_bayes", "has_posterior", "posterior_draws"]
+__all__ = [
+    "MIN_STRATUM_LABELS",
+    "bayes_estimate",
+    "check_offered",
+    "default_bayes",
+    "has_posterior",
+    "posterior_draws",
+]
+
+#: ``estimate_rate(method="bayes")`` with several strata needs this many labels in each.
+MIN_STRATUM_LABELS = 100
+# What was measured (benchmarks/bench_bayes_rate.py, results/bayes_rate.json): 200 splits.
+_MEASURED = (
+    "on PandaLM (10 pairings as strata, 200 random splits) the worst stratum's 90% interval "
+    "from method='bayes' covered 0.59-0.74 with 10 labels per stratum and 0.74-0.81 with 30 "
+    "(0.86-0.92 on average; the overall rate 0.90-0.95), while with 100 labels per stratum "
+    "(HANNA, 6 criteria) every stratum covered >= 0.965"
+)
 
 
 def default_bayes(judgments: Any, where: str) -> Any:
@@ -51,6 +68,34 @@ def default_bayes(judgments: Any, where: str) -> Any:
     scale = judgments.scale if isinstance(judgments, JudgmentSet) else None
     score_range = None if scale is None else (float(scale.low), float(scale.high))
     return BayesianCalibrator(kind="binary", score_range=score_range, random_state=0)
+
+
+def check_offered(
+    data: PreparedData, weights: Mapping[str, float], calibrator: Any, where: str
+) -> None:
+    """Refuse ``method="bayes"`` with judgecal's calibrator where it was measured not to cover.
+
+    With several strata, each stratum's interval leans on the calibration model
+    and on partial pooling across strata; with few labels per stratum that model
+    is not checked by the data and the intervals under-cover (numbers in the
+    message). One stratum, or at least :data:`MIN_STRATUM_LABELS` labels in
+    every stratum, is offered. A calibrator of the caller's own (any other class
+    with posterior draws) is the caller's model and is not refused.
+    """
+    from judgecal.calibration.bayes.calibrator import BayesianCalibrator
+
+    if len(weights) <= 1 or not isinstance(calibrator, BayesianCalibrator):
+        return
+    counts = {name: int((data.labelled & (data.strata == name)).sum()) for name in weights}
+    fewest = min(counts, key=lambda name: counts[name])
+    if counts[fewest] < MIN_STRATUM_LABELS:
+        raise InputError(
+            "method",
+            f"'ppi++' (valid at any size), or 'bayes' with strata=None or at least "
+            f"{MIN_STRATUM_LABELS} labels in every stratum, because {_MEASURED}",
+            f"'bayes' with {len(weights)} strata and {counts[fewest]} labels in stratum {fewest!r}",
+            where=where,
+        )
 
 
 def has_posterior(calibrator: Any) -> bool:

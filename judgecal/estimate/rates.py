@@ -44,7 +44,7 @@ from judgecal.estimate._strata import (
     tie_judge_baseline,
 )
 from judgecal.estimate.active import inclusion_weights, ipw_estimate
-from judgecal.estimate.bayes import bayes_estimate, default_bayes, has_posterior
+from judgecal.estimate.bayes import bayes_estimate, check_offered, default_bayes, has_posterior
 from judgecal.estimate.ppi import PpiCore, critical_value, ppi_core, rogan_gladen_core
 from judgecal.estimate.results import Baseline, RateEstimate, StratumEstimate
 from judgecal.records.core import JudgmentSet
@@ -186,6 +186,8 @@ def estimate_rate(
     if data.panel is not None and inclusion is not None:
         raise InputError("inclusion", "None with a judge panel", "probabilities", where=where)
     weights = stratum_weights(data)
+    if method == "bayes":
+        check_offered(data, weights, calibrator, where)
     options = EstimateOptions(
         method=method,
         ties=tie_policy,
