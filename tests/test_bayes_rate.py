@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import judgecal
-from judgecal import InputError
+from judgecal._exceptions import InputError
 from judgecal.estimate import estimate_rate
 from judgecal.records.core import JudgmentSet
+from judgecal.records.datasets import load_hanna, load_pandalm
 
 
 def _hidden(n_per: int, seed: int = 0) -> JudgmentSet:
     """PandaLM with ``n_per`` labelled comparisons per pairing (stage), the rest unlabelled."""
-    js = judgecal.load_pandalm("gpt35", with_texts=False)
+    js = load_pandalm("gpt35", with_texts=False)
     rng = np.random.default_rng(seed)
     st = js.stages()
     keep = np.concatenate(
@@ -43,7 +43,7 @@ def test_few_labels_per_stratum_are_refused_with_the_measured_numbers() -> None:
 def test_enough_labels_per_stratum_are_offered() -> None:
     with pytest.raises(InputError, match="30 labels in stratum"):
         estimate_rate(_hidden(30), method="bayes")
-    js = judgecal.load_hanna(criteria=("Coherence", "Relevance"))
+    js = load_hanna(criteria=("Coherence", "Relevance"))
     rng = np.random.default_rng(1)
     st = js.stages()
     keep = set(
