@@ -73,7 +73,7 @@ def coverage(
         widths.append(r.high - r.low)
         for s in names if len(names) > 1 else []:
             hits[s].append(r.strata[s].low <= truth[s] <= r.strata[s].high)
-    per_stratum = {s: float(np.mean(v)) for s, v in hits.items()}
+    per_stratum = {s: float(np.mean(v)) for s, v in hits.items() if v}
     if len(names) == 1:
         per_stratum = {names[0]: float(np.mean(hits_all))}
     return {

@@ -126,11 +126,12 @@ class _Ordinal:
         W = self.weight
         grad = (W * gu) @ self.u_map + (W * gv) @ self.v_map
         um, vm = self.u_map, self.v_map
+        cross = (um.T[None] * (W * huv)[:, None, :]) @ vm
         hess = (
-            np.einsum("gr,rp,rq->gpq", W * huu, um, um, optimize=True)
-            + np.einsum("gr,rp,rq->gpq", W * hvv, vm, vm, optimize=True)
-            + np.einsum("gr,rp,rq->gpq", W * huv, um, vm, optimize=True)
-            + np.einsum("gr,rp,rq->gpq", W * huv, vm, um, optimize=True)
+            (um.T[None] * (W * huu)[:, None, :]) @ um
+            + (vm.T[None] * (W * hvv)[:, None, :]) @ vm
+            + cross
+            + np.transpose(cross, (0, 2, 1))
         )
         c = slice(self.off, None)
         grad[:, c] -= cut / self.sd_cut**2
@@ -260,8 +261,11 @@ class _Monotone:
         return out
 
     def loglik(self, theta: FloatArray) -> FloatArray:
-        eta = (self._scale(theta) * np.where(self.inc, 1.0, theta)) @ self.mask.T
-        return eta @ self.agree - softplus(eta) @ self.weight  # type: ignore[no-any-return]
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta = (self._scale(theta) * np.where(self.inc, 1.0, theta)) @ self.mask.T
+            out = eta @ self.agree - softplus(eta) @ self.weight
+        # a draw with an overflowing increment has no posterior mass
+        return np.where(np.isfinite(out), out, -np.inf)  # type: ignore[no-any-return]
 
     def derivatives(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         scale = self._scale(theta)
@@ -271,7 +275,7 @@ class _Monotone:
         jac = self.mask[None] * scale[:, None, :]  # d eta / d theta (G, R, P)
         grad = np.einsum("gr,grp->gp", resid, jac)
         curv = self.weight * p * (1.0 - p)
-        hess = -np.einsum("gr,grp,grq->gpq", curv, jac, jac, optimize=True)
+        hess = -(np.transpose(jac, (0, 2, 1)) * curv[:, None, :]) @ jac
         diag = (resid @ self.mask) * scale * self.inc
         idx = np.arange(theta.shape[1])
         hess[:, idx, idx] += diag
