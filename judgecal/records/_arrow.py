@@ -61,7 +61,7 @@ def store_from_table(
 def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
 
     n = table.num_rows
-    ids = _item_ids(table.column(cols.item).combine_chunks())
+    ids = _item_ids(table.column(cols.item))
     stage_codes, stage_names = _stages(table, cols, n)
     raw_scores = table.column(cols.score)
     scores, statuses = _scores(raw_scores, scale)
@@ -69,7 +69,6 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
         scores, statuses = _both_orders(
             (scores, statuses), _scores(table.column(cols.swapped), scale), scale, cols
         )
-    raw_scores = raw_scores.combine_chunks()
     panel = None
     if cols.judges:
         pairs = [_scores(table.column(column), scale) for _, column in cols.judges]
@@ -78,10 +77,7 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
             np.column_stack([p[0] for p in pairs]),
             np.column_stack([p[1] for p in pairs]),
         )
-    values, raters = _wide_ratings(table, cols, parse_label)
-    mask = values >= 0
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(mask.sum(axis=1), out=offsets[1:])
+    offsets, rating_values, rater_codes = _ragged(*_wide_ratings(table, cols, parse_label))
     kind = KINDS.index(cols.label_kind) if cols.has_labels else 0
     return Store(
         ids=ids,
@@ -91,8 +87,8 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
         status_codes=statuses,
         kind_codes=np.full(n, kind, dtype=np.int8),
         offsets=offsets,
-        rating_values=values[mask],
-        rater_codes=np.broadcast_to(raters, values.shape)[mask],
+        rating_values=rating_values,
+        rater_codes=rater_codes,
         rater_names=cols.wide,
         outputs=_outputs(raw_scores, statuses),
         panel=panel,
@@ -100,6 +96,20 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
         texts={c: _texts(table.column(c).combine_chunks()) for c in cols.texts},
         meta={c: _meta(table.column(c).combine_chunks()) for c in cols.meta},
     )
+
+
+def _ragged(
+    values: NDArray[np.integer[Any]], raters: NDArray[np.integer[Any]]
+) -> tuple[NDArray[np.int64], NDArray[np.integer[Any]], NDArray[np.integer[Any]]]:
+    """Item offsets, rating values and rater codes from an (n, k) matrix (-1: not rated)."""
+    n, k = values.shape
+    mask = values >= 0
+    if mask.all():  # every rater rated every item: no gaps to squeeze out
+        offsets = np.arange(0, n * k + 1, max(k, 1), dtype=np.int64) if k else np.zeros(n + 1)
+        return offsets.astype(np.int64), values.ravel(), np.tile(raters, n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(mask.sum(axis=1), out=offsets[1:])
+    return offsets, values[mask], np.broadcast_to(raters, values.shape)[mask]
 
 
 def _outputs(raw: Any, statuses: NDArray[np.int8]) -> Any:
@@ -167,12 +177,17 @@ def _has_control_bytes(data: NDArray[np.uint8]) -> bool:
 
 
 def _item_ids(column: Any) -> Any:
+    """Item ids as a (chunked) string array: stripped, no control characters, all distinct."""
     import pyarrow as pa
 
-    if pa.types.is_integer(column.type):
-        _require(column.null_count == 0)
-        column = column.cast(pa.string())
-    ids = _strings(column)
+    chunks = column.chunks if hasattr(column, "chunks") else [column]
+    cleaned = []
+    for chunk in chunks:
+        if pa.types.is_integer(chunk.type):
+            _require(chunk.null_count == 0)
+            chunk = chunk.cast(pa.string())
+        cleaned.append(_strings(chunk))
+    ids = pa.chunked_array(cleaned, type=pa.string())
     _require(_all_distinct(ids))
     return ids
 
@@ -183,12 +198,13 @@ _BLOCK = 1 << 17
 
 def _all_distinct(strings: Any) -> bool:
     """Whether no string repeats: a 64-bit hash of each, exact comparison on equal hashes."""
-    data, starts, ends = _utf8_bytes(strings)
-    if not starts.size:
+    parts = [_utf8_bytes(chunk) for chunk in getattr(strings, "chunks", [strings])]
+    parts = [part for part in parts if part[1].size]
+    if not parts:
         return True
-    longest = int((ends - starts).max())
+    longest = max(int((ends - starts).max()) for _, starts, ends in parts)
     hashes = _short_hashes if longest <= 16 else _polynomial_hashes
-    hashed = hashes(data, starts, ends)
+    hashed = np.concatenate([hashes(*part) for part in parts])
     ordered = np.sort(hashed)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if not repeated.size:
@@ -252,6 +268,16 @@ def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int
     chunks = column.chunks if hasattr(column, "chunks") else [column]
     lookups, encoded = [], []
     for chunk in chunks:
+        if pa.types.is_string(chunk.type) and chunk.null_count == 0:
+            single = _single_bytes(chunk)
+            if single is not None:  # cells of at most one byte: the byte is its own code
+                present = np.flatnonzero(np.bincount(single, minlength=257))
+                lookup = [0] * 257
+                for byte in present.tolist():
+                    lookup[byte] = code("" if byte == 256 else chr(byte))
+                lookups.append(lookup)
+                encoded.append(single)
+                continue
         if not pa.types.is_dictionary(chunk.type):
             chunk = chunk.dictionary_encode()
         lookup = [code(v) for v in chunk.dictionary.to_pylist()]
@@ -268,8 +294,21 @@ def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int
     start = 0
     for lookup, indices in zip(lookups, encoded, strict=True):
         table = np.asarray(lookup, dtype=out.dtype)
-        out[start : start + len(indices)] = table[indices.to_numpy()]
+        positions = indices if isinstance(indices, np.ndarray) else indices.to_numpy()
+        out[start : start + len(indices)] = table[positions]
         start += len(indices)
+    return out
+
+
+def _single_bytes(chunk: Any) -> NDArray[np.int16] | None:
+    """Each cell's one byte (256 for an empty cell), or None when a cell is longer."""
+    data, starts, ends = _utf8_bytes(chunk)
+    lengths = ends - starts
+    if lengths.size and int(lengths.max()) > 1:
+        return None
+    out = np.full(lengths.size, 256, dtype=np.int16)
+    filled = lengths == 1
+    out[filled] = data[starts[filled]]
     return out
 
 

@@ -541,8 +541,8 @@ class JudgmentSet(Sequence[Judgment]):
         self._store = store
         self.scale = scale
         self.problems: tuple[RecordProblem, ...] = tuple(problems)
-        labelled = store.kind_codes[store.n_ratings() > 0]
-        codes = np.unique(labelled)
+        labelled = store.kind_codes[store.offsets[1:] > store.offsets[:-1]]
+        codes = np.flatnonzero(np.bincount(labelled, minlength=len(KINDS)))
         self.label_kind: LabelKind | None = KINDS[int(codes[0])] if codes.size else None  # type: ignore[assignment]
         has_ordinal = bool((store.kind_codes == KINDS.index("ordinal")).any())
         self.levels: int | None = levels if has_ordinal else None

@@ -882,7 +882,7 @@ def _csv_types(pa: Any, cols: _Columns, scale: Scale) -> dict[str, Any]:
     """Every used column as text; columns of few distinct values as dictionaries."""
     types = dict.fromkeys(cols.needed, pa.string())
     coded = pa.dictionary(pa.int32(), pa.string())
-    few = [*cols.wide, *([cols.stage_col] if cols.stage_col else [])]
+    few = [cols.stage_col] if cols.stage_col else []  # labels: one byte each, mostly
     if scale.kind == "verdict":
         few.append(cols.score)
     types.update(dict.fromkeys(few, coded))
