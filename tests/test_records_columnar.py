@@ -49,6 +49,8 @@ def _same(a: JudgmentSet, b: JudgmentSet) -> None:
     assert a.stage_names() == b.stage_names() and a.label_kind == b.label_kind
     assert a.levels == b.levels and a.judges == b.judges
     assert a.status_counts() == b.status_counts()
+    assert a.item_ids().tolist() == b.item_ids().tolist()
+    assert a.stages().tolist() == b.stages().tolist()
     for x, y in zip(a.ratings_long(), b.ratings_long(), strict=True):
         assert x.tolist() == y.tolist()
 
