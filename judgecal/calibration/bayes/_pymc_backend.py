@@ -111,6 +111,12 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
                 initval=np.linspace(-1.5, 1.5, K - 1),
             )
             eta = a[g] + b[g] * f
+            R = int(data.get("n_raters", 0))
+            if R:  # rater offsets, partially pooled
+                rater = pm.Data("rater", data["rater"])
+                tau_r = pm.HalfNormal("tau_r", prior["tau_r"])
+                z_r = pm.Normal("z_r", 0.0, 1.0, shape=R)
+                eta = eta + (tau_r * z_r)[rater]
             # P(Y >= k) = sigmoid(eta - cut[k-2]); P(Y = k) = P(Y >= k) - P(Y >= k+1)
             big = pt.as_tensor_variable(np.float64(1e6))
             cuts = pt.concatenate([-big[None], cut, big[None]])
@@ -122,12 +128,20 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
 
 
 def _key(kind: str, data: dict[str, Any], prior: dict[str, float]) -> tuple[Any, ...]:
-    return (kind, int(data["n_stages"]), int(data.get("n_levels", 0)), tuple(sorted(prior.items())))
+    return (
+        kind,
+        int(data["n_stages"]),
+        int(data.get("n_levels", 0)),
+        int(data.get("n_raters", 0)),
+        tuple(sorted(prior.items())),
+    )
 
 
 def _set_data(pm: Any, model: Any, kind: str, data: dict[str, Any]) -> None:
     new = {"y": data["y"], "w": data["w"], "g": data["g"]}
     new["lvl" if kind == "monotone" else "f"] = data["lvl" if kind == "monotone" else "f"]
+    if data.get("n_raters", 0):
+        new["rater"] = data["rater"]
     pm.set_data(new, model=model)
 
 
@@ -206,7 +220,7 @@ def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
 _NAMES = {
     "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
     "monotone": (["theta"], ["mu_c", "tau_c", "mu_g", "tau_g"]),
-    "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b"]),
+    "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b", "tau_r"]),
 }
 
 
@@ -284,7 +298,9 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
     for group in ("posterior", "sample_stats"):
         if hasattr(idata, group):
             getattr(idata, group).attrs.update(_attrs())
-    free = [v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "cut") if v in idata.posterior]
+    free = [
+        v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "cut") if v in idata.posterior
+    ]
     diag = _diagnostics(az, idata, free)
     arrs = _posterior_arrays(idata, stage_names + hyper_names)
     D = next(iter(arrs.values())).shape[0]
@@ -294,7 +310,7 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
     return {
         "idata": idata,
         "draws": {key: arrs[key] for key in stage_names},
-        "hyper": {key: arrs[key] for key in hyper_names},
+        "hyper": {key: arrs[key] for key in hyper_names if key in arrs},
         "diagnostics": diag,
     }
 

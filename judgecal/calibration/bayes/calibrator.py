@@ -168,6 +168,7 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
         "tau_a": 0.5,
         "tau_b": 0.25,
         "sd_cut": 3.0,
+        "tau_r": 1.0,
     }
 
 
@@ -245,6 +246,25 @@ def _unique_inverse(x: FloatArray) -> tuple[FloatArray, IntArray]:
                 return cand, idx
     u, inv = np.unique(x, return_inverse=True)
     return u, inv.ravel().astype(np.int64)
+
+
+def _panel_majority(margin: FloatArray, state: State, what: str) -> FloatArray:
+    """Per-draw P(more than half of a panel says yes), raters' offsets drawn per draw.
+
+    ``margin`` (draws, n) is the typical rater's logit of a yes. Each draw gets
+    its own panel of offsets (a fixed seed: predictions are deterministic); the
+    count of yes is Poisson-binomial, computed by its recursion.
+    """
+    size = int(what[5:])
+    z = np.random.default_rng(0).standard_normal((margin.shape[0], size))
+    offsets = np.asarray(state["tau_r"])[:, None] * z  # (D, m)
+    count = np.zeros((size + 1, *margin.shape))
+    count[0] = 1.0
+    for k in range(size):
+        p = sigmoid(margin + offsets[:, k : k + 1])
+        count[1:] = count[1:] * (1.0 - p) + count[:-1] * p
+        count[0] = count[0] * (1.0 - p)
+    return count[size // 2 + 1 :].sum(axis=0)  # type: ignore[no-any-return]
 
 
 class BayesianCalibrator(CalibratorBase):
@@ -485,6 +505,7 @@ class BayesianCalibrator(CalibratorBase):
         sample_weight: Any = None,
         *,
         stages: Any = None,
+        raters: Any = None,
     ) -> BayesianCalibrator:
         """Fit the posterior to judge scores ``X`` and human labels ``y``.
 
@@ -500,6 +521,13 @@ class BayesianCalibrator(CalibratorBase):
             Non-negative weights (e.g. the number of raters behind a soft label).
         stages : str or array-like of shape (n,), optional
             Stage of each row; stages are partially pooled.
+        raters : array-like of shape (n,), optional
+            ``ordinal`` only: who gave each rating. Each rater gets an offset
+            r_i ~ N(0, tau_r^2) on the logit scale (partial pooling,
+            so raters who rated few items borrow from the others; a rater need not
+            rate every item). :meth:`predict_agreement` is then P(agree) for a
+            typical rater (:math:`r = 0`) and :meth:`predict_panel_agreement`
+            the probability that the majority of a panel of new raters agrees.
 
         Returns
         -------
@@ -507,6 +535,7 @@ class BayesianCalibrator(CalibratorBase):
         """
         where = "BayesianCalibrator.fit"
         method, prior = self._check_params()
+        self._rater_rows = self._check_raters(raters, where)
         x, yy, w, g = self._fit_data(X, y, sample_weight, stages, where)
         self.prior_ = prior
         rng = np.random.default_rng(self.random_state)
@@ -556,6 +585,12 @@ class BayesianCalibrator(CalibratorBase):
             st = check_stages(stages, x.size, where=where)
         keep = w > 0
         x, yy, w, st = x[keep], yy[keep], w[keep], st[keep]
+        if self._rater_rows is not None:
+            check_same_length(
+                x.size + int((~keep).sum()), self._rater_rows.size, "raters", where=where
+            )
+            names_r, self._rater_rows = np.unique(self._rater_rows[keep], return_inverse=True)
+            self.raters_ = [str(r) for r in names_r]
         names, g = np.unique(st, return_inverse=True)
         self._check_size(names.size, where)
         self.stages_ = [str(s) for s in names]
@@ -567,6 +602,17 @@ class BayesianCalibrator(CalibratorBase):
         if self.kind == "monotone":
             self.score_levels_ = self._monotone_levels(x, where)
         return x, yy, w, g.astype(np.int64)
+
+    def _check_raters(self, raters: Any, where: str) -> Any:
+        """Rater ids as strings (None without raters); only ``ordinal`` models them."""
+        if raters is None:
+            return None
+        if self.kind != "ordinal":
+            raise InputError("raters", "None unless kind='ordinal'", "rater ids", where=where)
+        arr = np.asarray(raters, dtype=object).ravel()
+        if any(r is None for r in arr.tolist()):
+            raise InputError("raters", "a rater id for every row", "None", where=where)
+        return arr.astype(str)
 
     def _check_size(self, n_stages: int, where: str) -> None:
         if int(self.draws) * max(1, n_stages) > MAX_DRAW_STAGES:
@@ -609,8 +655,17 @@ class BayesianCalibrator(CalibratorBase):
             draws, hyper = split_monotone(post, mono)
             draws["theta"] = draws["theta"][:, rank]
         else:
+            rater = getattr(self, "_rater_rows", None)
             model, lik = ordinal_model(
-                self._feature(x), y, w, rank[g], S, int(self.levels_), self.prior_
+                self._feature(x),
+                y,
+                w,
+                rank[g],
+                S,
+                int(self.levels_),
+                self.prior_,
+                rater,
+                0 if rater is None else int(rater.max()) + 1,
             )
             post = grid_posterior(model, draws=int(self.draws), rng=rng)
             draws, hyper = split_ordinal(post, lik)
@@ -758,6 +813,10 @@ class BayesianCalibrator(CalibratorBase):
             data["f"] = self._feature(x)
         if self.kind in ("ordinal", "pairwise"):
             data["n_levels"] = self.levels_
+        rater = getattr(self, "_rater_rows", None)
+        if rater is not None:
+            data["rater"] = rater.astype(np.int64)
+            data["n_raters"] = int(rater.max()) + 1
         return data
 
     def _stage_draws(
@@ -790,6 +849,8 @@ class BayesianCalibrator(CalibratorBase):
             cut = np.asarray(draws["cut"])
             for stage_draws in out.values():
                 stage_draws["cut"] = cut
+                if "tau_r" in hyper:
+                    stage_draws["tau_r"] = np.asarray(hyper["tau_r"], dtype=np.float64)
         return out
 
     def _warn_diagnostics(self) -> None:
@@ -851,6 +912,9 @@ class BayesianCalibrator(CalibratorBase):
             return sigmoid(eta)  # type: ignore[no-any-return]
         cut = state["cut"]  # (D, K-1)
         K = cut.shape[1] + 1
+        if what.startswith("panel"):
+            threshold = int(self.threshold or 2)
+            return _panel_majority(eta - cut[:, threshold - 2][:, None], state, what)
         if what.startswith("ge"):  # P(Y >= k)
             k = int(what[2:])
             return sigmoid(eta - cut[:, k - 2][:, None])  # type: ignore[no-any-return]
@@ -1036,6 +1100,57 @@ class BayesianCalibrator(CalibratorBase):
             return np.quantile(q, qs, axis=0).T  # type: ignore[no-any-return]
 
         return self._summarise(X, stages, where, "agree", reducer, 2)
+
+    def predict_panel_agreement(
+        self, X: Any, *, stages: Any = None, panel_size: int = 3, level: float | None = None
+    ) -> FloatArray:
+        """P(the majority of a panel of new raters rates >= ``threshold`` | score).
+
+        ``ordinal`` fitted with ``raters`` and a ``threshold``. The panel's raters
+        are new: their offsets are drawn from the fitted population
+        N(0, tau_r^2), and given the item they rate independently. A
+        majority is more than half of ``panel_size``. :meth:`predict_agreement`
+        is the same for one typical rater (offset 0).
+
+        Returns the posterior mean, shape (n,), or with ``level`` the
+        equal-tailed credible interval, shape (n, 2).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> s = np.repeat(rng.integers(1, 6, 200), 3).astype(float)
+        >>> who = np.tile(["ann", "bob", "cy"], 200)
+        >>> strict = np.where(who == "cy", -1.0, 0.0)
+        >>> y = np.clip(np.round(s + strict + rng.normal(0, 0.8, 600)), 1, 5)
+        >>> cal = BayesianCalibrator(kind="ordinal", threshold=4, random_state=0)
+        >>> cal = cal.fit(s, y, raters=who)
+        >>> one, panel = cal.predict_agreement([5.0]), cal.predict_panel_agreement([5.0])
+        >>> bool(panel[0] > one[0] > 0.5)
+        True
+        """
+        where = "BayesianCalibrator.predict_panel_agreement"
+        self._check_fitted("predict_panel_agreement")
+        if (
+            self.kind != "ordinal"
+            or self.threshold is None
+            or "tau_r" not in self.draws_[NEW_STAGE]
+        ):
+            raise InputError(
+                "self",
+                "an ordinal calibrator fitted with raters= and a threshold",
+                f"kind={self.kind!r}, threshold={self.threshold!r}",
+                where=where,
+            )
+        check_int(panel_size, "panel_size", low=1, high=101, where=where)
+        what = f"panel{int(panel_size)}"
+        if level is None:
+            return self._summarise(X, stages, where, what, lambda q: q.mean(axis=0)[:, None], 1)[
+                :, 0
+            ]
+        check_float(level, "level", low=0.0, high=1.0, low_open=True, high_open=True, where=where)
+        qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+        return self._summarise(X, stages, where, what, lambda q: np.quantile(q, qs, axis=0).T, 2)
 
     def predict(self, X: Any, *, stages: Any = None) -> Any:
         """Most probable class (``binary``: 1 where P(agree) >= 0.5)."""

@@ -144,6 +144,8 @@ def _stage_draws(
     size: int | None,
 ) -> dict[str, FloatArray]:
     keys = _KEYS[kind]
+    if kind == "ordinal" and isinstance(draws, dict) and "tau_r" in draws:
+        keys = (*keys, "tau_r")  # a model with rater offsets
     if not isinstance(draws, dict) or set(draws) != set(keys):
         raise ValueError(f"the draws of stage {name!r} must have exactly {list(keys)}")
     where = f"{_KIND} draws of stage {name!r}"
