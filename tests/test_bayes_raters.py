@@ -91,3 +91,29 @@ def test_raters_are_checked() -> None:
     )
     with pytest.raises(InputError, match="raters="):
         cal.predict_panel_agreement([1.0])
+
+
+def test_fit_judgments_passes_the_raters() -> None:
+    from judgecal.records.core import Judgment, JudgmentSet, Rating, Scale
+
+    score, y, who = _study(2, n_items=120)
+    js = JudgmentSet(
+        [
+            Judgment(
+                item_id=str(i),
+                score=float(score[3 * i]),
+                label_kind="ordinal",
+                levels=5,
+                ratings=[
+                    Rating(value=int(y[k]), rater=str(who[k])) for k in range(3 * i, 3 * i + 3)
+                ],
+            )
+            for i in range(120)
+        ],
+        scale=Scale.likert(5),
+    )
+    cal = BayesianCalibrator(kind="ordinal", threshold=4, random_state=0, draws=300)
+    cal.fit_judgments(js, raters=True)
+    assert cal.raters_ == [f"r{k}" for k in range(6)] and "tau_r" in cal.draws_["default"]
+    p = cal.predict_panel_agreement([1.0, 5.0])
+    assert p[1] > p[0]

@@ -1166,6 +1166,7 @@ class BayesianCalibrator(CalibratorBase):
         threshold: int | None = None,
         ties: str = "half",
         weight: str = "item",
+        raters: bool = False,
     ) -> BayesianCalibrator:
         """Fit on a :class:`~judgecal.JudgmentSet`, one likelihood term per human rating.
 
@@ -1182,6 +1183,9 @@ class BayesianCalibrator(CalibratorBase):
         evidence: on PandaLM (3 raters, 10 pairings as stages, 50 labelled
         items) it made held-out Brier worse (0.153 vs 0.138) and 90% intervals
         too narrow. ``"item"`` is the default.
+
+        ``raters=True`` (``kind="ordinal"``) passes each rating's rater to
+        :meth:`fit` (rater offsets; ratings of unknown raters share one offset).
 
         Examples
         --------
@@ -1205,7 +1209,7 @@ class BayesianCalibrator(CalibratorBase):
             raise InputError(
                 "judgments", "at least one scored, labelled judgment", "none", where=where
             )
-        item, val, _ = js.ratings_long()
+        item, val, who = js.ratings_long()
         per_item = np.bincount(item, minlength=len(js)).astype(np.float64)
         sw = 1.0 / per_item[item] if weight == "item" else np.ones(item.size)
         scores = js.scores()[item]
@@ -1243,7 +1247,7 @@ class BayesianCalibrator(CalibratorBase):
             raise InputError("judgments", "ordinal labels for kind='ordinal'", kind, where=where)
         if self.levels is None:
             self.levels = js.levels
-        return self.fit(scores, val, sw, stages=stages)
+        return self.fit(scores, val, sw, stages=stages, raters=who if raters else None)
 
     # ------------------------------------------------------------------ posterior
     @property
