@@ -274,3 +274,25 @@ def test_estimate_rate_names_a_missing_column(client: Any) -> None:
     frame = dd.from_pandas(pd.DataFrame({"score": [1.0]}), npartitions=1)
     with pytest.raises(judgecal.InputError, match="'target'"):
         scale.estimate_rate(frame, scale=(1, 5))
+
+
+def test_apply_calibrator_routes_stages(client: Any) -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    stages = np.repeat(["easy", "hard"], 200)
+    scores = rng.uniform(1, 5, 400)
+    labels = np.where(stages == "easy", scores > 2, scores > 4)
+    calibrator = IsotonicCalibrator().fit(scores, labels, stages=stages)
+    rows = pd.DataFrame({"stage": stages, "score": scores})
+    out = scale.apply_calibrator(dd.from_pandas(rows, npartitions=3), calibrator, stage="stage")
+    expected = calibrator.predict_agreement(scores, stages=stages)
+    np.testing.assert_array_equal(out.compute()["p_agree"].to_numpy(), expected)
+
+
+def test_agreement_counts_needs_levels_for_ordinal(client: Any) -> None:
+    import pandas as pd
+
+    frame = dd.from_pandas(pd.DataFrame({"stage": ["a"], "rating_1": [1.0]}), npartitions=1)
+    with pytest.raises(judgecal.InputError, match="levels"):
+        scale.agreement_counts(frame, ratings=["rating_1"], label_kind="ordinal")
