@@ -323,8 +323,9 @@ def test_jsonl_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest.Monk
         lines.append(json.dumps(row))
     path = _write(tmp_path, "\n".join(lines) + "\n", "data.jsonl")
     options = dict(**LIKERT, label_cols=["r1", "r2"])
+    # JSON lines are read line by line: pyarrow's JSON reader crashed the process
+    # (a segmentation fault) on one of tests/test_fuzz.py's malformed files
     fast = judgecal.read_jsonl(path, **options)
-    assert not isinstance(fast._store.ids, np.ndarray)  # the arrow path was taken
     _row_path(monkeypatch)
     _same(fast, judgecal.read_jsonl(path, **options))
     gappy = _write(tmp_path, lines[0] + "\n" + '{"item_id": "x", "stage": "s1"}\n', "gap.jsonl")

@@ -1010,39 +1010,12 @@ def read_jsonl(
     problems = _check_on_error(on_error, scale, where)
     cols = _resolve_columns(columns, where)
     path_ = _existing(path, where)
-    fast = _fast_jsonl(path_, cols, scale)
-    if fast is not None:
-        return fast
     try:
         with path_.open(encoding="utf-8-sig") as handle:
             return _load(_jsonl_rows(handle, problems), cols, scale, problems)
     except UnicodeDecodeError as exc:
         got = f"{path_} (undecodable byte at position {exc.start})"
         raise InputError("path", "a UTF-8 text file", got, where=where) from None
-
-
-def _fast_jsonl(path: Path, cols: _Columns, scale: Scale) -> JudgmentSet | None:
-    """The whole file through pyarrow, or None when the lines must be read one by one.
-
-    A key absent from a line and a JSON ``null`` both read as null in pyarrow,
-    while the row path tells them apart: any null in a used column sends the
-    file to the row path.
-    """
-    pa = pyarrow_or_none()
-    if pa is None or cols.long is not None:
-        return None
-    import pyarrow.json as pa_json
-
-    try:
-        table = pa_json.read_json(path)
-    except (pa.ArrowException, OSError, ValueError):
-        return None
-    if not all(name in table.column_names for name in cols.needed):
-        return None
-    table = table.select(list(cols.needed))
-    if any(table.column(name).null_count for name in cols.needed):
-        return None
-    return _from_table(table, cols, scale)
 
 
 class _DuplicateKeyError(Exception):
