@@ -102,10 +102,14 @@ def test_frames_and_parquet_equal_the_csv(tmp_path: Path) -> None:
     path = _random_csv(tmp_path, n=120, seed=1)
     from_csv = judgecal.read_csv(path, **OPTIONS)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    _same(from_csv, judgecal.from_dataframe(frame, **OPTIONS))
-    _same(from_csv, judgecal.from_dataframe(pl.from_pandas(frame), **OPTIONS))
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "d.parquet")
-    _same(from_csv, judgecal.read_parquet(tmp_path / "d.parquet", **OPTIONS))
+    for loaded in (
+        judgecal.from_dataframe(frame, **OPTIONS),
+        judgecal.from_dataframe(pl.from_pandas(frame), **OPTIONS),
+        judgecal.read_parquet(tmp_path / "d.parquet", **OPTIONS),
+    ):
+        assert not isinstance(loaded._store.ids, np.ndarray)  # the arrow path was taken
+        _same(from_csv, loaded)
 
 
 def test_every_problem_keeps_its_row_number(tmp_path: Path) -> None:

@@ -51,11 +51,24 @@ def store_from_table(
     if cols.long is not None or any(has_control_characters(c) for c in cols.wide):
         return None
     try:
-        return _build(table, cols, scale, parse_label)
+        return _build(_plain_strings(table), cols, scale, parse_label)
     except _SlowPathError:
         return None
     except (ValueError, TypeError, KeyError, NotImplementedError):  # arrow refused a cast
         return None
+
+
+def _plain_strings(table: Any) -> Any:
+    """Large and view strings (polars' kinds) as plain strings, which the checks read."""
+    import pyarrow as pa
+
+    for position, column_field in enumerate(table.schema):
+        kind = column_field.type
+        if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            table = table.set_column(
+                position, column_field.name, table.column(position).cast(pa.string())
+            )
+    return table
 
 
 def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
