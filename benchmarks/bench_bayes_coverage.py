@@ -42,8 +42,16 @@ def _sigmoid(t: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-t))
 
 
+def _curve(a: float, b: float) -> Callable[[Any], Any]:
+    return lambda s: _sigmoid(a + b * s)
+
+
+def _step(cut: float, low: float, high: float) -> Callable[[Any], Any]:
+    return lambda s: np.where(s >= cut, high, low)
+
+
 def _logistic(a: Any, b: Any) -> Truth:
-    return [lambda s, a=a[j], b=b[j]: _sigmoid(a + b * s) for j in range(len(a))]
+    return [_curve(float(a[j]), float(b[j])) for j in range(len(a))]
 
 
 def truth(design: str, n_stages: int, rng: np.random.Generator) -> Truth:
@@ -57,10 +65,7 @@ def truth(design: str, n_stages: int, rng: np.random.Generator) -> Truth:
         return _logistic(-5.5 * b + rng.normal(0.0, 0.5, n_stages), b)
     cut = rng.integers(4, 8, n_stages)
     low, high = rng.uniform(0.1, 0.3, n_stages), rng.uniform(0.6, 0.9, n_stages)
-    return [
-        lambda s, c=cut[j], lo=low[j], hi=high[j]: np.where(s >= c, hi, lo)
-        for j in range(n_stages)
-    ]
+    return [_step(float(cut[j]), float(low[j]), float(high[j])) for j in range(n_stages)]
 
 
 def coverage(

@@ -73,7 +73,7 @@ FIT = SIM + textwrap.dedent(
     kind, n, method = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     s, st, y = simulate(kind, n, 0)
     t0 = time.perf_counter()
-    from judgecal import BayesianCalibrator
+    from judgecal.calibration.bayes.calibrator import BayesianCalibrator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = BayesianCalibrator(**params(kind), method=method, random_state=0, draws=1000,
@@ -138,7 +138,7 @@ def large() -> list[dict[str, Any]]:
 def agreement(seeds: tuple[int, ...], sizes: tuple[int, ...]) -> list[dict[str, Any]]:
     namespace: dict[str, Any] = {}
     exec(SIM, namespace)  # the simulator shared with the fresh processes
-    from judgecal import BayesianCalibrator
+    from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
     rows = []
     for kind in KINDS:

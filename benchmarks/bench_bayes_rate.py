@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-import judgecal
 from judgecal.estimate._prepared import prepare_records, stratum_weights
 from judgecal.estimate._strata import EstimateOptions
 from judgecal.estimate.bayes import default_bayes
 from judgecal.estimate.rates import run_estimate
+from judgecal.records.datasets import load_hanna, load_pandalm
 
 RESULTS = Path(__file__).parent / "results" / "bayes_rate.json"
 CONFIGS: dict[str, tuple[dict[str, float] | None, str | None]] = {
@@ -63,8 +63,9 @@ def coverage(
         method="bayes", ties="half", level=0.9, interval="t", bounded=True, where="bench"
     )
     rng = np.random.default_rng(0)
-    hits_all, widths = [], []
-    hits = {s: [] for s in names}
+    hits_all: list[bool] = []
+    widths: list[float] = []
+    hits: dict[str, list[bool]] = {s: [] for s in names}
     for _ in range(splits):
         by = d_full.strata if strata is not None else stage_of
         d = replace(d_full, labelled=_labelled(by, per, rng))
@@ -90,10 +91,10 @@ def main() -> None:
     ap.add_argument("--splits", type=int, default=200)
     args = ap.parse_args()
     settings = [
-        ("pandalm/gpt35", judgecal.load_pandalm("gpt35", with_texts=False), None, 10),
-        ("pandalm/pandalm7b", judgecal.load_pandalm("pandalm7b", with_texts=False), None, 10),
-        ("hanna/ChatGPT_p1", judgecal.load_hanna("ChatGPT_p1"), 4, 100),
-        ("hanna/Beluga-13B_p1", judgecal.load_hanna("Beluga-13B_p1"), 4, 100),
+        ("pandalm/gpt35", load_pandalm("gpt35", with_texts=False), None, 10),
+        ("pandalm/pandalm7b", load_pandalm("pandalm7b", with_texts=False), None, 10),
+        ("hanna/ChatGPT_p1", load_hanna("ChatGPT_p1"), 4, 100),
+        ("hanna/Beluga-13B_p1", load_hanna("Beluga-13B_p1"), 4, 100),
     ]
     out: dict[str, Any] = {"splits": args.splits, "level": 0.9, "results": {}}
     print(f"{'dataset':22s}{'prior':38s}{'overall':>9}{'width':>8}{'str mean':>10}{'str min':>9}")
