@@ -199,3 +199,18 @@ def test_fast_path_agrees_with_nuts(kind: str) -> None:
             nuts.predict_interval(grid, stages=name),
             atol=0.04,
         )
+
+
+@pytest.mark.parametrize(
+    ("params", "X", "y"),
+    [
+        ({"kind": "monotone"}, [3.0] * 20, [0, 1] * 10),  # one score level
+        ({"kind": "ordinal", "levels": 5}, [1.0, 2, 3, 4, 5] * 4, [1, 2, 3, 3, 3] * 4),
+        ({"kind": "pairwise"}, [0.0, 1, 2, 2, 0], ["first", "tie", "second", "first", "tie"]),
+    ],
+)
+def test_degenerate_data_still_fit_on_the_fast_path(params: Any, X: Any, y: Any) -> None:
+    cal = BayesianCalibrator(**params, method="laplace", random_state=0).fit(X, y)
+    grid = np.unique(X)
+    assert np.isfinite(cal.predict_agreement(grid)).all()
+    assert np.isfinite(cal.predict_interval(grid)).all()

@@ -286,6 +286,8 @@ class _Monotone:
         """Per-stage logits at every level, (draws, S, J)."""
         S, J = self.S, self.J
         c = th[:, :S]
+        if J == 1:  # one score level: one probability per stage
+            return c[:, :, None].copy()
         inc = np.exp(th[:, S : S + S * (J - 1)]).reshape(-1, S, J - 1)
         out: FloatArray = np.concatenate([c[:, :, None], c[:, :, None] + np.cumsum(inc, 2)], 2)
         return out
