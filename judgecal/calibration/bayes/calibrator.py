@@ -536,6 +536,8 @@ class BayesianCalibrator(CalibratorBase):
         where = "BayesianCalibrator.fit"
         method, prior = self._check_params()
         self._rater_rows = self._check_raters(raters, where)
+        if self._rater_rows is None and hasattr(self, "raters_"):
+            del self.raters_  # from an earlier fit with raters
         x, yy, w, g = self._fit_data(X, y, sample_weight, stages, where)
         self.prior_ = prior
         rng = np.random.default_rng(self.random_state)
