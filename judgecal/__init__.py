@@ -30,6 +30,10 @@ from judgecal._version import __version__
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
+    # what a run raises: Ctrl-C with the results so far; results that could not be cached
+    "RunInterrupted": "judgecal.judging.engine",
+    "UncachedResultsError": "judgecal.judging.engine",
+    "RecordValidationError": "judgecal.records.core",
     # records and loading
     "Judgment": "judgecal.records.core",
     "JudgmentSet": "judgecal.records.core",
@@ -175,6 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         next_labels,
     )
     from judgecal.judging.cache import JudgeCache
+    from judgecal.judging.engine import RunInterrupted, UncachedResultsError
     from judgecal.judging.judge import CalibratedJudge, JudgeResult, parse_score
     from judgecal.judging.runner import AsyncJudgeRunner, JudgeRunner, RateLimit, RunReport
     from judgecal.metrics import (
@@ -189,7 +194,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from judgecal.persist import load, save
     from judgecal.plotting import reliability_diagram
-    from judgecal.records.core import STAGES, Judgment, JudgmentSet, Rating, Scale
+    from judgecal.records.core import (
+        STAGES,
+        Judgment,
+        JudgmentSet,
+        Rating,
+        RecordValidationError,
+        Scale,
+    )
     from judgecal.records.datasets import load_hanna, load_pandalm
     from judgecal.records.io import (
         from_dataframe,

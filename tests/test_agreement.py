@@ -372,7 +372,7 @@ def test_cli_agree_and_estimate(tmp_path: object, capsys: pytest.CaptureFixture[
     )
     assert "judge-judge" in page.read_text()
     assert main(["estimate", "--ties", "separate", "--format", "json"]) == 0
-    res = judgecal.estimate.core.RateEstimate.model_validate_json(capsys.readouterr().out)
+    res = judgecal.RateEstimate.model_validate_json(capsys.readouterr().out)
     assert res.n_labelled == 100 and res.tie_rate is not None
     assert main(["agree", "missing.csv"]) == 2
     assert "missing.csv" in capsys.readouterr().err

@@ -243,7 +243,7 @@ def test_large_input_is_chunked_and_matches() -> None:
 
 @pytest.mark.parametrize("k", [1, 3, 70, 500])
 def test_stage_grouping_covers_every_row_once(k: int) -> None:
-    from judgecal.calibration.stagewise import _groups
+    from judgecal.calibration.base import stage_groups as _groups
 
     rng = np.random.default_rng(k)
     st_ = np.array([f"s{i}" for i in rng.integers(0, k, 5000)])

@@ -305,7 +305,7 @@ def test_bayesian_calibrator_stage_renaming() -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# Estimators (judgecal.estimate.core), from known-truth datasets
+# Estimators (judgecal.estimate), from known-truth datasets
 # ----------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from hypothesis.errors import InvalidArgument
 
 from judgecal import IsotonicCalibrator, LogisticCalibrator, Scale, metrics
 from judgecal import strategies as jst
-from judgecal.calibration.stagewise import StagewiseCalibrator
+from judgecal.calibration.base import StagewiseCalibrator
 from judgecal.persist import register
 from judgecal.testing import (
     PropertyReport,

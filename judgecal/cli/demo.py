@@ -79,7 +79,8 @@ def _fit(calibrator: str, seed: int, train: tuple[Any, ...]) -> Any:
 
         model = BayesianCalibrator(score_range=(1.0, 5.0), random_state=seed)
     else:
-        from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
+        from judgecal.calibration.isotonic import IsotonicCalibrator
+        from judgecal.calibration.logistic import LogisticCalibrator
 
         model = IsotonicCalibrator() if calibrator == "isotonic" else LogisticCalibrator()
     return model.fit(scores, targets, weights, stages=stages)

@@ -130,7 +130,7 @@ def _file_column(args: argparse.Namespace, column: str | None, flag: str, size: 
 
 
 def _labelled_subset(records: Any, args: argparse.Namespace, strata: str | None) -> Any:
-    from judgecal.estimate.core import keep_labels
+    from judgecal.estimate.design import keep_labels
 
     count = args.n_labelled
     if count is None and data_path(args) is None:
@@ -142,7 +142,7 @@ def _labelled_subset(records: Any, args: argparse.Namespace, strata: str | None)
 
 def run(args: argparse.Namespace) -> int:
     """Print or write the estimate."""
-    from judgecal.estimate.core import estimate_rate
+    from judgecal.estimate.rates import estimate_rate
 
     strata = None if args.strata == "none" else args.strata
     records = _labelled_subset(bundled_or_file(args, "pandalm"), args, strata)

@@ -72,7 +72,8 @@ def make_calibrator(name: str, *, min_stage_labels: int, seed: int) -> Any:
         from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
         return BayesianCalibrator(random_state=seed)
-    from judgecal.calibration.stagewise import IsotonicCalibrator, LogisticCalibrator
+    from judgecal.calibration.isotonic import IsotonicCalibrator
+    from judgecal.calibration.logistic import LogisticCalibrator
 
     kind = IsotonicCalibrator if name == "isotonic" else LogisticCalibrator
     return kind(min_stage_labels=min_stage_labels)

@@ -432,13 +432,11 @@ class Engine:
         Turns each answer into ``ok`` / ``unparseable`` / ``refused``.
     where : str
         Name used in error messages (the public class that built the engine).
-    **options
-        The runner options (``concurrency``, ``rate_limit``, ``timeout``,
-        ``retries``, ``retry_on``, ``retry_unparseable``, ``backoff``,
-        ``max_backoff``, ``cache``, ``name``, ``version``, ``prompt_template``,
-        ``params``, ``key``, ``on_call``, ``progress``, ``seed``, ``clock``,
-        ``batch_size``, ``unpack``, ``output``); see
-        :class:`~judgecal.JudgeRunner`. ``concurrency`` defaults to 1 here.
+    batch_size, unpack, output, concurrency, rate_limit, timeout, retries, retry_on, \
+retry_unparseable, backoff, max_backoff, cache, name, version, prompt_template, params, key, \
+on_call, progress, seed, clock
+        The runner options, keyword-only; see :class:`~judgecal.JudgeRunner`.
+        ``concurrency`` defaults to 1 here.
 
     Examples
     --------

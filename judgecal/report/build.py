@@ -24,7 +24,7 @@ from judgecal._validation import check_choice, check_int
 from judgecal.agreement import agreement_report
 from judgecal.bias.observational import feature_regression, preference_gap
 from judgecal.bias.report import BiasReport
-from judgecal.calibration.stagewise import IsotonicCalibrator
+from judgecal.calibration.isotonic import IsotonicCalibrator
 from judgecal.estimate.design import keep_labels
 from judgecal.estimate.rates import estimate_rate
 from judgecal.estimate.results import RateEstimate
