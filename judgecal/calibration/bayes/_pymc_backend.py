@@ -58,7 +58,9 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
         y = pm.Data("y", data["y"])
         w = pm.Data("w", data["w"])
         g = pm.Data("g", data["g"])
-        if kind == "binary":
+        if kind == "panel":
+            _panel_loglik(pm, pt, S, data, prior, y, w, g)
+        elif kind == "binary":
             f = pm.Data("f", data["f"])
             mu_a = pm.Normal("mu_a", prior["mu_a"], prior["sd_a"])
             mu_b = pm.Normal("mu_b", prior["mu_b"], prior["sd_b"])
@@ -127,12 +129,31 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
     return model
 
 
+def _panel_loglik(
+    pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
+) -> None:
+    """The judge-panel model of :mod:`judgecal.calibration.bayes.panel` (fixed group scales)."""
+    from judgecal.calibration.bayes.panel import SLOPE_CENTER, SLOPE_SD
+
+    k = int(np.shape(data["f"])[1])
+    f = pm.Data("f", data["f"])
+    mu_a = pm.Normal("mu_a", prior["mu_a"], prior["sd_a"])
+    mu_u = pm.Normal("mu_u", SLOPE_CENTER, SLOPE_SD, shape=k)
+    z_a = pm.Normal("z_a", 0.0, 1.0, shape=S)
+    z_u = pm.Normal("z_u", 0.0, 1.0, shape=(S, k))
+    a = pm.Deterministic("a", mu_a + prior["tau_a"] * z_a)
+    b = pm.Deterministic("b", pt.softplus(mu_u[None, :] + prior["tau_b"] * z_u))
+    eta = a[g] + pt.sum(b[g] * f, axis=1)
+    pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+
+
 def _key(kind: str, data: dict[str, Any], prior: dict[str, float]) -> tuple[Any, ...]:
     return (
         kind,
         int(data["n_stages"]),
         int(data.get("n_levels", 0)),
         int(data.get("n_raters", 0)),
+        int(np.shape(data["f"])[1]) if kind == "panel" else 1,
         tuple(sorted(prior.items())),
     )
 
@@ -221,6 +242,7 @@ _NAMES = {
     "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
     "monotone": (["theta"], ["mu_c", "tau_c", "mu_g", "tau_g"]),
     "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b", "tau_r"]),
+    "panel": (["a", "b"], ["mu_a", "mu_u"]),
 }
 
 
@@ -299,7 +321,9 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
         if hasattr(idata, group):
             getattr(idata, group).attrs.update(_attrs())
     free = [
-        v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "cut") if v in idata.posterior
+        v
+        for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "z_u", "cut")
+        if v in idata.posterior
     ]
     diag = _diagnostics(az, idata, free)
     arrs = _posterior_arrays(idata, stage_names + hyper_names)

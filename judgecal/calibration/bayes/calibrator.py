@@ -12,6 +12,9 @@ Model kinds
     :math:`P(\text{agree}\mid s, \text{stage } j) = \sigma(a_j + b_j f(s))` with
     :math:`a_j \sim N(\mu_a, \tau_a^2)`, :math:`b_j \sim N(\mu_b, \tau_b^2)`.
     Soft labels and weights enter the Bernoulli log-likelihood directly.
+    A judge panel (``X`` of shape (n, k)) has one monotone slope per judge,
+    :math:`\sigma(a_j + \sum_m \operatorname{softplus}(u_{jm}) f_m(s_m))`
+    (:mod:`judgecal.calibration.bayes.panel`).
 ``monotone``
     "Bayesian isotonic" for discrete judge scales: one probability per judge
     level, :math:`\operatorname{logit} p_{j,1} = c_j`,
@@ -88,7 +91,13 @@ from judgecal._validation import (
     check_weights,
     make_rng,
 )
-from judgecal.calibration.base import CalibratorBase, scale_weights, sigmoid
+from judgecal.calibration.base import (
+    CalibratorBase,
+    _is_panel,
+    check_panel,
+    scale_weights,
+    sigmoid,
+)
 from judgecal.calibration.bayes.fast_models import (
     monotone_model,
     ordinal_model,
@@ -102,10 +111,12 @@ from judgecal.calibration.bayes.fastpath import (
     psis,
 )
 from judgecal.calibration.bayes.grid_laplace import grid_posterior
+from judgecal.calibration.bayes.panel import laplace_panel, new_stage_panel, panel_model
 from judgecal.calibration.bayes.state import (
     NewStage,
     check_header,
     decode_draws,
+    decode_n_judges,
     decode_score_levels,
     expected_draws,
 )
@@ -484,13 +495,22 @@ class BayesianCalibrator(CalibratorBase):
             u = np.clip(u, fp["eps"], 1.0 - fp["eps"])
             out: FloatArray = np.log(u) - np.log1p(-u)
             return out
-        out = (x - fp["center"]) / fp["spread"]
+        out = (x - np.asarray(fp["center"])) / np.asarray(fp["spread"])
         return out
 
     def _set_feature(self, x: FloatArray, w: FloatArray) -> None:
         if self.score_range is not None:
             lo, hi = (float(v) for v in self.score_range)
             self.feature_ = {"type": "logit", "low": lo, "high": hi, "eps": 0.05}
+        elif x.ndim == 2:  # a panel: each judge's column standardized on its own
+            ws = float(w.sum())
+            centers = w @ x / ws
+            spreads = np.sqrt(w @ (x - centers) ** 2 / ws)
+            self.feature_ = {
+                "type": "standardized",
+                "center": [float(v) for v in centers],
+                "spread": [float(v) if v > 0 else 1.0 for v in spreads],
+            }
         else:
             ws = float(w.sum())
             c = float(np.dot(w, x) / ws)
@@ -511,8 +531,11 @@ class BayesianCalibrator(CalibratorBase):
 
         Parameters
         ----------
-        X : array-like of shape (n,) or (n, 1)
+        X : array-like of shape (n,), (n, 1) or, for ``kind="binary"``, (n, k)
             Judge scores (one row per rating when several raters labelled an item).
+            A judge panel (k columns, one per judge) gets one non-negative slope
+            per judge, pooled across stages (:mod:`judgecal.calibration.bayes.panel`);
+            predict with the same k columns.
         y : array-like of shape (n,)
             ``binary``/``monotone``: 0/1 or soft labels in [0, 1]. ``ordinal``:
             integer levels ``1..levels``. ``pairwise``: ``"second"``, ``"tie"``,
@@ -543,6 +566,8 @@ class BayesianCalibrator(CalibratorBase):
         rng = np.random.default_rng(self.random_state)
         t0 = time.perf_counter()
         self._idata = None
+        if x.ndim == 2:
+            return self._fit_panel(x, yy, w, g, method, rng, t0)
         if method in ("laplace", "auto"):
             draws, hyper, diag, evidence = self._fit_fast(x, yy, w, g, rng)
             if method == "auto" and not _trusted(diag) and len(self.stages_) <= NUTS_MAX_STAGES:
@@ -574,17 +599,73 @@ class BayesianCalibrator(CalibratorBase):
         self._warn_diagnostics()
         return self
 
+    def _fit_panel(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        w: FloatArray,
+        g: IntArray,
+        method: str,
+        rng: np.random.Generator,
+        t0: float,
+    ) -> BayesianCalibrator:
+        """A judge panel: one non-negative slope per judge (:mod:`~.bayes.panel`)."""
+        if self.prior_.get("p_identity", 0.0) > 0:
+            raise InputError(
+                "prior['p_identity']", "0 for a judge panel", self.prior_["p_identity"]
+            )
+        f = self._feature(x)
+        post: dict[str, Any] = {}
+        if method in ("laplace", "auto"):
+            model = panel_model(f, y, w, g, len(self.stages_), self.prior_)
+            post, diag = laplace_panel(model, draws=int(self.draws), rng=rng)
+        if method == "nuts" or (method == "auto" and not _trusted(diag)):
+            if method == "auto":
+                _warn_fallback(diag)
+            post, diag = self._panel_nuts(f, y, w, g, fallback=method == "auto")
+        diag["seconds"] = time.perf_counter() - t0
+        self.diagnostics_ = diag
+        self.draws_ = {
+            s: {"a": post["a"][:, j].copy(), "b": post["b"][:, j, :].copy()}
+            for j, s in enumerate(self.stages_)
+        }
+        self.draws_[NEW_STAGE] = new_stage_panel(post["mu_a"], post["mu_u"], self.prior_, rng)
+        self._warn_diagnostics()
+        return self
+
+    def _panel_nuts(
+        self, f: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, *, fallback: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The panel model sampled with PyMC's NUTS."""
+        from judgecal.calibration.bayes import _pymc_backend
+
+        data = {"y": y, "w": w, "g": g, "f": f, "n_stages": len(self.stages_)}
+        res = _pymc_backend.sample(
+            "panel",
+            data,
+            self.prior_,
+            draws=int(self.draws),
+            tune=int(self.tune),
+            chains=int(self.chains),
+            target_accept=float(self.target_accept),
+            seed=self.random_state,
+        )
+        self._idata = res["idata"]
+        diag = dict(res["diagnostics"])
+        diag["method"] = "nuts"
+        if fallback:
+            diag["fallback_from"] = "laplace"
+        return {**res["draws"], **res["hyper"]}, diag
+
     def _fit_data(
         self, X: Any, y: Any, sample_weight: Any, stages: Any, where: str
     ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
         """Checked rows of positive weight, their stage indices, and the fitted scale attributes."""
-        x = as_float_1d(X, "X", where=where)
-        w = scale_weights(check_weights(sample_weight, x.size, where=where))
-        yy = self._check_targets(y, x.size, where)
-        if stages is None:
-            st = np.full(x.size, "default")
-        else:
-            st = check_stages(stages, x.size, where=where)
+        x = self._scores(X, where)
+        n = x.shape[0]
+        w = scale_weights(check_weights(sample_weight, n, where=where))
+        yy = self._check_targets(y, n, where)
+        st = np.full(n, "default") if stages is None else check_stages(stages, n, where=where)
         keep = w > 0
         x, yy, w, st = x[keep], yy[keep], w[keep], st[keep]
         if self._rater_rows is not None:
@@ -599,11 +680,42 @@ class BayesianCalibrator(CalibratorBase):
         counts = np.bincount(g, minlength=names.size)
         self.stage_counts_ = {s: int(c) for s, c in zip(self.stages_, counts, strict=True)}
         self.classes_ = self._classes()
-        self.n_features_in_ = 1
+        self.n_features_in_ = 1 if x.ndim == 1 else int(x.shape[1])
         self._set_feature(x, w)
         if self.kind == "monotone":
             self.score_levels_ = self._monotone_levels(x, where)
         return x, yy, w, g.astype(np.int64)
+
+    def _scores(self, X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
+        """One judge's scores (n,), or a panel (n, k) for ``kind='binary'``, checked against fit."""
+        fitted = getattr(self, "n_features_in_", None) if not where.endswith(".fit") else None
+        if not _is_panel(X):
+            x = as_float_1d(X, "X", where=where, allow_empty=allow_empty)
+            if fitted is not None and fitted != 1:
+                raise self._width_error(1, fitted, where)
+            return x
+        if self.kind != "binary":
+            raise InputError(
+                "X",
+                f"one judge's scores, shape (n,) or (n, 1), for kind={self.kind!r}: only "
+                "kind='binary' takes a judge panel of shape (n, k)",
+                f"shape {np.shape(X)}",
+                where=where,
+            )
+        arr = check_panel(X, where, allow_empty=allow_empty)
+        if fitted is not None and arr.shape[1] != fitted:
+            raise self._width_error(arr.shape[1], fitted, where)
+        return arr
+
+    @staticmethod
+    def _width_error(width: int, fitted: int, where: str) -> InputError:
+        shape = "(n,)" if fitted == 1 else f"(n, {fitted})"
+        return InputError(
+            "X",
+            f"judge scores of shape {shape}, one column per judge as in fit",
+            f"{width} column(s)",
+            where=where,
+        )
 
     def _check_raters(self, raters: Any, where: str) -> Any:
         """Rater ids as strings (None without raters); only ``ordinal`` models them."""
@@ -909,7 +1021,10 @@ class BayesianCalibrator(CalibratorBase):
         if self.kind == "monotone":
             return sigmoid(_interp_logit(self.score_levels_, state["theta"], u))  # type: ignore[no-any-return]
         f = self._feature(u)
-        eta = state["a"][:, None] + state["b"][:, None] * f[None, :]
+        if f.ndim == 2:  # a panel: rows of k judges' scores, b of shape (draws, k)
+            eta = state["a"][:, None] + state["b"] @ f.T
+        else:
+            eta = state["a"][:, None] + state["b"][:, None] * f[None, :]
         if self.kind == "binary":
             return sigmoid(eta)  # type: ignore[no-any-return]
         cut = state["cut"]  # (D, K-1)
@@ -942,19 +1057,23 @@ class BayesianCalibrator(CalibratorBase):
         reducer: Callable[[FloatArray], FloatArray],
         width: int,
     ) -> FloatArray:
-        x = as_float_1d(X, "X", where=where, allow_empty=True)
-        out = np.empty((x.size, width))
-        for state, mask in self._stage_groups(stages, x.size, where):
+        x = self._scores(X, where, allow_empty=True)
+        out = np.empty((x.shape[0], width))
+        for state, mask in self._stage_groups(stages, x.shape[0], where):
             xs = x[mask]
-            if xs.size == 0:
+            if xs.shape[0] == 0:
                 continue
             # Judge scales are discrete: summarise once per distinct score, then index.
-            u, inv = _unique_inverse(xs)
-            grid = u if u.size <= _GRID else self._grid(u)
-            table = np.empty((grid.size, width))
+            if xs.ndim == 2:
+                u, inv = np.unique(xs, axis=0, return_inverse=True)
+                inv = inv.ravel()
+            else:
+                u, inv = _unique_inverse(xs)
+            grid = u if u.shape[0] <= _GRID or u.ndim == 2 else self._grid(u)
+            table = np.empty((grid.shape[0], width))
             D = next(iter(state.values())).shape[0]
             step = max(1, _BLOCK // D)
-            for start in range(0, grid.size, step):
+            for start in range(0, grid.shape[0], step):
                 q = self._quantity(state, grid[start : start + step], what)
                 table[start : start + step] = reducer(q)
             if grid is not u:  # continuous scores: interpolate the smooth summaries
@@ -1277,6 +1396,8 @@ class BayesianCalibrator(CalibratorBase):
         }
         if self.kind == "monotone":
             state["score_levels"] = self.score_levels_
+        if self.n_features_in_ != 1:  # a panel; one judge keeps 0.1's state
+            state["n_judges"] = int(self.n_features_in_)
         return state
 
     def _set_state(self, state: State) -> None:
@@ -1286,10 +1407,11 @@ class BayesianCalibrator(CalibratorBase):
         kind = str(self.kind)
         if kind not in KINDS:
             raise ValueError(f"'kind' must be one of {KINDS}, got {kind!r}")
-        stages, counts, feature, levels = check_header(state, kind)
+        n_judges = decode_n_judges(state, kind)
+        stages, counts, feature, levels = check_header(state, kind, n_judges)
         score_levels = decode_score_levels(state, kind)
         n_draws = expected_draws(self.get_params(), state["diagnostics"].get("method"))
-        self.draws_ = decode_draws(state, stages, kind, levels, score_levels, n_draws)
+        self.draws_ = decode_draws(state, stages, kind, levels, score_levels, n_draws, n_judges)
         self.stages_, self.stage_counts_, self.feature_ = stages, counts, feature
         self.levels_ = levels
         self.prior_ = {k: float(v) for k, v in state["prior"].items()}
@@ -1297,7 +1419,7 @@ class BayesianCalibrator(CalibratorBase):
         if score_levels is not None:
             self.score_levels_ = score_levels
         self.classes_ = self._classes()
-        self.n_features_in_ = 1
+        self.n_features_in_ = n_judges
         self._idata = None
 
     def score(self, X: Any, y: Any, sample_weight: Any = None, *, stages: Any = None) -> float:

@@ -16,7 +16,14 @@ import numpy as np
 from judgecal._validation import FloatArray
 from judgecal.calibration.base import State, check_finite_array, check_finite_number
 
-__all__ = ["LEGACY_NEW_STAGE", "NewStage", "decode_draws", "expected_draws", "check_header"]
+__all__ = [
+    "LEGACY_NEW_STAGE",
+    "NewStage",
+    "check_header",
+    "decode_draws",
+    "decode_n_judges",
+    "expected_draws",
+]
 
 #: The key under which judgecal 0.1 saved the draws of a new stage, among the stage names.
 LEGACY_NEW_STAGE = "__new_stage__"
@@ -61,7 +68,19 @@ def expected_draws(params: dict[str, Any], method: Any) -> int | None:
     return None
 
 
-def check_header(state: State, kind: str) -> tuple[list[str], dict[str, int], dict[str, Any], int]:
+def decode_n_judges(state: State, kind: str) -> int:
+    """The number of judges (score columns): 1 unless a ``binary`` panel saved ``n_judges``."""
+    n_judges = state.get("n_judges", 1) if isinstance(state, dict) else 1
+    if isinstance(n_judges, bool) or not isinstance(n_judges, int) or n_judges < 1:
+        raise ValueError(f"'n_judges' must be a positive integer, got {n_judges!r}")
+    if n_judges != 1 and kind != "binary":
+        raise ValueError(f"only kind='binary' takes a judge panel, got n_judges={n_judges}")
+    return n_judges
+
+
+def check_header(
+    state: State, kind: str, n_judges: int = 1
+) -> tuple[list[str], dict[str, int], dict[str, Any], int]:
     """Stages, their counts, the score feature and the number of levels, checked."""
     for key in ("stages", "stage_counts", "feature", "levels", "prior", "diagnostics", "draws"):
         if key not in state:
@@ -88,10 +107,10 @@ def check_header(state: State, kind: str) -> tuple[list[str], dict[str, int], di
         raise ValueError("'prior' and 'diagnostics' must be mappings")
     for key in state["prior"]:
         check_finite_number(state["prior"], key, kind=f"{_KIND} prior")
-    return list(stages), dict(counts), _check_feature(state["feature"]), levels
+    return list(stages), dict(counts), _check_feature(state["feature"], n_judges), levels
 
 
-def _check_feature(feature: Any) -> dict[str, Any]:
+def _check_feature(feature: Any, n_judges: int) -> dict[str, Any]:
     if not isinstance(feature, dict) or feature.get("type") not in ("logit", "standardized"):
         raise ValueError(f"'feature' must have type 'logit' or 'standardized', got {feature!r}")
     kind = f"{_KIND} feature"
@@ -101,6 +120,12 @@ def _check_feature(feature: Any) -> dict[str, Any]:
         eps = check_finite_number(feature, "eps", kind=kind, positive=True)
         if not (low < high and eps < 0.5):
             raise ValueError(f"'feature' needs low < high and eps < 0.5, got {feature!r}")
+    elif n_judges > 1:
+        center = check_finite_array(feature.get("center"), "center", kind=kind, shape=(n_judges,))
+        spread = check_finite_array(feature.get("spread"), "spread", kind=kind, shape=(n_judges,))
+        if (spread <= 0).any():
+            raise ValueError(f"{kind} 'spread' must be positive, got {feature['spread']!r}")
+        return {**feature, "center": center.tolist(), "spread": spread.tolist()}
     else:
         check_finite_number(feature, "center", kind=kind)
         check_finite_number(feature, "spread", kind=kind, positive=True)
@@ -114,6 +139,7 @@ def decode_draws(
     levels: int,
     score_levels: FloatArray | None,
     n_draws: int | None,
+    n_judges: int = 1,
 ) -> dict[Any, dict[str, FloatArray]]:
     """The draws per stage plus :class:`NewStage`, every one finite and of one declared size."""
     raw = state["draws"]
@@ -130,7 +156,7 @@ def decode_draws(
     out: dict[Any, dict[str, FloatArray]] = {}
     size = n_draws
     for name, draws in [*((s, raw[s]) for s in stages), (NewStage(), new)]:
-        out[name] = _stage_draws(draws, name, kind, levels, score_levels, size)
+        out[name] = _stage_draws(draws, name, kind, levels, score_levels, size, n_judges)
         size = next(iter(out[name].values())).shape[0]
     return out
 
@@ -142,6 +168,7 @@ def _stage_draws(
     levels: int,
     score_levels: FloatArray | None,
     size: int | None,
+    n_judges: int = 1,
 ) -> dict[str, FloatArray]:
     keys = _KEYS[kind]
     if kind == "ordinal" and isinstance(draws, dict) and "tau_r" in draws:
@@ -156,7 +183,11 @@ def _stage_draws(
             shape = (size, levels - 1)
         elif key == "theta":
             shape = (size, None if score_levels is None else score_levels.size)
+        elif key == "b" and n_judges > 1:
+            shape = (size, n_judges)
         arr = check_finite_array(draws[key], key, kind=where, shape=shape)
+        if key == "b" and n_judges > 1 and (arr < 0).any():
+            raise ValueError(f"{where} 'b' must be non-negative (one monotone slope per judge)")
         if arr.shape[0] < 2:
             raise ValueError(f"{where} {key!r} must hold at least 2 draws, got {arr.shape[0]}")
         if key in ("cut", "theta") and (np.diff(arr, axis=1) < 0).any():
