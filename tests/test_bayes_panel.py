@@ -136,3 +136,24 @@ def test_nuts_agrees_with_the_fast_path() -> None:
     gap = np.abs(fast.predict_agreement(grid) - nuts.predict_agreement(grid))
     assert gap.max() < 0.03
     assert nuts.diagnostics_["method"] == "nuts" and nuts.draws_["default"]["b"].shape[1] == 2
+
+
+def test_estimate_rate_bayes_uses_the_panel(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(8)
+    X, y, truth = _panel(600, rng)
+    lines = ["item_id,j1,j2,human"]
+    for i in range(600):
+        label = ("yes" if y[i] else "no") if i < 200 else ""
+        lines.append(f"i{i},{X[i, 0]:.0f},{X[i, 1]:.0f},{label}")
+    (tmp_path / "panel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = judgecal.read_csv(
+        tmp_path / "panel.csv",
+        scale=judgecal.Scale.numeric(1, 5),
+        judges={"j1": "j1", "j2": "j2"},
+        label_kind="binary",
+        label_cols="human",
+        labels={"yes": 1, "no": 0},
+    )
+    rate = judgecal.estimate_rate(records, strata=None, method="bayes")
+    assert rate.low <= float(y.mean()) <= rate.high
+    assert rate.width < rate.human_only.width

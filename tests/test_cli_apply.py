@@ -176,14 +176,17 @@ def test_apply_keeps_the_ordinal_threshold_of_the_calibrator(tmp_path: Path) -> 
     assert (tmp_path / "p.png").exists()
 
 
-@pytest.mark.parametrize("command", ["fit", "apply"])
-def test_fit_and_apply_take_one_judge_column(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_apply_of_one_judge_takes_one_judge_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # several --score-col columns fit a judge panel (tests/test_cli_panel.py); a calibrator of
+    # one judge still reads one column
     data = _likert_file(tmp_path)
-    head = (
-        ["fit", str(data)] if command == "fit" else ["apply", str(tmp_path / "c.json"), str(data)]
+    cal = tmp_path / "c.json"
+    assert (
+        main(["fit", str(data), "--score-col", "score", "--label-col", "r1", "--out", str(cal)])
+        == 0
     )
-    argv = [*head, "--score-col", "score,mentions", "--label-col", "r1", "--out", "x"]
+    argv = ["apply", str(cal), str(data), "--score-col", "score,mentions", "--out", "x"]
     assert main(argv) == 2
     assert "--score-col" in capsys.readouterr().err

@@ -7,6 +7,11 @@ scores are read on the scale the calibrator was fitted on: the one ``judgecal
 fit`` stored beside it, else what the calibrator itself records (a pairwise
 Bayesian calibrator reads ``second``/``tie``/``first``), else ``--scale``.
 
+A judge panel (a calibrator fitted on several ``--score-col`` columns) reads
+the same columns: the ones ``judgecal fit`` stored beside it, or ``--score-col``
+with as many columns. Items some judge did not score keep a row without a
+probability.
+
 When ``--label-col`` names human labels, the raw judge and the calibrated
 judge are scored against them (Brier, ECE, log loss) and a reliability
 diagram is written.
@@ -44,7 +49,7 @@ from judgecal.cli.scoring import (
     reliability_plot,
 )
 
-__all__ = ["calibrator_scale", "register", "run", "stored_scale"]
+__all__ = ["calibrator_scale", "register", "run", "stored_columns", "stored_scale"]
 
 EXAMPLE = """examples:
   judgecal apply calibrator.json judged.csv --score-col gpt4 --stage-col stage --out calibrated.csv
@@ -100,6 +105,48 @@ def stored_scale(text: str) -> str | None:
     return scale if isinstance(scale, str) else None
 
 
+def stored_columns(text: str) -> list[str]:
+    """The judge columns of a panel that ``judgecal fit`` stored beside the calibrator.
+
+    Examples
+    --------
+    >>> stored_columns('{"data_options": {"score_cols": "gpt4,claude"}}')
+    ['gpt4', 'claude']
+    >>> stored_columns('{}')
+    []
+    """
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return []
+    extra = document.get("data_options") if isinstance(document, dict) else None
+    columns = extra.get("score_cols") if isinstance(extra, dict) else None
+    return [c.strip() for c in columns.split(",") if c.strip()] if isinstance(columns, str) else []
+
+
+def _panel_columns(args: argparse.Namespace, calibrator: Any, stored: list[str]) -> list[str]:
+    """The judge columns to read: one judge (empty list), or a panel's k columns."""
+    given = score_columns(args)
+    width = 1 if feature_names(calibrator) else int(getattr(calibrator, "n_features_in_", 1))
+    if width == 1:
+        if len(given) > 1:
+            raise FlagError(
+                "--score-col",
+                "one judge column: the calibrator was fitted on one judge "
+                "(agree, bias and compare take several)",
+            )
+        return []
+    columns = given or stored
+    if len(columns) != width:
+        named = f" ({','.join(stored)})" if stored else ""
+        raise FlagError(
+            "--score-col",
+            f"{width} judge columns, as the calibrator was fitted on{named}; got {len(given)}",
+        )
+    args.score_col = ",".join(columns)
+    return columns
+
+
 def calibrator_scale(calibrator: Any) -> str | None:
     """The scale a calibrator records itself (Bayesian kinds), as a ``--scale`` text.
 
@@ -120,7 +167,7 @@ def calibrator_scale(calibrator: Any) -> str | None:
     return None
 
 
-def _load_calibrator(path: str) -> tuple[Any, str | None]:
+def _load_calibrator(path: str) -> tuple[Any, str | None, list[str]]:
     from judgecal.persist import loads
 
     file = Path(path)
@@ -128,20 +175,52 @@ def _load_calibrator(path: str) -> tuple[Any, str | None]:
         raise InputError("CALIBRATOR", "an existing file", path)
     text = file.read_bytes()
     calibrator = loads(text)
-    scale = stored_scale(text.decode("utf-8", errors="replace")) or calibrator_scale(calibrator)
-    return calibrator, scale
+    decoded = text.decode("utf-8", errors="replace")
+    scale = stored_scale(decoded) or calibrator_scale(calibrator)
+    return calibrator, scale, stored_columns(decoded)
 
 
 def _features(records: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: records.feature(name) for name in names}
 
 
-def _predict(calibrator: Any, records: Any, stages: Any, level: float) -> tuple[Any, Any | None]:
-    """Agreement and interval of the scored records."""
-    inputs = calibrator_inputs(
-        calibrator, records.scores(), _features(records, feature_names(calibrator))
-    )
+def _predict(
+    calibrator: Any, records: Any, stages: Any, level: float, panel: bool = False
+) -> tuple[Any, Any | None]:
+    """Agreement and interval of the scored records (a panel: every judge's score)."""
+    if panel:
+        inputs = records.panel_scores()
+    else:
+        inputs = calibrator_inputs(
+            calibrator, records.scores(), _features(records, feature_names(calibrator))
+        )
     return agreement(calibrator, inputs, stages), interval(calibrator, inputs, stages, level)
+
+
+def _panel_scored(records: Any) -> Any:
+    """Whether every judge of the panel scored each item, shape (n,)."""
+    return ~np.isnan(records.panel_scores()).any(axis=1)
+
+
+def _panel_rows(records: Any, columns: list[str], probability: Any, bounds: Any | None) -> Any:
+    """The output rows of a panel: every judge's score, then as :func:`_rows`."""
+    interval_cols = ["p_low", "p_high"] if bounds is not None else []
+    yield ["item_id", "stage", *columns, "p_agree", *interval_cols, "status"]
+    scores = records.panel_scores()
+    scored = 0
+    for judgment, row_scores in zip(records, scores, strict=True):
+        cells = ["" if np.isnan(v) else f"{v:g}" for v in row_scores]
+        missing = [c for c, v in zip(columns, row_scores, strict=True) if np.isnan(v)]
+        if missing:
+            empty = ["", ""] if bounds is not None else []
+            status = "no score from " + ",".join(missing)
+            yield [judgment.item_id, judgment.stage, *cells, "", *empty, status]
+            continue
+        row = [judgment.item_id, judgment.stage, *cells, f"{probability[scored]:.6f}"]
+        if bounds is not None:
+            row += [f"{bounds[scored, 0]:.6f}", f"{bounds[scored, 1]:.6f}"]
+        yield [*row, "ok"]
+        scored += 1
 
 
 def _rows(records: Any, probability: Any, bounds: Any | None) -> Any:
@@ -178,14 +257,16 @@ def _report_metrics(
     args: argparse.Namespace, records: Any, calibrator: Any, scale: str, stages_given: bool
 ) -> None:
     """Score raw and calibrated judge on the labelled items; write the reliability plot."""
-    labelled = records.scored().labelled()
+    panel = bool(getattr(records, "judges", ())) and len(records.judges) > 1
+    labelled = records.labelled()
+    labelled = labelled.take(_panel_scored(labelled)) if panel else labelled.scored()
     stream = sys.stdout if args.out not in (None, "-") else sys.stderr
     if len(labelled) == 0:
         print("no labelled items with a judge score: no metrics", file=stream)
         return
     y, weight = _targets(labelled, args, calibrator)
     stages = labelled.stages() if stages_given else None
-    calibrated, _ = _predict(calibrator, labelled, stages, args.level)
+    calibrated, _ = _predict(calibrator, labelled, stages, args.level, panel)
     raw = parse_scale(scale).to_unit(labelled.scores())
     predictions = {"raw judge": raw, f"calibrated ({type(calibrator).__name__})": calibrated}
     print(f"calibration on {len(labelled)} labelled items (lower is better):", file=stream)
@@ -205,11 +286,8 @@ def _plot_path(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Write one CSV row per item; the whole file appears at once (atomic)."""
-    if len(score_columns(args)) > 1:
-        raise FlagError(
-            "--score-col", "one judge column here (agree, bias and compare take several)"
-        )
-    calibrator, stored = _load_calibrator(args.calibrator_path)
+    calibrator, stored, stored_cols = _load_calibrator(args.calibrator_path)
+    columns = _panel_columns(args, calibrator, stored_cols)
     scale = args.scale or stored or DEFAULT_SCALE
     with_labels = bool(label_columns(args))
     if with_labels:
@@ -220,14 +298,18 @@ def run(args: argparse.Namespace) -> int:
         with_labels=with_labels,
         scale=scale,
         feature_cols=feature_names(calibrator),
+        panel=bool(columns),
     )
-    scored = records.scored()
+    scored = records.take(_panel_scored(records)) if columns else records.scored()
     stages = scored.stages() if args.stage_col else None
     if len(scored):
-        probability, bounds = _predict(calibrator, scored, stages, args.level)
+        probability, bounds = _predict(calibrator, scored, stages, args.level, bool(columns))
     else:
         probability, bounds = np.empty(0), None
-    rows = list(_rows(records, probability, bounds))
+    if columns:
+        rows = list(_panel_rows(records, columns, probability, bounds))
+    else:
+        rows = list(_rows(records, probability, bounds))
     with open_output(args.out, newline="") as handle:
         csv.writer(handle).writerows(rows)
     if with_labels:

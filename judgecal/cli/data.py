@@ -161,12 +161,14 @@ def load_records(
     score_col: str | None = None,
     feature_cols: tuple[str, ...] = (),
     on_error: str = "raise",
+    panel: bool = False,
 ) -> Any:
     """Read ``path`` with the record options in ``args`` (a ``JudgmentSet``).
 
     ``score_col`` reads one of several ``--score-col`` judges (default: the
     first); ``feature_cols`` are kept as numeric features; ``on_error="report"``
-    leaves rows with a problem out and lists them in the set's ``problems``.
+    leaves rows with a problem out and lists them in the set's ``problems``;
+    ``panel=True`` reads every ``--score-col`` judge into one set (a judge panel).
     """
     file = Path(path)
     if file.suffix.lower() not in _SUFFIXES:
@@ -192,6 +194,9 @@ def load_records(
     }
     if feature_cols:
         options["feature_cols"] = list(feature_cols)
+    if panel and len(judges) > 1:
+        del options["score_col"]
+        options["score_cols"] = judges
     if with_labels:
         options.update(_label_options(args, labels))
     if len(item_columns(args)) > 1:

@@ -7,17 +7,20 @@ import sys
 import warnings
 from typing import Any
 
+import numpy as np
+
 from judgecal._exceptions import InputError, JudgecalWarning
 from judgecal.cli import options
 from judgecal.cli.data import DEFAULT_SCALE, load_records, score_columns
-from judgecal.cli.errors import FlagError
 from judgecal.cli.output import write_text
 
 __all__ = ["register", "run"]
 
-EXAMPLE = """example:
+EXAMPLE = """examples:
   judgecal fit labels.csv --score-col gpt4 --label-col r1,r2,r3 --stage-col stage \\
       --calibrator isotonic --out calibrator.json
+  judgecal fit labels.csv --score-col gpt4,claude --label-col human --calibrator bayes \\
+      --out panel.json        # a judge panel: one monotone slope per judge
 """
 
 
@@ -79,26 +82,45 @@ def make_calibrator(name: str, *, min_stage_labels: int, seed: int) -> Any:
     return kind(min_stage_labels=min_stage_labels)
 
 
-def calibrator_document(calibrator: Any, scale: str) -> str:
-    """The saved JSON, plus the scale the scores were read on (``apply`` reuses it)."""
+def calibrator_document(calibrator: Any, scale: str, columns: list[str] | None = None) -> str:
+    """The saved JSON, plus the scale (and a panel's judge columns) ``apply`` reuses."""
     from judgecal.persist import dumps
 
+    data_options = {"scale": scale}
+    if columns is not None and len(columns) > 1:
+        data_options["score_cols"] = ",".join(columns)
     try:
-        return dumps(calibrator, data_options={"scale": scale})
+        return dumps(calibrator, data_options=data_options)
     except TypeError:  # a persist module without data_options
         return dumps(calibrator)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Fit, report warnings on stderr, save atomically."""
-    if len(score_columns(args)) > 1:
-        raise FlagError(
-            "--score-col", "one judge column here (agree, bias and compare take several)"
-        )
-    records = load_records(args, args.data, with_labels=True)
-    labelled = records.scored().labelled()
+def fit_rows(records: Any, panel: bool) -> Any:
+    """The labelled records every judge scored (a panel: every ``--score-col`` judge)."""
+    labelled = records.labelled()
+    if panel:
+        labelled = labelled.take(np.flatnonzero(~np.isnan(labelled.panel_scores()).any(axis=1)))
+    else:
+        labelled = labelled.scored()
     if len(labelled) == 0:
         raise InputError("DATA", "rows with a judge score and at least one human label", "none")
+    return labelled
+
+
+def _panel_words(columns: list[str]) -> str:
+    return f" (a panel of {len(columns)} judges: {', '.join(columns)})" if len(columns) > 1 else ""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fit, report warnings on stderr, save atomically.
+
+    Several ``--score-col`` columns fit a judge panel (X of shape (n, k)) on the
+    rows every judge scored; the columns are stored beside the calibrator.
+    """
+    columns = score_columns(args)
+    panel = len(columns) > 1
+    records = load_records(args, args.data, with_labels=True, panel=panel)
+    labelled = fit_rows(records, panel)
     targets, weights = _targets(labelled, args)
     calibrator = make_calibrator(
         args.calibrator, min_stage_labels=args.min_stage_labels, seed=args.seed
@@ -106,12 +128,15 @@ def run(args: argparse.Namespace) -> int:
     stages = labelled.stages() if args.stage_col else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", JudgecalWarning)
-        calibrator.fit(labelled.scores(), targets, weights, stages=stages)
+        scores = labelled.panel_scores() if panel else labelled.scores()
+        calibrator.fit(scores, targets, weights, stages=stages)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
-    write_text(args.out, calibrator_document(calibrator, args.scale or DEFAULT_SCALE))
+    document = calibrator_document(calibrator, args.scale or DEFAULT_SCALE, columns)
+    write_text(args.out, document)
     print(
-        f"fitted {type(calibrator).__name__} on {len(labelled)} labelled items "
+        f"fitted {type(calibrator).__name__}{_panel_words(columns)} on {len(labelled)} "
+        "labelled items "
         f"({len(records) - len(labelled)} rows without score or labels not used); "
         f"saved to {args.out}"
     )

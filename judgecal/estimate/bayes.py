@@ -109,10 +109,11 @@ def has_posterior(calibrator: Any) -> bool:
 def posterior_draws(model: Any, scores: FloatArray, stages: Any) -> FloatArray:
     """Posterior draws of P(agree | score) from ``model.predict_agreement_draws``, (draws, n)."""
     draws = np.asarray(model.predict_agreement_draws(scores, stages=stages), dtype=np.float64)
-    if draws.ndim != 2 or draws.shape[1] != scores.size or not np.isfinite(draws).all():
+    n = scores.shape[0]  # (n,) for one judge, (n, k) for a panel
+    if draws.ndim != 2 or draws.shape[1] != n or not np.isfinite(draws).all():
         raise InputError(
             "calibrator",
-            f"predict_agreement_draws returning finite draws of shape (draws, {scores.size})",
+            f"predict_agreement_draws returning finite draws of shape (draws, {n})",
             f"shape {draws.shape}",
             where="estimate_rate",
         )
@@ -162,9 +163,9 @@ def bayes_estimate(
     model = clone(calibrator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
-        model.fit(data.score[fit_rows], data.target[fit_rows], stages=data.strata[fit_rows])
+        model.fit(data.predictors[fit_rows], data.target[fit_rows], stages=data.strata[fit_rows])
     predict_rows = ~data.labelled & data.scored
-    draws = posterior_draws(model, data.score[predict_rows], data.strata[predict_rows])
+    draws = posterior_draws(model, data.predictors[predict_rows], data.strata[predict_rows])
     rate_draws = np.zeros(draws.shape[0])
     strata: dict[str, StratumEstimate] = {}
     for name, w in weights.items():

@@ -179,9 +179,12 @@ def estimate_rate(
     data = prepare_records(
         judgments, strata, threshold, tie_policy, where, judges, panel_from_records=True
     )
-    if data.panel is not None and method in ("rogan-gladen", "bayes"):
+    if data.panel is not None and method == "rogan-gladen":
         raise InputError(
-            "method", "'ppi++', 'ppi', 'human' or 'judge' with a judge panel", method, where=where
+            "method",
+            "'ppi++', 'ppi', 'bayes', 'human' or 'judge' with a judge panel",
+            method,
+            where=where,
         )
     if data.panel is not None and inclusion is not None:
         raise InputError("inclusion", "None with a judge panel", "probabilities", where=where)
