@@ -7,7 +7,8 @@ budget (50 and 100 human-labelled items):
 * **Held-out Brier**: each calibrator is fitted on the labelled items and
   scored on all the others (soft targets, rater-count weights). Single judges:
   logistic and isotonic on one judge's score. Panels: logistic with one
-  non-negative slope per judge, and isotonic on the mean of the judges.
+  non-negative slope per judge, isotonic on the mean of the judges, and the
+  Bayesian binary calibrator with one monotone slope per judge (numpy fast path).
 * **Interval width for the human rate**: PPI++ (5-fold cross-fit, 90%) from the
   labelled items plus every item's judge scores, with the same calibrators;
   the truth is the mean target over all items, so coverage is checked too.
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 import judgecal
-from judgecal import IsotonicCalibrator, LogisticCalibrator, brier_score
+from judgecal import BayesianCalibrator, IsotonicCalibrator, LogisticCalibrator, brier_score
 from judgecal._files import atomic_write_text
 from judgecal.estimate._prepared import data_from_arrays
 from judgecal.estimate.rates import rate_from_data
@@ -89,7 +90,12 @@ def _methods(judges: list[str]) -> dict[str, tuple[Any, Any]]:
     all_cols = list(range(len(judges)))
     out["panel (logistic)"] = (all_cols, LogisticCalibrator)
     out["panel (isotonic, mean)"] = (all_cols, IsotonicCalibrator)
+    out["panel (bayes)"] = (all_cols, _bayes_panel)
     return out
+
+
+def _bayes_panel() -> BayesianCalibrator:
+    return BayesianCalibrator(method="laplace", random_state=0)
 
 
 def _one_split(ds: dict[str, Any], methods: dict[str, Any], n_labels: int, seed: int) -> Any:
@@ -179,6 +185,27 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def bayes_table(results: dict[str, Any]) -> str:
+    """Held-out Brier and rate-interval width of the Bayesian panel beside the logistic one."""
+    lines = [
+        "| data | labels | Brier: best single | Brier: logistic panel | Brier: Bayesian panel | "
+        "Bayesian better than best single | width: Bayesian panel | coverage |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, r in results.items():
+        if key == "meta":
+            continue
+        m, best = r["methods"], r["best_single_by_brier"]
+        bayes = m["panel (bayes)"]
+        share = r["panel_vs_best_single"]["panel (bayes)"]["brier_better_share"]
+        lines.append(
+            f"| {key.split('/')[0]} | {r['n_labels']} | {m[best]['brier_mean']:.4f} | "
+            f"{m['panel (logistic)']['brier_mean']:.4f} | {bayes['brier_mean']:.4f} | "
+            f"{share:.0%} | {bayes['width_mean']:.4f} | {bayes['coverage']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--splits", type=int, default=200)
@@ -198,6 +225,7 @@ def main() -> None:
     }
     atomic_write_text(args.out, json.dumps(results, indent=2, sort_keys=True) + "\n")
     print(table(results))
+    print(bayes_table(results))
 
 
 if __name__ == "__main__":
