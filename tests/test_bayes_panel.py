@@ -118,6 +118,8 @@ def test_wrong_column_counts_and_other_kinds_raise() -> None:
     single = BayesianCalibrator(method="laplace", draws=100, random_state=0).fit(X[:, 0], y)
     with pytest.raises(InputError, match="X"):
         single.predict_proba(X)
+    with pytest.raises(InputError, match="p_identity"):
+        BayesianCalibrator(score_range=(1, 5), prior={"p_identity": 0.5}).fit(X, y)
     for kind in ("monotone", "ordinal", "pairwise"):
         with pytest.raises(InputError, match="only kind='binary' takes a judge panel"):
             BayesianCalibrator(kind=kind).fit(X, y)

@@ -622,7 +622,10 @@ class BayesianCalibrator(CalibratorBase):
         """A judge panel: one non-negative slope per judge (:mod:`~.bayes.panel`)."""
         if self.prior_.get("p_identity", 0.0) > 0:
             raise InputError(
-                "prior['p_identity']", "0 for a judge panel", self.prior_["p_identity"]
+                "prior['p_identity']",
+                "0 for a judge panel (the raw judge is one judge)",
+                self.prior_["p_identity"],
+                where="BayesianCalibrator.fit",
             )
         f = self._feature(x)
         post: dict[str, Any] = {}
