@@ -27,7 +27,14 @@ from judgecal._validation import FloatArray, IntArray
 from judgecal.calibration.base import sigmoid
 from judgecal.calibration.bayes.fastpath import psis, softplus, systematic_resample
 
-__all__ = ["SLOPE_CENTER", "SLOPE_SD", "laplace_panel", "new_stage_panel"]
+__all__ = [
+    "SLOPE_CENTER",
+    "SLOPE_SD",
+    "PanelModel",
+    "laplace_panel",
+    "new_stage_panel",
+    "panel_model",
+]
 
 #: Prior mean and sd of each judge's population slope on the softplus scale (slope ~ 0.69).
 SLOPE_CENTER = 0.0
