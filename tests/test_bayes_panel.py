@@ -56,7 +56,7 @@ def test_noise_judge_slope_concentrates_near_zero() -> None:
     slopes = cal.draws_["default"]["b"]
     assert slopes.shape == (1000, 3) and (slopes >= 0).all()
     # 1000 labels: a slope of 0.1 per sd moves P(agree) by at most ~2.5 points
-    assert slopes[:, 2].mean() < 0.2 and np.quantile(slopes[:, 2], 0.9) < 0.3
+    assert slopes[:, 2].mean() < 0.15 and np.quantile(slopes[:, 2], 0.9) < 0.25
     assert slopes[:, 0].mean() > 0.6 and slopes[:, 1].mean() > 0.4
 
 

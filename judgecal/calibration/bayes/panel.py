@@ -4,7 +4,7 @@ Model, for ``k`` judges with score features :math:`f_{i1..ik}` in stage :math:`j
 :math:`y \sim \text{Bernoulli}(\sigma(a_j + \sum_m b_{jm} f_{im}))` with one
 monotone slope per judge, :math:`b_{jm} = \operatorname{softplus}(u_{jm}) \ge 0`,
 :math:`a_j \sim N(\mu_a, \tau_a^2)`, :math:`u_{jm} \sim N(\mu_{u,m}, \tau_b^2)`,
-:math:`\mu_a \sim N(m_a, s_a^2)` and :math:`\mu_{u,m} \sim N(0, 1.5^2)`. Both
+:math:`\mu_a \sim N(m_a, s_a^2)` and :math:`\mu_{u,m} \sim N(-1, 3^2)`. Both
 intercepts and each judge's slope are pooled across stages; the group scales
 :math:`\tau_a, \tau_b` are fixed at the prior's ``tau_a`` and ``tau_b``. A
 judge that carries no signal gets :math:`u \to -\infty`, so its slope goes to 0.
@@ -36,9 +36,10 @@ __all__ = [
     "panel_model",
 ]
 
-#: Prior mean and sd of each judge's population slope on the softplus scale (slope ~ 0.69).
-SLOPE_CENTER = 0.0
-SLOPE_SD = 1.5
+#: Prior mean and sd of each judge's population slope on the softplus scale: wide, with a
+#: median slope of 0.31 and much mass near 0 (a null judge is not pushed away from 0).
+SLOPE_CENTER = -1.0
+SLOPE_SD = 3.0
 _BLOCK = 1 << 21
 
 
