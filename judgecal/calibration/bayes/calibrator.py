@@ -632,7 +632,8 @@ class BayesianCalibrator(CalibratorBase):
         if method in ("laplace", "auto"):
             model = panel_model(f, y, w, g, len(self.stages_), self.prior_)
             post, diag = laplace_panel(model, draws=int(self.draws), rng=rng)
-        if method == "nuts" or (method == "auto" and not _trusted(diag)):
+        few_stages = len(self.stages_) <= NUTS_MAX_STAGES
+        if method == "nuts" or (method == "auto" and not _trusted(diag) and few_stages):
             if method == "auto":
                 _warn_fallback(diag)
             post, diag = self._panel_nuts(f, y, w, g, fallback=method == "auto")
