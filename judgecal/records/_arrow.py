@@ -183,6 +183,8 @@ def _utf8_bytes(column: Any) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDAr
 
 def _has_control_bytes(data: NDArray[np.uint8]) -> bool:
     """C0 controls and DEL as bytes; C1 controls (U+0080..U+009F) as 0xC2 0x80..0x9F."""
+    if not data.size or (int(data.min()) >= 0x20 and int(data.max()) < 0x7F):
+        return False  # printable ASCII only: two quick reductions instead of the masks
     if bool(((data < 0x20) | (data == 0x7F)).any()):
         return True
     lead = np.flatnonzero(data[:-1] == 0xC2)
@@ -281,6 +283,11 @@ def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int
     chunks = column.chunks if hasattr(column, "chunks") else [column]
     lookups, encoded = [], []
     for chunk in chunks:
+        if pa.types.is_int8(chunk.type):
+            lookup, positions = _int8_codes(chunk, code)
+            lookups.append(lookup)
+            encoded.append(positions)
+            continue
         if pa.types.is_string(chunk.type) and chunk.null_count == 0:
             single = _single_bytes(chunk)
             if single is not None:  # cells of at most one byte: the byte is its own code
@@ -300,17 +307,50 @@ def _dictionary_codes(column: Any, code: Callable[[Any], int]) -> NDArray[np.int
             indices = indices.fill_null(len(lookup) - 1)
         lookups.append(lookup)
         encoded.append(indices)
-    small = all(-128 <= v <= 127 for lookup in lookups for v in lookup)
+    if all(lookup is None for lookup in lookups):  # every value is its own code
+        return np.concatenate(encoded) if len(encoded) != 1 else encoded[0]
+    small = all(-128 <= v <= 127 for lookup in lookups if lookup for v in lookup)
     out: NDArray[np.integer[Any]] = np.empty(
         sum(len(c) for c in encoded), dtype=np.int8 if small else np.int64
     )
     start = 0
     for lookup, indices in zip(lookups, encoded, strict=True):
-        table = np.asarray(lookup, dtype=out.dtype)
         positions = indices if isinstance(indices, np.ndarray) else indices.to_numpy()
-        out[start : start + len(indices)] = table[positions]
+        if lookup is None:
+            out[start : start + len(indices)] = positions
+        else:
+            out[start : start + len(indices)] = np.asarray(lookup, dtype=out.dtype)[positions]
         start += len(indices)
     return out
+
+
+def _int8_codes(
+    chunk: Any, code: Callable[[Any], int]
+) -> tuple[list[int] | None, NDArray[np.integer[Any]]]:
+    """The codes of an int8 array: a lookup by the value's byte (256: null) and the positions.
+
+    The lookup is None when every value is its own code and none is null: the
+    values themselves are the codes, with no pass over them.
+    """
+    values = np.frombuffer(chunk.buffers()[1], dtype=np.int8)
+    values = values[chunk.offset : chunk.offset + len(chunk)]
+    valid = None  # the values under a null are whatever the buffer holds: not counted
+    if chunk.null_count:
+        valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False))
+    counted = values.view(np.uint8) if valid is None else values.view(np.uint8)[valid]
+    present = np.flatnonzero(np.bincount(counted, minlength=256)).tolist()
+    signed = [byte - 256 if byte > 127 else byte for byte in present]
+    codes = [code(value) for value in signed]
+    if not chunk.null_count and codes == signed:
+        return None, values
+    lookup = [0] * 257
+    for byte, value_code in zip(present, codes, strict=True):
+        lookup[byte] = value_code
+    positions = values.view(np.uint8).astype(np.int16)
+    if valid is not None:
+        lookup[256] = code(None)
+        positions[~valid] = 256
+    return lookup, positions
 
 
 def _single_bytes(chunk: Any) -> NDArray[np.int16] | None:

@@ -862,20 +862,45 @@ def _fast_csv(
     header = next(csv.reader([header_line], delimiter=sep), [])
     if any(header.count(name) != 1 for name in cols.needed) or len(set(header)) != len(header):
         return None
-    try:
-        table = pa_csv.read_csv(
-            path,
-            parse_options=pa_csv.ParseOptions(delimiter=sep),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=list(cols.needed),
-                column_types=_csv_types(pa, cols, scale),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowException, OSError, ValueError):
-        return None
-    return _from_table(table, cols, scale)
+    text_types = _csv_types(pa, cols, scale)
+    number_types = text_types | _numeric_label_types(pa, cols)
+    attempts = [(number_types, [""]), (text_types, None)]
+    for types, nulls in attempts[1:] if number_types == text_types else attempts:
+        try:  # labels as small integers first; any cell that is not one: all as text
+            table = _arrow_csv(pa_csv, path, sep, cols, types, nulls)
+        except (pa.ArrowException, OSError, ValueError):
+            continue
+        return _from_table(table, cols, scale)
+    return None
+
+
+def _arrow_csv(
+    pa_csv: Any,
+    path: Path,
+    sep: str,
+    cols: _Columns,
+    types: dict[str, Any],
+    null_values: list[str] | None,
+) -> Any:
+    """The used columns of a CSV file as a pyarrow table of the given types.
+
+    ``null_values=[""]``: only a blank number cell is null ("NA" is no number).
+    """
+    size = path.stat().st_size
+    nulls = {} if null_values is None else {"null_values": null_values}
+    return pa_csv.read_csv(
+        path,
+        # a few large blocks: fewer chunks for the checks to walk, still one per core
+        read_options=pa_csv.ReadOptions(block_size=min(max(size // 4, 1 << 20), 1 << 24)),
+        parse_options=pa_csv.ParseOptions(delimiter=sep),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=list(cols.needed),
+            column_types=types,
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            **nulls,
+        ),
+    )
 
 
 def _csv_types(pa: Any, cols: _Columns, scale: Scale) -> dict[str, Any]:
@@ -887,6 +912,19 @@ def _csv_types(pa: Any, cols: _Columns, scale: Scale) -> dict[str, Any]:
         few.append(cols.score)
     types.update(dict.fromkeys(few, coded))
     return types
+
+
+def _numeric_label_types(pa: Any, cols: _Columns) -> dict[str, Any]:
+    """Wide binary or ordinal label columns, parsed by pyarrow as 8-bit integers.
+
+    Only where a label is its integer (no declared words, codes or threshold)
+    and the column has no other role; a blank cell is a null, as it is no label.
+    """
+    plain = cols.labels is None and cols.codes is None and cols.threshold is None
+    if not plain or cols.label_kind not in ("binary", "ordinal"):
+        return {}
+    others = [c for c in cols.needed if c not in cols.wide]
+    return {c: pa.int8() for c in cols.wide if c not in others and cols.wide.count(c) == 1}
 
 
 def _from_table(table: Any, cols: _Columns, scale: Scale) -> JudgmentSet | None:
