@@ -335,3 +335,41 @@ def test_jsonl_fast_and_row_paths_agree(tmp_path: Path, monkeypatch: pytest.Monk
     gappy = _write(tmp_path, lines[0] + "\n" + '{"item_id": "x", "stage": "s1"}\n', "gap.jsonl")
     with pytest.raises(RecordError, match="Row 2: field 'score'"):  # absent, not blank
         judgecal.read_jsonl(gappy, **options)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["3", "", "5"],  # integers and a blank: pyarrow reads them as int8
+        ["3.0", "4", "2"],  # not an int8 cell: the column is read again as text
+        [" 4", "+2", "03"],  # padded or signed: text, then the row path decides
+        ["NA", "4", "2"],  # a word is no blank label
+        ["200", "4", "2"],  # beyond int8, and beyond the levels
+        ["null", "", "N/A"],
+    ],
+)
+def test_integer_labels_mean_what_they_mean_on_the_row_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cells: list[str]
+) -> None:
+    rows = [f"it{i},extraction,{i % 5 + 1},{cell},{i % 5 + 1}" for i, cell in enumerate(cells)]
+    path = _write(tmp_path, "item_id,stage,score,r1,r2\n" + "\n".join(rows) + "\n")
+    options = dict(**LIKERT, label_cols=["r1", "r2"], on_error="report")
+    fast = judgecal.read_csv(path, **options)
+    with monkeypatch.context() as patch:
+        _row_path(patch)
+        slow = judgecal.read_csv(path, **options)
+    _same(fast, slow)
+    assert [str(p) for p in fast.problems] == [str(p) for p in slow.problems]
+
+
+def test_integer_labels_are_read_as_numbers_by_pyarrow(tmp_path: Path) -> None:
+    path = _random_csv(tmp_path)
+    cols = io._resolve_columns({k: v for k, v in OPTIONS.items() if k != "scale"}, "test")
+    pyarrow = pytest.importorskip("pyarrow")
+    assert io._numeric_label_types(pyarrow, cols) == dict.fromkeys(
+        ["r1", "r2", "r3"], pyarrow.int8()
+    )
+    likert = {k: v for k, v in LIKERT.items() if k != "scale"}
+    declared = io._resolve_columns({**likert, "label_cols": ["r1"], "labels": {"good": 5}}, "test")
+    assert io._numeric_label_types(pyarrow, declared) == {}
+    assert not isinstance(judgecal.read_csv(path, **OPTIONS)._store.ids, np.ndarray)
