@@ -62,14 +62,15 @@ def _uniform(score: np.ndarray, labels: np.ndarray, budget: int, rng: Any) -> tu
 def _chosen(
     score: np.ndarray, labels: np.ndarray, budget: int, rng: Any, seed: int, design: str
 ) -> tuple[float, float]:
-    """'one-shot': mix 0.5 from the raw score; 'two-round': uniform half, then chosen."""
+    """'one-shot': the raw score trusted, mix by its predicted variance; 'two-round':
+    uniform half, then chosen."""
     size = labels.size
     none = np.zeros(size, dtype=bool)
     inclusion = np.full(size, np.nan)
     rounds = np.zeros(size, dtype=np.int64)
     if design == "one-shot":
         pick = choose_from_data(
-            data_from_arrays(score, 0, 1, labels, none), budget, ISOTONIC, 0.5, 20, seed
+            data_from_arrays(score, 0, 1, labels, none), budget, ISOTONIC, None, 20, seed, True
         )
         labelled = np.zeros(size, dtype=bool)
         labelled[pick.items] = True

@@ -329,6 +329,12 @@ def _best_mix(
     coef = np.linalg.lstsq(design, residual2, rcond=None)[0]
     expected = np.clip(coef[0] + coef[1] * pred[pool] * (1 - pred[pool]), 1e-4, None)
     uncertainty = np.sqrt(np.clip(pred[pool] * (1 - pred[pool]), 0.0, None))
+    return _mix_with_least_variance(expected, uncertainty, budget)
+
+
+def _mix_with_least_variance(expected: FloatArray, uncertainty: FloatArray, budget: float) -> float:
+    """The value of :data:`MIX_GRID` with the smallest predicted Horvitz-Thompson variance
+    when ``expected`` is each item's squared residual (ties: the more uniform design)."""
     best, best_variance = 1.0, math.inf
     for mix in sorted(MIX_GRID, reverse=True):
         prob = poisson_probabilities(uncertainty, budget, mix)
@@ -336,6 +342,13 @@ def _best_mix(
         if variance < best_variance * 0.95:  # prefer the more uniform design unless 5% better
             best, best_variance = mix, variance
     return best
+
+
+def _best_mix_trusted(pred: FloatArray, pool: np.ndarray, budget: float) -> float:
+    """The mixing weight for a raw score read as a calibrated probability: f(1-f) is
+    then each item's expected squared residual."""
+    spread = np.clip(pred[pool] * (1 - pred[pool]), 0.0, None)
+    return _mix_with_least_variance(np.clip(spread, 1e-4, None), np.sqrt(spread), budget)
 
 
 def choose_labels(
@@ -347,6 +360,7 @@ def choose_labels(
     mix: float | None = None,
     min_labels: int = 20,
     seed: int | None = 0,
+    trust_score: bool = False,
 ) -> LabelChoice:
     r"""Which items to send to humans next, and each item's inclusion probability.
 
@@ -360,8 +374,10 @@ def choose_labels(
     value of :data:`MIX_GRID` with the smallest predicted variance. Without
     labels it is 1: a uniform first round, because nothing yet shows that the
     raw score is a probability (trusting a useless judge's score at ``mix=0.5``
-    was measured 30% wider than uniform, with poor coverage). Pass ``mix``
-    (e.g. 0.5) to sample a first round from a judge known to be confident.
+    was measured 30% wider than uniform, with poor coverage). For a judge known
+    to be confident and calibrated, pass ``trust_score=True``: the first round
+    then reads the raw score as a probability and picks ``m`` by the variance
+    it predicts (or pass ``mix`` to fix it).
     Record the returned probabilities with the labels
     (column ``inclusion_prob``, plus ``label_round`` when there are several
     rounds) and pass them to :func:`~judgecal.estimate_rate` as ``inclusion=``
@@ -383,6 +399,9 @@ def choose_labels(
         Labels needed before the calibrator (rather than the raw score) is used.
     seed : int or None
         Seed of the draw.
+    trust_score : bool
+        Without labels (or fewer than ``min_labels``), read the raw score as a
+        calibrated probability and choose ``mix`` by its predicted variance.
 
     Returns
     -------
@@ -416,7 +435,7 @@ def choose_labels(
         mix = check_float(mix, "mix", low=0.0, high=1.0, where=where)
     data = _records_for_choice(judgments, threshold, where)
     model = make_calibrator(calibrator, where)
-    return choose_from_data(data, budget, model, mix, min_labels, seed)
+    return choose_from_data(data, budget, model, mix, min_labels, seed, trust_score)
 
 
 def choose_from_data(
@@ -430,14 +449,15 @@ def choose_from_data(
 ) -> LabelChoice:
     """:func:`choose_labels` on prepared arrays (checked arguments; for simulations).
 
-    ``trust_raw``: without labels, read the raw unit score as a probability (mix 0.5);
-    otherwise the first round is uniform."""
+    ``trust_raw``: without labels, read the raw unit score as a calibrated probability
+    and choose the mix by its predicted variance; otherwise the first round is uniform."""
     rng = _make_rng(seed)
     pred, oof, name = _uncertainty_predictor(data, calibrator, min_labels, rng)
     pool = ~data.labelled
-    if mix is None:
-        first_round = 0.5 if trust_raw else 1.0
-        mix = first_round if oof is None else _best_mix(data, pred, oof, pool, float(budget))
+    if mix is None and oof is None:
+        mix = _best_mix_trusted(pred, pool, float(budget)) if trust_raw else 1.0
+    elif mix is None:
+        mix = _best_mix(data, pred, oof, pool, float(budget))
     uncertainty = np.sqrt(np.clip(pred[pool] * (1 - pred[pool]), 0.0, None))
     prob = np.full(pred.size, np.nan)
     prob[pool] = poisson_probabilities(uncertainty, float(budget), mix)
