@@ -454,10 +454,10 @@ def choose_from_data(
     rng = _make_rng(seed)
     pred, oof, name = _uncertainty_predictor(data, calibrator, min_labels, rng)
     pool = ~data.labelled
-    if mix is None and oof is None:
-        mix = _best_mix_trusted(pred, pool, float(budget)) if trust_raw else 1.0
-    elif mix is None:
+    if mix is None and oof is not None:
         mix = _best_mix(data, pred, oof, pool, float(budget))
+    elif mix is None:
+        mix = _best_mix_trusted(pred, pool, float(budget)) if trust_raw else 1.0
     uncertainty = np.sqrt(np.clip(pred[pool] * (1 - pred[pool]), 0.0, None))
     prob = np.full(pred.size, np.nan)
     prob[pool] = poisson_probabilities(uncertainty, float(budget), mix)
