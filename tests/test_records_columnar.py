@@ -373,3 +373,19 @@ def test_integer_labels_are_read_as_numbers_by_pyarrow(tmp_path: Path) -> None:
     declared = io._resolve_columns({**likert, "label_cols": ["r1"], "labels": {"good": 5}}, "test")
     assert io._numeric_label_types(pyarrow, declared) == {}
     assert not isinstance(judgecal.read_csv(path, **OPTIONS)._store.ids, np.ndarray)
+
+
+def test_ids_checked_in_a_second_thread_give_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_arrow, "_THREADED_ROWS", 1)  # as for a large table
+    path = _random_csv(tmp_path)
+    fast = judgecal.read_csv(path, **OPTIONS)
+    assert not isinstance(fast._store.ids, np.ndarray)  # the arrow path was taken
+    with monkeypatch.context() as patch:
+        _row_path(patch)
+        _same(fast, judgecal.read_csv(path, **OPTIONS))
+    text = path.read_text(encoding="utf-8").replace("it7,", "it3,")
+    repeated = _write(tmp_path, text, "repeated.csv")
+    with pytest.raises(RecordError, match=r"Row 8: field 'item_id'.*'it3'"):
+        judgecal.read_csv(repeated, **OPTIONS)

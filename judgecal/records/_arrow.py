@@ -16,6 +16,7 @@ pyarrow is imported only here, and only when a loader runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,10 +72,32 @@ def _plain_strings(table: Any) -> Any:
     return table
 
 
-def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
+_THREADED_ROWS = 100_000
 
+
+def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any], Any]) -> Store:
+    """The checked columns; a large table's item ids are checked in a second thread.
+
+    Hashing and sorting the ids is the longest check, and numpy and pyarrow
+    release the GIL while they work, so it overlaps the other columns' checks.
+    """
+    column = table.column(cols.item)
+    if table.num_rows < _THREADED_ROWS:
+        return _assemble(table, cols, scale, parse_label, lambda: _item_ids(column))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ids = pool.submit(_item_ids, column)
+        return _assemble(table, cols, scale, parse_label, ids.result)
+
+
+def _assemble(
+    table: Any,
+    cols: _Columns,
+    scale: Scale,
+    parse_label: Callable[[Any], Any],
+    item_ids: Callable[[], Any],
+) -> Store:
+    """The store of a table's columns, with its item ids from ``item_ids()``."""
     n = table.num_rows
-    ids = _item_ids(table.column(cols.item))
     stage_codes, stage_names = _stages(table, cols, n)
     raw_scores = table.column(cols.score)
     scores, statuses = _scores(raw_scores, scale)
@@ -93,7 +116,7 @@ def _build(table: Any, cols: _Columns, scale: Scale, parse_label: Callable[[Any]
     offsets, rating_values, rater_codes = _ragged(*_wide_ratings(table, cols, parse_label))
     kind = KINDS.index(cols.label_kind) if cols.has_labels else 0
     return Store(
-        ids=ids,
+        ids=item_ids(),
         stage_codes=stage_codes,
         stage_names=stage_names,
         scores=scores,
@@ -119,7 +142,7 @@ def _ragged(
     mask = values >= 0
     if mask.all():  # every rater rated every item: no gaps to squeeze out
         offsets = np.arange(0, n * k + 1, max(k, 1), dtype=np.int64) if k else np.zeros(n + 1)
-        return offsets.astype(np.int64), values.ravel(), np.tile(raters, n)
+        return offsets.astype(np.int64, copy=False), values.ravel(), np.tile(raters, n)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(mask.sum(axis=1), out=offsets[1:])
     return offsets, values[mask], np.broadcast_to(raters, values.shape)[mask]
@@ -383,7 +406,9 @@ def _scores(column: Any, scale: Scale) -> tuple[NDArray[np.float64], NDArray[np.
         return _with_missing(codes.astype(np.float64), codes < 0)
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     if pa.types.is_string(column.type):  # padded numbers fail the cast: the row path strips
-        column = pc.cast(pc.if_else(pc.equal(column, ""), None, column), pa.float64())
+        if _has_empty(column):
+            column = pc.if_else(pc.equal(column, ""), None, column)
+        column = pc.cast(column, pa.float64())
     _require(pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
     scores = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
     blank = np.isnan(scores)
@@ -391,6 +416,13 @@ def _scores(column: Any, scale: Scale) -> tuple[NDArray[np.float64], NDArray[np.
     _require(np.isfinite(given).all() and (given >= scale.low).all())
     _require((given <= scale.high).all())
     return _with_missing(scores, blank)
+
+
+def _has_empty(column: Any) -> bool:
+    """Whether a string array has an empty cell (from its offsets alone)."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)
+    offsets = offsets[column.offset : column.offset + len(column) + 1]
+    return bool((offsets[1:] == offsets[:-1]).any())
 
 
 def _both_orders(

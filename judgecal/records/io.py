@@ -891,7 +891,7 @@ def _arrow_csv(
     return pa_csv.read_csv(
         path,
         # a few large blocks: fewer chunks for the checks to walk, still one per core
-        read_options=pa_csv.ReadOptions(block_size=min(max(size // 4, 1 << 20), 1 << 24)),
+        read_options=pa_csv.ReadOptions(block_size=min(max(size // 8, 1 << 20), 1 << 22)),
         parse_options=pa_csv.ParseOptions(delimiter=sep),
         convert_options=pa_csv.ConvertOptions(
             include_columns=list(cols.needed),
