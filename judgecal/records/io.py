@@ -870,6 +870,9 @@ def _fast_csv(
             table = _arrow_csv(pa_csv, path, sep, cols, types, nulls)
         except (pa.ArrowException, OSError, ValueError):
             continue
+        # the parser's blocks are freed but kept by arrow's allocator: give them back
+        # before the checks allocate their own arrays (the peak is then the larger, not the sum)
+        pa.default_memory_pool().release_unused()
         return _from_table(table, cols, scale)
     return None
 
