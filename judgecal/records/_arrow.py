@@ -236,19 +236,30 @@ _BLOCK = 1 << 17
 
 def _all_distinct(strings: Any) -> bool:
     """Whether no string repeats: a 64-bit hash of each, exact comparison on equal hashes."""
-    parts = [_utf8_bytes(chunk) for chunk in getattr(strings, "chunks", [strings])]
-    parts = [part for part in parts if part[1].size]
-    if not parts:
+    chunks = [chunk for chunk in getattr(strings, "chunks", [strings]) if len(chunk)]
+    if not chunks:
         return True
-    longest = max(int((ends - starts).max()) for _, starts, ends in parts)
+    longest = max(_longest(chunk) for chunk in chunks)
     hashes = _short_hashes if longest <= 16 else _polynomial_hashes
-    hashed = np.concatenate([hashes(*part) for part in parts])
-    ordered = np.sort(hashed)
+
+    def hashed() -> NDArray[np.uint64]:  # chunk by chunk: one chunk's temporaries at a time
+        return np.concatenate([hashes(*_utf8_bytes(chunk)) for chunk in chunks])
+
+    ordered = hashed()
+    ordered.sort()
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     if not repeated.size:
         return True
-    suspects = strings.take(np.flatnonzero(np.isin(hashed, repeated))).to_pylist()
+    del ordered  # rare: hash again, in the strings' order, to find the suspects
+    suspects = strings.take(np.flatnonzero(np.isin(hashed(), repeated))).to_pylist()
     return len(set(suspects)) == len(suspects)
+
+
+def _longest(chunk: Any) -> int:
+    """The most UTF-8 bytes in one string of a (non-empty) string array."""
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
+    offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1]
+    return int(np.diff(offsets).max())
 
 
 def _short_hashes(
