@@ -98,8 +98,10 @@ from judgecal.calibration.base import (
     sigmoid,
 )
 from judgecal.calibration.bayes.fast_models import (
+    flexible_model,
     monotone_model,
     ordinal_model,
+    split_flexible,
     split_monotone,
     split_ordinal,
 )
@@ -125,6 +127,8 @@ from judgecal.vocabulary import PAIRWISE_CODES, check_ties
 __all__ = ["BayesianCalibrator", "laplace_binary", "prior_predictive", "psis"]
 
 KINDS = ("binary", "monotone", "ordinal", "pairwise")
+#: ``parametric``: logistic in the feature; ``flexible``: plus a random walk over score levels.
+LINKS = ("parametric", "flexible")
 METHODS = ("auto", "laplace", "nuts")
 # The model reads pairwise outcomes as ordinal levels 1..3; the boundary speaks the one
 # vocabulary coding (second=0, tie=1, first=2) and the words: level = code + 1.
@@ -374,6 +378,15 @@ class BayesianCalibrator(CalibratorBase):
         NUTS settings.
     random_state : int, optional
         Seed; the same seed gives the same posterior draws.
+    link : {"parametric", "flexible"}
+        ``binary`` on a discrete judge scale only. ``flexible`` adds to each
+        stage's logit a first-order random walk over the score levels,
+        :math:`r_{j,1} \sim N(0, \tau_r^2)`, :math:`r_{j,l} - r_{j,l-1} \sim
+        N(0, \tau_r^2)`, :math:`\tau_r \sim \text{HalfNormal}(1)` (prior key
+        ``tau_r``), so a truth whose link is not the parametric one (a step, or
+        logistic in the raw score under ``score_range``) is still covered; with
+        few labels the evidence keeps :math:`\tau_r` small. Fast path only (no
+        NUTS model; poor diagnostics warn but keep the draws); no ``p_identity``.
 
     Attributes
     ----------
@@ -425,6 +438,7 @@ class BayesianCalibrator(CalibratorBase):
         chains: int = 2,
         target_accept: float = 0.9,
         random_state: int | None = None,
+        link: str = "parametric",
     ) -> None:
         self.kind = kind
         self.method = method
@@ -437,6 +451,7 @@ class BayesianCalibrator(CalibratorBase):
         self.chains = chains
         self.target_accept = target_accept
         self.random_state = random_state
+        self.link = link
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[str, dict[str, float]]:
@@ -444,6 +459,14 @@ class BayesianCalibrator(CalibratorBase):
         check_choice(self.kind, "kind", KINDS, where=where)
         check_choice(self.method, "method", METHODS, where=where)
         method = self.method
+        check_choice(self.link, "link", LINKS, where=where)
+        if self.link == "flexible" and (self.kind != "binary" or method == "nuts"):
+            raise InputError(
+                "link",
+                "'parametric' unless kind='binary' with method 'auto' or 'laplace'",
+                self.link,
+                where=where,
+            )
         if self.score_range is not None:
             try:
                 lo, hi = (float(v) for v in self.score_range)
@@ -475,6 +498,9 @@ class BayesianCalibrator(CalibratorBase):
         if self.random_state is not None:
             check_int(self.random_state, "random_state", low=0, where=where)
         prior = default_prior(self.kind, self.score_range is not None)
+        if self.link == "flexible":
+            prior["tau_r"] = 1.0
+            del prior["p_identity"]
         if self.prior is not None:
             if not isinstance(self.prior, dict):
                 raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
@@ -580,7 +606,9 @@ class BayesianCalibrator(CalibratorBase):
             return self._fit_panel(x, yy, w, g, method, rng, t0)
         if method in ("laplace", "auto"):
             draws, hyper, diag, evidence = self._fit_fast(x, yy, w, g, rng)
-            if method == "auto" and not _trusted(diag) and len(self.stages_) <= NUTS_MAX_STAGES:
+            few_stages = len(self.stages_) <= NUTS_MAX_STAGES
+            # NUTS has no flexible link: its fast-path draws are kept (with a warning)
+            if method == "auto" and not _trusted(diag) and few_stages and self.link != "flexible":
                 _warn_fallback(diag)
                 draws, hyper, diag = self._fit_nuts(x, yy, w, g)
                 diag["fallback_from"] = "laplace"
@@ -696,7 +724,9 @@ class BayesianCalibrator(CalibratorBase):
         self.classes_ = self._classes()
         self.n_features_in_ = 1 if x.ndim == 1 else int(x.shape[1])
         self._set_feature(x, w)
-        if self.kind == "monotone":
+        if self.kind == "monotone" or self.link == "flexible":
+            if x.ndim == 2:
+                raise InputError("link", "'parametric' for a judge panel", self.link, where=where)
             self.score_levels_ = self._monotone_levels(x, where)
         return x, yy, w, g.astype(np.int64)
 
@@ -771,11 +801,18 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any] | None]:
         """The numpy fast path of any kind: draws, population draws, diagnostics, evidence."""
-        if self.kind == "binary":
+        if self.kind == "binary" and self.link != "flexible":
             return self._fit_laplace(x, y, w, g, rng)
         S = len(self.stages_)
         rank = data_order(g, w, y, x, S)
-        if self.kind == "monotone":
+        if self.kind == "binary":
+            lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+            feature = self._feature(self.score_levels_)
+            model, flex = flexible_model(lvl, feature, y, w, rank[g], S, self.prior_)
+            post = grid_posterior(model, draws=int(self.draws), rng=rng, points=7)
+            draws, hyper = split_flexible(post, flex)
+            draws["theta"] = draws["theta"][:, rank]
+        elif self.kind == "monotone":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
             J = int(self.score_levels_.size)
             model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
@@ -954,6 +991,8 @@ class BayesianCalibrator(CalibratorBase):
         out: dict[Any, State] = {}
         S = len(self.stages_)
         D = next(iter(draws.values())).shape[0]
+        if self.kind == "binary" and self.link == "flexible":
+            return self._flexible_stage_draws(draws, hyper, rng)
         if self.kind == "monotone":
             theta = np.asarray(draws["theta"])  # (D, S, J)
             for j, s in enumerate(self.stages_):
@@ -979,6 +1018,20 @@ class BayesianCalibrator(CalibratorBase):
                 stage_draws["cut"] = cut
                 if "tau_r" in hyper:
                     stage_draws["tau_r"] = np.asarray(hyper["tau_r"], dtype=np.float64)
+        return out
+
+    def _flexible_stage_draws(
+        self, draws: dict[str, Any], hyper: dict[str, Any], rng: np.random.Generator
+    ) -> dict[Any, State]:
+        """Per-level logits per stage, and a new stage's: a, b and a random walk from the prior."""
+        theta = np.asarray(draws["theta"])  # (D, S, J)
+        out: dict[Any, State] = {s: {"theta": theta[:, j, :]} for j, s in enumerate(self.stages_)}
+        D, J = theta.shape[0], theta.shape[2]
+        a = hyper["mu_a"] + hyper["tau_a"] * rng.standard_normal(D)
+        b = hyper["mu_b"] + hyper["tau_b"] * rng.standard_normal(D)
+        walk = np.cumsum(hyper["tau_r"][:, None] * rng.standard_normal((D, J)), axis=1)
+        f = self._feature(self.score_levels_)
+        out[NEW_STAGE] = {"theta": a[:, None] + b[:, None] * f[None, :] + walk}
         return out
 
     def _warn_diagnostics(self) -> None:
@@ -1032,7 +1085,7 @@ class BayesianCalibrator(CalibratorBase):
 
     def _quantity(self, state: State, u: FloatArray, what: str) -> FloatArray:
         """Per-draw values (draws, len(u)) of the predicted quantity at scores u."""
-        if self.kind == "monotone":
+        if "theta" in state:  # monotone, or binary with link="flexible"
             return sigmoid(_interp_logit(self.score_levels_, state["theta"], u))  # type: ignore[no-any-return]
         f = self._feature(u)
         if f.ndim == 2:  # a panel: rows of k judges' scores, b of shape (draws, k)
@@ -1105,7 +1158,7 @@ class BayesianCalibrator(CalibratorBase):
         if fp["type"] == "logit":
             span = fp["high"] - fp["low"]
             pts.append(np.array([fp["low"] + fp["eps"] * span, fp["high"] - fp["eps"] * span]))
-        if self.kind == "monotone":
+        if self.kind == "monotone" or self.link == "flexible":
             pts.append(self.score_levels_)
         g = np.unique(np.concatenate(pts))
         out: FloatArray = g[(g >= u[0]) & (g <= u[-1])]
@@ -1408,7 +1461,7 @@ class BayesianCalibrator(CalibratorBase):
             "draws": {s: self.draws_[s] for s in self.stages_},
             "new_stage": self.draws_[NEW_STAGE],
         }
-        if self.kind == "monotone":
+        if self.kind == "monotone" or self.link == "flexible":
             state["score_levels"] = self.score_levels_
         if self.n_features_in_ != 1:  # a panel; one judge keeps 0.1's state
             state["n_judges"] = int(self.n_features_in_)
@@ -1423,9 +1476,13 @@ class BayesianCalibrator(CalibratorBase):
             raise ValueError(f"'kind' must be one of {KINDS}, got {kind!r}")
         n_judges = decode_n_judges(state, kind)
         stages, counts, feature, levels = check_header(state, kind, n_judges)
-        score_levels = decode_score_levels(state, kind)
+        # a flexible link's draws are per-level logits, as the monotone kind's
+        draws_kind = "flexible" if kind == "binary" and self.link == "flexible" else kind
+        score_levels = decode_score_levels(state, draws_kind)
         n_draws = expected_draws(self.get_params(), state["diagnostics"].get("method"))
-        self.draws_ = decode_draws(state, stages, kind, levels, score_levels, n_draws, n_judges)
+        self.draws_ = decode_draws(
+            state, stages, draws_kind, levels, score_levels, n_draws, n_judges
+        )
         self.stages_, self.stage_counts_, self.feature_ = stages, counts, feature
         self.levels_ = levels
         self.prior_ = {k: float(v) for k, v in state["prior"].items()}

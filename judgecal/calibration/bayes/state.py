@@ -31,6 +31,7 @@ _KIND = "Bayesian"
 _KEYS = {
     "binary": ("a", "b"),
     "monotone": ("theta",),
+    "flexible": ("theta",),  # binary with link="flexible": per-level logits
     "ordinal": ("a", "b", "cut"),
     "pairwise": ("a", "b", "cut"),
 }
@@ -190,7 +191,8 @@ def _stage_draws(
             raise ValueError(f"{where} 'b' must be non-negative (one monotone slope per judge)")
         if arr.shape[0] < 2:
             raise ValueError(f"{where} {key!r} must hold at least 2 draws, got {arr.shape[0]}")
-        if key in ("cut", "theta") and (np.diff(arr, axis=1) < 0).any():
+        ordered = key == "cut" or (key == "theta" and kind == "monotone")
+        if ordered and (np.diff(arr, axis=1) < 0).any():
             raise ValueError(f"{where} {key!r} must be non-decreasing along each draw")
         out[key] = arr
         size = arr.shape[0]
@@ -198,8 +200,8 @@ def _stage_draws(
 
 
 def decode_score_levels(state: State, kind: str) -> FloatArray | None:
-    """The judge scale of a ``monotone`` model: finite and strictly increasing."""
-    if kind != "monotone":
+    """The judge scale of a ``monotone`` (or flexible-link) model: finite, strictly increasing."""
+    if kind not in ("monotone", "flexible"):
         return None
     levels = check_finite_array(
         state.get("score_levels"), "score_levels", kind=_KIND, shape=(None,)
