@@ -114,17 +114,23 @@ MODELS: dict[str, dict[str, Any]] = {
     "binary, raw, old scales": {"kind": "binary", "prior": {"tau_a": 0.5, "tau_b": 0.25}},
     "binary, score_range": {"kind": "binary", "score_range": (1, 10)},
     "monotone": {"kind": "monotone"},
+    "binary, raw, flexible": {"kind": "binary", "link": "flexible"},
+    "binary, score_range, flexible": {"kind": "binary", "score_range": (1, 10), "link": "flexible"},
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sims", type=int, default=20)
+    ap.add_argument("--only", default="", help="run only the models whose name contains this")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     rows = []
     print(f"{'design':26s}{'model':22s}{'coverage':>9}  per stage (min)  untrusted")
     for k, (design, n_stages, n) in enumerate(DESIGNS):
         for model, params in MODELS.items():
+            if args.only not in model:
+                continue
             t = time.time()
             r = coverage(design, n_stages, n, params, args.sims, seed=k)
             label = f"{design} S={n_stages} n={n}"
@@ -134,9 +140,9 @@ def main() -> None:
                 f"{min(r['coverage_per_stage']):.3f}            {r['fast_path_untrusted']:.2f}",
                 flush=True,
             )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"sims": args.sims, "rows": rows}, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"sims": args.sims, "rows": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

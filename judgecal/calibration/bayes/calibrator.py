@@ -809,7 +809,8 @@ class BayesianCalibrator(CalibratorBase):
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
             feature = self._feature(self.score_levels_)
             model, flex = flexible_model(lvl, feature, y, w, rank[g], S, self.prior_)
-            post = grid_posterior(model, draws=int(self.draws), rng=rng, points=7)
+            # dense Hessians grow as S^3 J^3: a coarser scale grid for many stages
+            post = grid_posterior(model, draws=int(self.draws), rng=rng, points=7 if S <= 4 else 5)
             draws, hyper = split_flexible(post, flex)
             draws["theta"] = draws["theta"][:, rank]
         elif self.kind == "monotone":
