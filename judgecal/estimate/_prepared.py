@@ -49,6 +49,15 @@ class PreparedData:
     """A judge panel's scores, shape (n, k), one column per judge (0 where a judge
     failed; ``scored`` is then True only where every judge scored); None: one judge."""
 
+    def sample_sizes(self) -> dict[str, int]:
+        """``n_labelled``, ``n_unlabelled`` and ``n_unscored``, as every estimate reports them."""
+        n_labelled = int(self.labelled.sum())
+        return {
+            "n_labelled": n_labelled,
+            "n_unlabelled": int(self.labelled.size - n_labelled),
+            "n_unscored": int((~self.scored).sum()),
+        }
+
     @property
     def predictors(self) -> FloatArray:
         """What the calibrator sees: the panel's scores (n, k), or the judge score (n,)."""

@@ -679,22 +679,8 @@ class BayesianCalibrator(CalibratorBase):
         self, f: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, *, fallback: bool
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The panel model sampled with PyMC's NUTS."""
-        from judgecal.calibration.bayes import _pymc_backend
-
         data = {"y": y, "w": w, "g": g, "f": f, "n_stages": len(self.stages_)}
-        res = _pymc_backend.sample(
-            "panel",
-            data,
-            self.prior_,
-            draws=int(self.draws),
-            tune=int(self.tune),
-            chains=int(self.chains),
-            target_accept=float(self.target_accept),
-            seed=self.random_state,
-        )
-        self._idata = res["idata"]
-        diag = dict(res["diagnostics"])
-        diag["method"] = "nuts"
+        res, diag = self._sample_nuts("panel", data)
         if fallback:
             diag["fallback_from"] = "laplace"
         return {**res["draws"], **res["hyper"]}, diag
@@ -874,11 +860,18 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Draws, population draws and diagnostics from PyMC's NUTS."""
+        res, diag = self._sample_nuts(self.kind, self._backend_data(x, y, w, g))
+        return res["draws"], res["hyper"], diag
+
+    def _sample_nuts(
+        self, model: str, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One NUTS run of ``model`` with this calibrator's settings; keeps the InferenceData."""
         from judgecal.calibration.bayes import _pymc_backend
 
         res = _pymc_backend.sample(
-            self.kind,
-            self._backend_data(x, y, w, g),
+            model,
+            data,
             self.prior_,
             draws=int(self.draws),
             tune=int(self.tune),
@@ -889,7 +882,7 @@ class BayesianCalibrator(CalibratorBase):
         self._idata = res["idata"]
         diag = dict(res["diagnostics"])
         diag["method"] = "nuts"
-        return res["draws"], res["hyper"], diag
+        return res, diag
 
     @staticmethod
     def _mix_identity(
