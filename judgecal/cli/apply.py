@@ -72,9 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_data(parser)
     options.add_record_cols(parser)
     options.add_label_cols(parser)
-    parser.add_argument(
-        "--threshold", type=int, default=None, help="ordinal labels: lowest level counted as yes"
-    )
+    options.add_threshold(parser, help="ordinal labels: lowest level counted as yes")
     options.add_level(parser)
     options.add_out(parser, help="output CSV (default: stdout)")
     parser.add_argument(

@@ -91,10 +91,8 @@ def _add_pairwise_options(parser: argparse.ArgumentParser) -> None:
         help="pairwise: the feature columns of the first and second response "
         f"(default {','.join(DEFAULT_PAIR_COLS)}: lengths)",
     )
-    parser.add_argument(
-        "--ties",
-        choices=("half", "drop", "loss"),
-        default="half",
+    options.add_ties(
+        parser,
         help="pairwise: a tie counts half a pick, is left out, or counts as no pick (default half)",
     )
 

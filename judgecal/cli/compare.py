@@ -54,15 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_data(parser)
     options.add_record_cols(parser)
     options.add_label_cols(parser)
-    parser.add_argument(
-        "--threshold", type=int, default=None, help="ordinal labels: lowest level counted as yes"
-    )
-    parser.add_argument(
-        "--ties",
-        choices=("half", "drop", "loss"),
-        default="half",
-        help="pairwise labels: tie policy of the targets (default half)",
-    )
+    options.add_threshold(parser, help="ordinal labels: lowest level counted as yes")
+    options.add_ties(parser, help="pairwise labels: tie policy of the targets (default half)")
     options.add_calibrators(parser)
     options.add_budgets(parser, default=(50, 100, 200))
     parser.add_argument(

@@ -50,15 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         parser, choices=("isotonic", "logistic", "none"), default="isotonic", old_method=False
     )
     parser.add_argument("--strata", default="stage", help="'stage', a meta field, or 'none'")
-    parser.add_argument(
-        "--threshold", type=int, default=None, help="ordinal: lowest positive level (default 4)"
-    )
-    parser.add_argument(
-        "--ties",
-        choices=("half", "drop", "separate"),
-        default="half",
-        help="pairwise tie policy (default half)",
-    )
+    options.add_threshold(parser, help="ordinal: lowest positive level (default 4)")
+    options.add_ties(parser, allowed=("half", "drop", "separate"))
     _add_labelling_options(parser)
     options.add_level(parser)
     options.add_seed(parser)

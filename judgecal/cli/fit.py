@@ -35,22 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     options.add_data(parser)
     options.add_record_cols(parser)
     options.add_label_cols(parser)
-    parser.add_argument(
-        "--threshold", type=int, default=None, help="ordinal: lowest level counted as agreement"
-    )
+    options.add_threshold(parser, help="ordinal: lowest level counted as agreement")
     parser.add_argument(
         "--how",
         choices=("soft", "majority", "mean"),
         default="soft",
         help="how several raters make a target (default soft)",
     )
-    parser.add_argument(
-        "--ties",
-        choices=("half", "drop", "loss", "negative"),
-        default="half",
-        metavar="{half,drop,loss}",
-        help="pairwise tie policy (default half)",
-    )
+    options.add_ties(parser, old_names=True)
     options.add_calibrator(parser)
     parser.add_argument("--min-stage-labels", type=options.positive_int, default=30)
     options.add_seed(parser)

@@ -255,6 +255,27 @@ def add_level(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_threshold(parser: argparse.ArgumentParser, *, help: str) -> None:
+    """``--threshold``: for ordinal labels, the lowest level that counts as yes."""
+    parser.add_argument("--threshold", type=int, default=None, help=help)
+
+
+def add_ties(
+    parser: argparse.ArgumentParser,
+    *,
+    allowed: tuple[str, ...] = ("half", "drop", "loss"),
+    help: str = "pairwise tie policy (default half)",
+    old_names: bool = False,
+) -> None:
+    """``--ties``: a tie policy of :mod:`judgecal.vocabulary`, default ``half``.
+
+    With ``old_names``, ``negative`` (0.1's name for ``loss``) is accepted, unlisted.
+    """
+    choices = (*allowed, "negative") if old_names else allowed
+    metavar = "{" + ",".join(allowed) + "}"
+    parser.add_argument("--ties", choices=choices, default="half", metavar=metavar, help=help)
+
+
 def add_seed(parser: argparse.ArgumentParser) -> None:
     """``--seed``: an integer >= 0, default 0."""
     parser.add_argument("--seed", type=nonnegative_int, default=0, help="random seed (default 0)")

@@ -50,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=200,
         help="label budget when every item is labelled (default 200)",
     )
-    parser.add_argument(
-        "--threshold", type=int, default=None, help="ordinal: lowest positive level"
-    )
+    options.add_threshold(parser, help="ordinal: lowest positive level")
     options.add_n_resamples(parser, default=100)
     options.add_level(parser)
     options.add_seed(parser)
