@@ -31,6 +31,7 @@ __all__ = [
     "check_finite_number",
     "check_panel",
     "fit_stages",
+    "is_panel",
     "route_stages",
     "scale_weights",
     "sigmoid",
@@ -329,7 +330,7 @@ def stage_groups(stages: Any) -> list[tuple[str, Any]]:
 # --------------------------------------------------------------------------------------
 # Judge panels: several judges' scores per item
 # --------------------------------------------------------------------------------------
-def _is_panel(X: Any) -> bool:
+def is_panel(X: Any) -> bool:
     """Whether ``X`` is 2-D with more than one column (several judges' scores)."""
     shape = getattr(X, "shape", None)
     if shape is None and isinstance(X, list | tuple):
@@ -418,7 +419,7 @@ class StagewiseCalibrator(CalibratorBase):
     def _inputs(self, X: Any, where: str, *, allow_empty: bool = False) -> Any:
         from judgecal._validation import as_float_1d
 
-        if self._accepts_panel and _is_panel(X):
+        if self._accepts_panel and is_panel(X):
             return self._panel_inputs(X, where, allow_empty=allow_empty)
         x = as_float_1d(X, "X", where=where, allow_empty=allow_empty)
         fitted = getattr(self, "n_features_in_", 1)

@@ -94,6 +94,7 @@ from judgecal._validation import (
 from judgecal.calibration.base import (
     CalibratorBase,
     check_panel,
+    is_panel,
     scale_weights,
     sigmoid,
 )
@@ -279,17 +280,6 @@ def _panel_majority(margin: FloatArray, state: State, what: str) -> FloatArray:
         count[1:] = count[1:] * (1.0 - p) + count[:-1] * p
         count[0] = count[0] * (1.0 - p)
     return count[size // 2 + 1 :].sum(axis=0)  # type: ignore[no-any-return]
-
-
-def _several_columns(X: Any) -> bool:
-    """Whether ``X`` is 2-D with more than one column (a judge panel)."""
-    shape = getattr(X, "shape", None)
-    if shape is None and isinstance(X, list | tuple):
-        try:
-            shape = np.shape(X)
-        except ValueError:  # ragged nested sequences: as_float_1d names them
-            return False
-    return shape is not None and len(shape) == 2 and int(shape[1]) > 1
 
 
 class BayesianCalibrator(CalibratorBase):
@@ -719,7 +709,7 @@ class BayesianCalibrator(CalibratorBase):
     def _scores(self, X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
         """One judge's scores (n,), or a panel (n, k) for ``kind='binary'``, checked against fit."""
         fitted = getattr(self, "n_features_in_", None) if not where.endswith(".fit") else None
-        if not _several_columns(X):
+        if not is_panel(X):
             x = as_float_1d(X, "X", where=where, allow_empty=allow_empty)
             if fitted is not None and fitted != 1:
                 raise self._width_error(1, fitted, where)
