@@ -78,6 +78,21 @@ def estimand_words(js: JudgmentSet, threshold: int | None, ties: str) -> str:
     return "P(human says yes)"
 
 
+def _check_panel_methods(data: PreparedData, method: str, inclusion: Any, where: str) -> None:
+    """A judge panel cannot go through Rogan-Gladen or the chosen-labels estimator."""
+    if data.panel is None:
+        return
+    if method == "rogan-gladen":
+        raise InputError(
+            "method",
+            "'ppi++', 'ppi', 'bayes', 'human' or 'judge' with a judge panel",
+            method,
+            where=where,
+        )
+    if inclusion is not None:
+        raise InputError("inclusion", "None with a judge panel", "probabilities", where=where)
+
+
 def estimate_rate(
     judgments: JudgmentSet,
     *,
@@ -138,14 +153,11 @@ def estimate_rate(
     seed : int or None
         Seed of the fold split.
     judges : sequence of str or mapping of str to JudgmentSet, optional
-        A judge panel: the calibrator is fitted on every panel judge's score
-        of an item (e.g. ``LogisticCalibrator``: one non-negative slope per
-        judge; ``"isotonic"``: the mean of the judges), and items some judge
-        failed on get the labelled mean. Names of the judges the records
-        carry, or other judges' records of the same items (matched by stage
-        and item id; the records' own judge comes first). None: every judge
-        the records carry (a panel when they carry two or more). See
-        docs/panels.md. Methods ``ppi++``, ``ppi``, ``human``, ``judge``.
+        A judge panel (docs/panels.md): names of judges the records carry, or
+        other judges' records of the same items (matched by stage and item id).
+        The calibrator sees every judge's score; items some judge failed on get
+        the labelled mean. None: every judge the records carry. Methods
+        ``ppi++``, ``ppi``, ``bayes``, ``human``, ``judge``.
     inclusion : array-like of shape (n_items,), optional
         Each item's probability of having been chosen for labelling (NaN or
         anything on unlabelled items), e.g. from :func:`~judgecal.choose_labels`
@@ -179,15 +191,7 @@ def estimate_rate(
     data = prepare_records(
         judgments, strata, threshold, tie_policy, where, judges, panel_from_records=True
     )
-    if data.panel is not None and method == "rogan-gladen":
-        raise InputError(
-            "method",
-            "'ppi++', 'ppi', 'bayes', 'human' or 'judge' with a judge panel",
-            method,
-            where=where,
-        )
-    if data.panel is not None and inclusion is not None:
-        raise InputError("inclusion", "None with a judge panel", "probabilities", where=where)
+    _check_panel_methods(data, method, inclusion, where)
     weights = stratum_weights(data)
     if method == "bayes":
         check_offered(data, weights, calibrator, where)
