@@ -99,10 +99,8 @@ from judgecal.calibration.base import (
     sigmoid,
 )
 from judgecal.calibration.bayes.fast_models import (
-    flexible_model,
     monotone_model,
     ordinal_model,
-    split_flexible,
     split_monotone,
     split_ordinal,
 )
@@ -112,6 +110,7 @@ from judgecal.calibration.bayes.fastpath import (
     laplace_binary,
     psis,
 )
+from judgecal.calibration.bayes.flexible import flexible_model, split_flexible
 from judgecal.calibration.bayes.grid_laplace import grid_posterior
 from judgecal.calibration.bayes.panel import laplace_panel, new_stage_panel, panel_model
 from judgecal.calibration.bayes.state import (
