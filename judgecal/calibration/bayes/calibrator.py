@@ -110,7 +110,7 @@ from judgecal.calibration.bayes.fastpath import (
     laplace_binary,
     psis,
 )
-from judgecal.calibration.bayes.flexible import flexible_model, split_flexible
+from judgecal.calibration.bayes.flexible import flexible_posterior
 from judgecal.calibration.bayes.grid_laplace import grid_posterior
 from judgecal.calibration.bayes.panel import laplace_panel, new_stage_panel, panel_model
 from judgecal.calibration.bayes.state import (
@@ -490,6 +490,8 @@ class BayesianCalibrator(CalibratorBase):
         if self.link == "flexible":
             prior["tau_r"] = 1.0
             del prior["p_identity"]
+            if self.score_range is not None:
+                prior["sd_c"] = 1.0
         if self.prior is not None:
             if not isinstance(self.prior, dict):
                 raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
@@ -782,11 +784,12 @@ class BayesianCalibrator(CalibratorBase):
         rank = data_order(g, w, y, x, S)
         if self.kind == "binary":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
-            feature = self._feature(self.score_levels_)
-            model, flex = flexible_model(lvl, feature, y, w, rank[g], S, self.prior_)
-            # dense Hessians grow as S^3 J^3: a coarser scale grid for many stages
-            post = grid_posterior(model, draws=int(self.draws), rng=rng, points=7 if S <= 4 else 5)
-            draws, hyper = split_flexible(post, flex)
+            features = self._flexible_features(self.score_levels_)
+            post = flexible_posterior(
+                lvl, features, y, w, rank[g], S, self.prior_, draws=int(self.draws), rng=rng
+            )
+            draws = {"theta": post["theta"]}
+            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r")}
             draws["theta"] = draws["theta"][:, rank]
         elif self.kind == "monotone":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
@@ -1010,12 +1013,28 @@ class BayesianCalibrator(CalibratorBase):
         theta = np.asarray(draws["theta"])  # (D, S, J)
         out: dict[Any, State] = {s: {"theta": theta[:, j, :]} for j, s in enumerate(self.stages_)}
         D, J = theta.shape[0], theta.shape[2]
+        features = self._flexible_features(self.score_levels_)
+        mu_b = np.asarray(hyper["mu_b"]).reshape(D, -1)
         a = hyper["mu_a"] + hyper["tau_a"] * rng.standard_normal(D)
-        b = hyper["mu_b"] + hyper["tau_b"] * rng.standard_normal(D)
+        b = mu_b + hyper["tau_b"][:, None] * rng.standard_normal(mu_b.shape)
         walk = np.cumsum(hyper["tau_r"][:, None] * rng.standard_normal((D, J)), axis=1)
-        f = self._feature(self.score_levels_)
-        out[NEW_STAGE] = {"theta": a[:, None] + b[:, None] * f[None, :] + walk}
+        out[NEW_STAGE] = {"theta": a[:, None] + b @ features.T + walk}
         return out
+
+    def _flexible_features(self, levels: FloatArray) -> FloatArray:
+        """The flexible link's backbone features at the score levels, (J, K).
+
+        The calibrator's feature and, with ``score_range``, the rescaled score
+        ``4 (u - 1/2)`` (slope 1 at the middle of the scale, as the logit's), so
+        that both a judge calibrated on its own scale and a truth logistic in the
+        raw score are inside the backbone.
+        """
+        f = self._feature(levels)
+        if self.score_range is None:
+            return f[:, None]
+        lo, hi = (float(v) for v in self.score_range)
+        u = np.clip((levels - lo) / (hi - lo), 0.0, 1.0)
+        return np.column_stack([f, 4.0 * (u - 0.5)])
 
     def _warn_diagnostics(self) -> None:
         d = self.diagnostics_
