@@ -1,7 +1,8 @@
 """Fewer labels: stopping-time coverage, chosen vs uniform labels, labels the judge was worth.
 
-Run: ``.venv/bin/python benchmarks/bench_labels.py [n_splits]``; writes
-``benchmarks/results/labels.json``. Real data: HANNA (Coherence >= 4) and
+Run: ``.venv/bin/python benchmarks/bench_labels.py [n_splits] [n_simulations]``
+(200 and 1,000); writes ``benchmarks/results/labels.json`` (keeping its ``noharm``
+part, written by ``bench_labels.py n_splits noharm``). Real data: HANNA (Coherence >= 4) and
 PandaLM (ties half); labels are revealed only when chosen.
 """
 
@@ -263,9 +264,10 @@ def noharm(splits: int) -> dict[str, Any]:
     return out
 
 
-def main(splits: int = 200) -> None:
+def main(splits: int = 200, sim_splits: int = 1000) -> None:
+    """``splits`` for stopping and real data; ``sim_splits`` simulations per judge cell."""
     start = time.time()
-    results: dict[str, Any] = {"splits": splits}
+    results: dict[str, Any] = {"splits": splits, "simulation_splits": sim_splits}
     results["stopping"] = {f"w={w}": _stopping(splits, w) for w in (0.08, 0.12, 0.2)}
     sim: dict[str, Any] = {}
     for kind in ("confident", "moderate", "useless"):
@@ -275,7 +277,7 @@ def main(splits: int = 200) -> None:
                     np.zeros(1),
                     np.zeros(1),
                     budget,
-                    splits // 2,
+                    sim_splits,
                     design,
                     fresh=lambda rng, k=kind: _simulated(k, rng, 3000),
                 )
@@ -292,6 +294,9 @@ def main(splits: int = 200) -> None:
     results["real"] = real
     results["labels_worth"] = _worth()
     results["seconds"] = round(time.time() - start, 1)
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if "noharm" in previous:  # written by the separate ``noharm`` run
+        results["noharm"] = previous["noharm"]
     atomic_write_text(OUT, json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
@@ -302,4 +307,7 @@ if __name__ == "__main__":
         previous = json.loads(OUT.read_text()) if OUT.exists() else {}
         atomic_write_text(OUT, json.dumps({**previous, "noharm": found}, indent=2) + "\n")
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+        main(
+            int(sys.argv[1]) if len(sys.argv) > 1 else 200,
+            int(sys.argv[2]) if len(sys.argv) > 2 else 1000,
+        )

@@ -57,7 +57,7 @@ from judgecal.estimate._prepared import (
     stratum_weights,
 )
 from judgecal.estimate._strata import EstimateOptions, StratifiedPpi, assemble, judge_baseline
-from judgecal.estimate.ppi import PpiCore
+from judgecal.estimate.ppi import Moments, PpiCore, confident_variance_floor
 from judgecal.estimate.results import RateEstimate
 from judgecal.records.core import JudgmentSet
 
@@ -153,8 +153,27 @@ def _one_round(
     size = y.size
     floor = size / (size + 1.0) ** 2  # one pseudo-disagreement, as in ppi_core
     total_variance = float(np.sum(hajek * residual**2)) * size / max(size - 2, 1)
-    variance = max(total_variance, floor * float(np.sum(hajek)) / size) / n_items**2
-    return _Round(total / n_items, variance, lam)
+    total_variance = max(total_variance, floor * float(np.sum(hajek)) / size)
+    if float(np.ptp(prob)) <= 1e-9 * float(prob.max()):
+        calibrated = _calibrated_uniform_total(y, pred[in_pool], lam, prob, total / n_items)
+        total_variance = max(total_variance, calibrated)
+    return _Round(total / n_items, total_variance / n_items**2, lam)
+
+
+def _calibrated_uniform_total(
+    y: FloatArray, frame_pred: FloatArray, lam: float, prob: FloatArray, mean: float
+) -> float:
+    r"""A uniform round's Horvitz-Thompson variance (of the total) if the predictor were
+    calibrated, for a confident judge (0 otherwise): :math:`(1 - \pi)/\pi` times the
+    rectifier's variance summed over the items the round sampled from (as
+    :func:`~judgecal.estimate.ppi.confident_variance_floor` for PPI). Only for rounds
+    with one probability: under unequal probabilities the weights :math:`1/\pi^2`
+    magnify the predictor's miscalibration where labels are rare (measured: intervals
+    twice as wide for a one-round chosen design)."""
+    frame = Moments.of(frame_pred)
+    per_item = confident_variance_floor(y, frame, lam, mean)
+    share = float(prob[0])
+    return (1.0 - share) / share * frame.count * per_item
 
 
 def _predicted_variance(pred: FloatArray, in_round: np.ndarray, inclusion: FloatArray) -> float:

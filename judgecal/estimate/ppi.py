@@ -64,8 +64,11 @@ from judgecal.metrics import Interval
 from judgecal.vocabulary import DEFAULT_LEVEL
 
 __all__ = [
+    "CONFIDENT_UNEXPLAINED",
     "Moments",
     "PpiCore",
+    "calibrated_residual_variance",
+    "confident_variance_floor",
     "critical_value",
     "ppi_core",
     "ppi_mean",
@@ -161,7 +164,9 @@ def ppi_core(
 
     ``floor`` (rates only): per-item variances are at least ``n / (n + 1)^2``, the
     variance of a sample with one pseudo-disagreement, so a stratum whose labels
-    all agree still gets a non-zero interval.
+    all agree still gets a non-zero interval; and, for a confident judge, the
+    rectifier's variance is at least the variance it would have if the predictions
+    were calibrated (:func:`confident_variance_floor`).
     """
     unlabelled = (
         pred_unlabelled if isinstance(pred_unlabelled, Moments) else Moments.of(pred_unlabelled)
@@ -183,11 +188,81 @@ def ppi_core(
     residual = targets - lam * pred_labelled
     estimate = float(lam * unlabelled.mean + residual.mean())
     if floor:
-        var_residual = max(float(residual.var(ddof=1)), variance_floor)
+        var_residual = max(
+            float(residual.var(ddof=1)),
+            variance_floor,
+            confident_variance_floor(targets, unlabelled, lam, estimate),
+        )
     else:
         var_residual = _variance_or_zero(residual)
     variance = lam**2 * unlabelled.variance() / n_unl + var_residual / n_lab
     return PpiCore(estimate, variance, lam, human_variance, n_lab, n_unl, human_mean)
+
+
+def calibrated_residual_variance(
+    targets: FloatArray, unlabelled: Moments, lam: float, mean: float
+) -> float:
+    r"""Variance of the rectifier :math:`y - \lambda f` if the predictor ``f`` were calibrated.
+
+    With :math:`E[y \mid f] = f`, :math:`\mathrm{Var}(y - \lambda f) =
+    \mathrm{Var}(y) - \lambda(2 - \lambda)\,\mathrm{Var}(f)`, with
+    :math:`\mathrm{Var}(f)` from the unlabelled predictions and
+    :math:`\mathrm{Var}(y) = s\,\theta(1 - \theta)` from the estimated ``mean``
+    :math:`\theta`; :math:`s` is the labels' variance over :math:`\bar y(1 - \bar y)`
+    (1 for yes/no labels, below 1 for shares). Neither depends on how many of a few
+    labels happened to be misses. 0 when a target lies outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = Moments.of(np.array([0.02, 0.98, 0.5, 0.02]))
+    >>> targets = np.array([0.0, 1.0, 1.0])
+    >>> round(calibrated_residual_variance(targets, pool, 1.0, 0.4), 4)
+    0.0816
+    """
+    if unlabelled.count == 0 or targets.size == 0:
+        return 0.0
+    if float(targets.min()) < 0.0 or float(targets.max()) > 1.0:
+        return 0.0
+    label_mean = float(targets.mean())
+    bernoulli = label_mean * (1.0 - label_mean)
+    share = min(float(targets.var()) / bernoulli, 1.0) if bernoulli > 0 else 1.0
+    theta = min(max(mean, 0.0), 1.0)
+    variance_y = share * theta * (1.0 - theta)
+    return max(variance_y - lam * (2.0 - lam) * unlabelled.variance(), 0.0)
+
+
+#: The variance floor of :func:`confident_variance_floor` applies when a calibrated
+#: predictor would leave at most this share of the label variance unexplained.
+CONFIDENT_UNEXPLAINED = 1.0 / 3.0
+
+
+def confident_variance_floor(
+    targets: FloatArray, unlabelled: Moments, lam: float, mean: float
+) -> float:
+    """:func:`calibrated_residual_variance` where the judge is confident, else 0.
+
+    Confident: the calibrated predictor explains at least two thirds of the label
+    variance (:data:`CONFIDENT_UNEXPLAINED`). Only there is the rectifier mostly ~0
+    with rare large misses, so that a few labels usually show too few misses and
+    too small a variance (measured: 0.87 coverage at 50 labels without the floor,
+    0.90 with it). Where the judge explains less (0.15 to 0.57 on real tasks), the
+    rectifier's sample variance is reliable and a floor would only widen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> targets = np.array([0.0, 1.0, 1.0, 0.0])
+    >>> sharp = Moments.of(np.array([0.02, 0.98, 0.97, 0.03]))
+    >>> vague = Moments.of(np.array([0.4, 0.6, 0.55, 0.45]))
+    >>> round(confident_variance_floor(targets, sharp, 1.0, 0.5), 4)
+    0.0244
+    >>> confident_variance_floor(targets, vague, 1.0, 0.5)
+    0.0
+    """
+    unexplained = calibrated_residual_variance(targets, unlabelled, lam, mean)
+    label_variance = calibrated_residual_variance(targets, unlabelled, 0.0, mean)
+    return unexplained if unexplained <= CONFIDENT_UNEXPLAINED * label_variance else 0.0
 
 
 @lru_cache(maxsize=4096)
