@@ -98,6 +98,7 @@ from judgecal.calibration.base import (
     scale_weights,
     sigmoid,
 )
+from judgecal.calibration.bayes import hmc, monotone_hmc
 from judgecal.calibration.bayes.fast_models import (
     monotone_model,
     ordinal_model,
@@ -197,14 +198,21 @@ NUTS_MAX_STAGES = 50
 
 def _trusted(diag: dict[str, Any]) -> bool:
     """Whether the fast path's diagnostics say its draws stand for the posterior."""
+    if diag["method"] == "hmc":
+        return hmc.trusted(diag)
     return bool(diag["k_hat"] <= K_HAT_MAX and diag["ess"] >= ESS_MIN)
 
 
 def _warn_fallback(diag: dict[str, Any]) -> None:
+    reason = (
+        hmc.untrusted_reason(diag)
+        if diag["method"] == "hmc"
+        else f"Pareto k-hat {diag['k_hat']:.2f}, limit {K_HAT_MAX}; importance-sampling ESS "
+        f"{diag['ess']:.0f}, minimum {ESS_MIN:.0f}"
+    )
     warnings.warn(
-        f"The fast path's diagnostics are poor (Pareto k-hat {diag['k_hat']:.2f}, limit "
-        f"{K_HAT_MAX}; importance-sampling ESS {diag['ess']:.0f}, minimum {ESS_MIN:.0f}): "
-        "falling back to NUTS (PyMC), which takes seconds to minutes.",
+        f"The fast path's diagnostics are poor ({reason}): falling back to NUTS (PyMC), "
+        "which takes seconds to minutes.",
         ConvergenceWarning,
         stacklevel=4,
     )
@@ -794,8 +802,13 @@ class BayesianCalibrator(CalibratorBase):
         elif self.kind == "monotone":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
             J = int(self.score_levels_.size)
+            hmc_args = (lvl, y, w, g, rank, J, self.prior_)
+            if (S + 1) * J > monotone_hmc.LAPLACE_MAX_PARAMS:  # Laplace would not be trusted
+                return (*monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng), None)
             model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
             post = grid_posterior(model, draws=int(self.draws), rng=rng)
+            if not _trusted({"method": "laplace", **post}):  # second resort: HMC
+                return (*monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng), None)
             draws, hyper = split_monotone(post, mono)
             draws["theta"] = draws["theta"][:, rank]
         else:
@@ -1046,6 +1059,9 @@ class BayesianCalibrator(CalibratorBase):
                     f"ESS {d['ess']:.0f} (minimum {ESS_MIN:.0f}): the Laplace approximation is "
                     "far from the posterior. Refit with method='nuts'"
                 )
+        elif d["method"] == "hmc":
+            if not _trusted(d):
+                problems.append(hmc.untrusted_reason(d) + ". Refit with method='nuts'")
         else:
             if d.get("divergences", 0) > 0:
                 problems.append(
