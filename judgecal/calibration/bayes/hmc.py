@@ -39,6 +39,8 @@ __all__ = ["RHAT_MAX", "ESS_MIN", "diagnostics", "sample", "trusted"]
 
 #: ``x (chains, D) -> (log density (chains,), gradient (chains, D))``
 LogDensity = Callable[[FloatArray], tuple[FloatArray, FloatArray]]
+#: ``(x, log density, rng) -> (x, log density)``: extra moves after each transition
+Moves = Callable[[FloatArray, FloatArray, np.random.Generator], tuple[FloatArray, FloatArray]]
 
 #: Draws are trusted when every rank-normalized split R-hat is at most this ...
 RHAT_MAX = 1.05
@@ -200,6 +202,7 @@ def sample(
     metric: tuple[FloatArray, FloatArray] | None = None,
     enough: Callable[[FloatArray], bool] | None = None,
     rounds: int = 1,
+    moves: Moves | None = None,
 ) -> dict[str, Any]:
     """Draws of every chain after warm-up, ``(chains, draws, D)``, with sampler statistics.
 
@@ -225,6 +228,10 @@ def sample(
         says no, up to ``rounds - 1`` more rounds of ``draws`` per chain are added.
     rounds : int
         Rounds of draws at most.
+    moves : callable, optional
+        ``(x, log density, rng) -> (x, log density)``: extra Markov moves that leave
+        the target invariant (e.g. Metropolis updates of group scales), made after
+        every HMC transition.
 
     Returns
     -------
@@ -265,6 +272,10 @@ def sample(
         jitter = step * rng.uniform(0.9, 1.1, (chains, 1))
         state, accept, divergent = _transition(target, state, jitter, n_steps, rng)
         gradients += n_steps
+        if moves is not None:
+            x, _ = moves(target.to_x(state[0]), state[1], rng)
+            y = target.to_y(x)
+            state = (y, *target(y))
         if it < warmup:
             history[it] = target.to_x(state[0])
             step = adapt.update(float(np.mean(accept)))

@@ -32,6 +32,8 @@ from judgecal.calibration.bayes import hmc
 
 __all__ = ["LAPLACE_MAX_PARAMS", "MonotoneTarget", "posterior", "sample_monotone"]
 
+#: Standard deviation of the Metropolis steps of the log scales.
+_MOVE_STEP = 0.7
 #: Up to this many parameters ((stages + 1) x levels), the calibrator tries the nested
 #: Laplace approximation first (it is then cheap and usually trusted); beyond, it never is.
 LAPLACE_MAX_PARAMS = 20
@@ -95,6 +97,8 @@ class MonotoneTarget:
         # sums the cells' terms into the scale they share (column 0: tau_c, others: tau_g)
         self.to_scale = np.zeros((S * J, self.n_scales))
         self.to_scale[np.arange(S * J), np.minimum(np.tile(np.arange(J), S), 1)] = 1.0
+        column = np.minimum(np.arange(J), 1)
+        self.scale_cells = [np.broadcast_to(column == k, (S, J)).astype(np.float64) for k in (0, 1)]
 
     def _centring(self, agree: FloatArray, weight: FloatArray, mu_g0: float) -> FloatArray:
         """Partial centring weight of every value: its labels' share of its precision."""
@@ -178,6 +182,34 @@ class MonotoneTarget:
         value += (x[:, J : self.head] - 0.5 * scale * scale).sum(axis=1) - 0.5 * (dev * dev).sum(1)
         return value, grad
 
+    def scale_moves(
+        self, x: FloatArray, value: FloatArray, rng: np.random.Generator
+    ) -> tuple[FloatArray, FloatArray]:
+        r"""Metropolis moves of each log scale, interweaving two parametrisations.
+
+        A move changes :math:`\log\tau` by a normal step and either keeps the
+        values fixed (centred: the likelihood does not change) or keeps
+        :math:`z = (c - \mu)/\tau` fixed (non-centred); the first mixes when labels
+        pin the values down, the second when they do not (Yu and Meng, 2011).
+        In the coordinates ``v`` both are a rescaling of ``u = v - lambda mu``.
+        """
+        C, lam = x.shape[0], self.weight_centred
+        for scale in range(self.n_scales):
+            cells = self.scale_cells[scale]
+            for exponent in (lam - 1.0, lam):  # values fixed, then z fixed
+                delta: FloatArray = _MOVE_STEP * rng.standard_normal(C)
+                u = x[:, self.head :].reshape(C, self.S, self.J) - lam * x[:, None, : self.J]
+                shift = np.exp(exponent * cells * delta[:, None, None])
+                cand = x.copy()
+                cand[:, self.J + scale] += delta
+                cand[:, self.head :] = (u * shift + lam * x[:, None, : self.J]).reshape(C, -1)
+                cand_value = self(cand)[0]
+                log_ratio = cand_value - value + delta * float(np.sum(exponent * cells))
+                take = np.log(rng.random(C)) < log_ratio
+                x = np.where(take[:, None], cand, x)
+                value = np.where(take, cand_value, value)
+        return x, value
+
     def hyper(self, x: FloatArray) -> dict[str, FloatArray]:
         """Population draws: ``mu_c``, ``tau_c``, ``mu_g`` (draws, J-1), ``tau_g``."""
         J = self.J
@@ -213,6 +245,7 @@ def sample_monotone(
     chains: int = CHAINS,
     warmup: int = WARMUP,
     integration_time: float = hmc.INTEGRATION_TIME,
+    moves: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Per-stage logit draws (``theta``: draws, S, J), population draws and diagnostics.
 
@@ -252,6 +285,7 @@ def sample_monotone(
         metric=(center, chol),
         enough=enough,
         rounds=ROUNDS,
+        moves=target.scale_moves if moves else None,
     )
     chains_draws = out["draws"]
     diag: dict[str, Any] = {
