@@ -197,7 +197,7 @@ class MonotoneTarget:
         for scale in range(self.n_scales):
             cells = self.scale_cells[scale]
             for exponent in (lam - 1.0, lam):  # values fixed, then z fixed
-                delta: FloatArray = _MOVE_STEP * rng.standard_normal(C)
+                delta = _MOVE_STEP * np.asarray(rng.standard_normal(C), dtype=np.float64)
                 u = x[:, self.head :].reshape(C, self.S, self.J) - lam * x[:, None, : self.J]
                 shift = np.exp(exponent * cells * delta[:, None, None])
                 cand = x.copy()
