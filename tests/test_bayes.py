@@ -99,9 +99,10 @@ def test_fast_path_does_not_import_pymc_and_is_fast() -> None:
 def test_seeded_reproducible() -> None:
     rng = np.random.default_rng(2)
     s, stages, y = _simulate(rng, 200, [0.0, 0.3], [1.0, 0.8])
-    a = BayesianCalibrator(score_range=(1, 5), random_state=7).fit(s, y, stages=stages)
-    b = BayesianCalibrator(score_range=(1, 5), random_state=7).fit(s, y, stages=stages)
-    c = BayesianCalibrator(score_range=(1, 5), random_state=8).fit(s, y, stages=stages)
+    kw = {"score_range": (1, 5), "link": "parametric"}
+    a = BayesianCalibrator(**kw, random_state=7).fit(s, y, stages=stages)
+    b = BayesianCalibrator(**kw, random_state=7).fit(s, y, stages=stages)
+    c = BayesianCalibrator(**kw, random_state=8).fit(s, y, stages=stages)
     np.testing.assert_array_equal(a.draws_["s0"]["a"], b.draws_["s0"]["a"])
     np.testing.assert_array_equal(a.predict_interval(s), b.predict_interval(s))
     assert not np.array_equal(a.draws_["s0"]["a"], c.draws_["s0"]["a"])
@@ -250,7 +251,8 @@ def test_psis_flags_a_bad_proposal() -> None:
 def test_discrete_and_chunked_predictions_match_direct_computation() -> None:
     rng = np.random.default_rng(4)
     s, stages, y = _simulate(rng, 300, [0.2, -0.2], [1.0, 1.2])
-    cal = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=200).fit(s, y, stages=stages)
+    cal = BayesianCalibrator(score_range=(1, 5), random_state=0, draws=200, link="parametric")
+    cal.fit(s, y, stages=stages)
     d = cal.draws_["s0"]
     x = rng.uniform(1, 5, 3_000)  # few distinct values: exact, in blocks
     direct = _sigmoid(d["a"][:, None] + d["b"][:, None] * _logit_feature(x)[None, :])

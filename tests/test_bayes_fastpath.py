@@ -38,7 +38,7 @@ def _simulate(kind: str, n: int, seed: int) -> tuple[Any, Any, Any]:
         return s, STAGES[g], y
     s = rng.integers(1, 6, n).astype(float)
     eta = (s - 3.0) * slope + offset
-    if kind == "monotone":
+    if kind in ("monotone", "flexible"):
         return s, STAGES[g], (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     cut = np.array([-2.0, -0.5, 0.5, 2.0])
     y = 1 + np.sum(eta[:, None] + rng.logistic(size=n)[:, None] > cut, axis=1)
@@ -50,6 +50,8 @@ def _params(kind: str) -> dict[str, Any]:
         return {"kind": kind, "score_range": (0, 2)}
     if kind == "ordinal":
         return {"kind": kind, "score_range": (1, 5), "threshold": 4}
+    if kind == "flexible":  # binary with the flexible link (the default on a 1-5 scale)
+        return {"kind": "binary", "score_range": (1, 5), "link": "flexible"}
     return {"kind": kind}
 
 
@@ -178,7 +180,7 @@ def test_poor_diagnostics_fall_back_to_nuts_with_a_warning(
 
 # ------------------------------------------------------------------------------ real NUTS
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["monotone", "ordinal", "pairwise"])
+@pytest.mark.parametrize("kind", ["monotone", "ordinal", "pairwise", "flexible"])
 def test_fast_path_agrees_with_nuts(kind: str) -> None:
     s, st, y = _simulate(kind, 300, 4)
     fast = BayesianCalibrator(**_params(kind), random_state=0, draws=2000).fit(s, y, stages=st)

@@ -167,7 +167,35 @@ def test_logistic_state_is_validated(name: str, tmp_path: Path) -> None:
 def _bayes_state(tmp_path: Path) -> dict[str, Any]:
     s, y = _data()
     stages = np.where(np.arange(s.size) % 2, "x", "y")
-    return _saved(BayesianCalibrator(random_state=0, draws=100).fit(s, y, stages=stages), tmp_path)
+    cal = BayesianCalibrator(random_state=0, draws=100, link="parametric")
+    return _saved(cal.fit(s, y, stages=stages), tmp_path)
+
+
+def _flexible_state(tmp_path: Path) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    s = rng.integers(1, 8, 200).astype(float)
+    y = (rng.random(200) < s / 8).astype(float)
+    cal = BayesianCalibrator(score_range=(1, 7), random_state=0, draws=100, link="flexible")
+    return _saved(cal.fit(s, y), tmp_path)
+
+
+FLEXIBLE_EDITS = {
+    "theta_shorter": lambda st: _first_stage(st).__setitem__(
+        "theta", _first_stage(st)["theta"][:50]
+    ),
+    "theta_infinite": lambda st: _first_stage(st).__setitem__("theta", [[1e400] * 7] * 100),
+    "theta_one_level_short": lambda st: _first_stage(st).__setitem__(
+        "theta", [row[:-1] for row in _first_stage(st)["theta"]]
+    ),
+    "score_levels_missing": lambda st: st.pop("score_levels"),
+    "score_levels_not_increasing": lambda st: st.__setitem__("score_levels", [7, 6, 5, 4, 3, 2, 1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLEXIBLE_EDITS))
+def test_flexible_link_state_is_validated(name: str, tmp_path: Path) -> None:
+    with pytest.raises((ValueError, InputError, PersistenceError)):
+        _load_edited(_flexible_state(tmp_path), FLEXIBLE_EDITS[name], tmp_path)
 
 
 def _first_stage(st: dict[str, Any]) -> dict[str, Any]:

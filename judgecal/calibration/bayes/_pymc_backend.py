@@ -72,6 +72,8 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             b = pm.Deterministic("b", mu_b + tau_b * z_b)
             eta = a[g] + b[g] * f
             pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+        elif kind == "flexible":
+            _flexible_logit(pm, pt, S, data, prior, y, w, g)
         elif kind == "monotone":
             J = int(data["n_levels"])
             lvl = pm.Data("lvl", data["lvl"])
@@ -129,6 +131,33 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
     return model
 
 
+def _flexible_logit(
+    pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
+) -> None:
+    """Binary with ``link="flexible"``: backbone ``a_j + F b_j`` plus a random walk per stage."""
+    F = pm.Data("F", data["F"])
+    lvl = pm.Data("lvl", data["lvl"])
+    J, K = (int(v) for v in np.shape(data["F"]))
+    center = np.zeros(K)
+    center[0] = prior["mu_b"]
+    sds = np.full(K, prior.get("sd_c", 1.0))
+    sds[0] = prior["sd_b"]
+    mu_a = pm.Normal("mu_a", prior["mu_a"], prior["sd_a"])
+    mu_b = pm.Normal("mu_b", center, sds, shape=K)
+    tau_a = pm.HalfNormal("tau_a", prior["tau_a"])
+    tau_b = pm.HalfNormal("tau_b", prior["tau_b"])
+    tau_r = pm.HalfNormal("tau_r", prior["tau_r"])
+    z_a = pm.Normal("z_a", 0.0, 1.0, shape=S)
+    z_b = pm.Normal("z_b", 0.0, 1.0, shape=(S, K))
+    z_r = pm.Normal("z_r", 0.0, 1.0, shape=(S, J))
+    a = mu_a + tau_a * z_a
+    b = mu_b[None, :] + tau_b * z_b
+    walk = pt.cumsum(tau_r * z_r, axis=1)
+    theta = pm.Deterministic("theta", a[:, None] + pt.dot(b, F.T) + walk)
+    eta = theta[g, lvl]
+    pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+
+
 def _panel_loglik(
     pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
 ) -> None:
@@ -154,13 +183,17 @@ def _key(kind: str, data: dict[str, Any], prior: dict[str, float]) -> tuple[Any,
         int(data.get("n_levels", 0)),
         int(data.get("n_raters", 0)),
         int(np.shape(data["f"])[1]) if kind == "panel" else 1,
+        np.shape(data["F"]) if kind == "flexible" else (),
         tuple(sorted(prior.items())),
     )
 
 
 def _set_data(pm: Any, model: Any, kind: str, data: dict[str, Any]) -> None:
     new = {"y": data["y"], "w": data["w"], "g": data["g"]}
-    new["lvl" if kind == "monotone" else "f"] = data["lvl" if kind == "monotone" else "f"]
+    if kind == "flexible":
+        new.update(lvl=data["lvl"], F=data["F"])
+    else:
+        new["lvl" if kind == "monotone" else "f"] = data["lvl" if kind == "monotone" else "f"]
     if data.get("n_raters", 0):
         new["rater"] = data["rater"]
     pm.set_data(new, model=model)
@@ -241,6 +274,7 @@ def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
 _NAMES = {
     "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
     "monotone": (["theta"], ["mu_c", "tau_c", "mu_g", "tau_g"]),
+    "flexible": (["theta"], ["mu_a", "mu_b", "tau_a", "tau_b", "tau_r"]),
     "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b", "tau_r"]),
     "panel": (["a", "b"], ["mu_a", "mu_u"]),
 }

@@ -128,8 +128,12 @@ from judgecal.vocabulary import PAIRWISE_CODES, check_ties
 __all__ = ["BayesianCalibrator", "laplace_binary", "prior_predictive", "psis"]
 
 KINDS = ("binary", "monotone", "ordinal", "pairwise")
-#: ``parametric``: logistic in the feature; ``flexible``: plus a random walk over score levels.
-LINKS = ("parametric", "flexible")
+#: ``parametric``: logistic in the feature; ``flexible``: plus a random walk over score levels;
+#: ``auto``: ``flexible`` for ``binary`` on a discrete scale of FLEX_LEVELS levels, else parametric.
+LINKS = ("auto", "parametric", "flexible")
+#: Distinct judge scores for which ``link="auto"`` picks the flexible link (fewer: every
+#: level would get its own free logit; more: the scale is continuous).
+FLEX_LEVELS = (5, 40)
 METHODS = ("auto", "laplace", "nuts")
 # The model reads pairwise outcomes as ordinal levels 1..3; the boundary speaks the one
 # vocabulary coding (second=0, tie=1, first=2) and the words: level = code + 1.
@@ -375,15 +379,19 @@ class BayesianCalibrator(CalibratorBase):
         NUTS settings.
     random_state : int, optional
         Seed; the same seed gives the same posterior draws.
-    link : {"parametric", "flexible"}
-        ``binary`` on a discrete judge scale only. ``flexible`` adds to each
-        stage's logit a first-order random walk over the score levels,
+    link : {"auto", "parametric", "flexible"}
+        ``binary`` only. ``flexible`` adds to each stage's logit a first-order
+        random walk over the judge's score levels,
         :math:`r_{j,1} \sim N(0, \tau_r^2)`, :math:`r_{j,l} - r_{j,l-1} \sim
         N(0, \tau_r^2)`, :math:`\tau_r \sim \text{HalfNormal}(1)` (prior key
-        ``tau_r``), so a truth whose link is not the parametric one (a step, or
-        logistic in the raw score under ``score_range``) is still covered; with
-        few labels the evidence keeps :math:`\tau_r` small. Fast path only (no
-        NUTS model; poor diagnostics warn but keep the draws); no ``p_identity``.
+        ``tau_r``), and with ``score_range`` a second backbone slope on the
+        rescaled score (prior sd ``sd_c``), so a truth whose link is not the
+        parametric one (a step, or logistic in the raw score) is still covered;
+        with few labels the evidence keeps :math:`\tau_r` small. No
+        ``p_identity``. ``auto`` (default) is ``flexible`` for ``binary`` on one
+        judge with 5 to 40 distinct scores (with ``score_range``, its ends are
+        levels too), at most 50 stages and no ``p_identity``, else
+        ``parametric``; ``link_`` says which was used.
 
     Attributes
     ----------
@@ -435,7 +443,7 @@ class BayesianCalibrator(CalibratorBase):
         chains: int = 2,
         target_accept: float = 0.9,
         random_state: int | None = None,
-        link: str = "parametric",
+        link: str = "auto",
     ) -> None:
         self.kind = kind
         self.method = method
@@ -457,12 +465,9 @@ class BayesianCalibrator(CalibratorBase):
         check_choice(self.method, "method", METHODS, where=where)
         method = self.method
         check_choice(self.link, "link", LINKS, where=where)
-        if self.link == "flexible" and (self.kind != "binary" or method == "nuts"):
+        if self.link == "flexible" and self.kind != "binary":
             raise InputError(
-                "link",
-                "'parametric' unless kind='binary' with method 'auto' or 'laplace'",
-                self.link,
-                where=where,
+                "link", "'auto' or 'parametric' unless kind='binary'", self.link, where=where
             )
         if self.score_range is not None:
             try:
@@ -495,11 +500,12 @@ class BayesianCalibrator(CalibratorBase):
         if self.random_state is not None:
             check_int(self.random_state, "random_state", low=0, where=where)
         prior = default_prior(self.kind, self.score_range is not None)
-        if self.link == "flexible":
+        if self.kind == "binary" and self.link != "parametric":
             prior["tau_r"] = 1.0
-            del prior["p_identity"]
             if self.score_range is not None:
                 prior["sd_c"] = 1.0
+            if self.link == "flexible":
+                del prior["p_identity"]
         if self.prior is not None:
             if not isinstance(self.prior, dict):
                 raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
@@ -597,7 +603,7 @@ class BayesianCalibrator(CalibratorBase):
         if self._rater_rows is None and hasattr(self, "raters_"):
             del self.raters_  # from an earlier fit with raters
         x, yy, w, g = self._fit_data(X, y, sample_weight, stages, where)
-        self.prior_ = prior
+        self.prior_ = self._link_prior(prior)
         rng = np.random.default_rng(self.random_state)
         t0 = time.perf_counter()
         self._idata = None
@@ -606,8 +612,7 @@ class BayesianCalibrator(CalibratorBase):
         if method in ("laplace", "auto"):
             draws, hyper, diag, evidence = self._fit_fast(x, yy, w, g, rng)
             few_stages = len(self.stages_) <= NUTS_MAX_STAGES
-            # NUTS has no flexible link: its fast-path draws are kept (with a warning)
-            if method == "auto" and not _trusted(diag) and few_stages and self.link != "flexible":
+            if method == "auto" and not _trusted(diag) and few_stages:
                 _warn_fallback(diag)
                 draws, hyper, diag = self._fit_nuts(x, yy, w, g)
                 diag["fallback_from"] = "laplace"
@@ -709,11 +714,43 @@ class BayesianCalibrator(CalibratorBase):
         self.classes_ = self._classes()
         self.n_features_in_ = 1 if x.ndim == 1 else int(x.shape[1])
         self._set_feature(x, w)
-        if self.kind == "monotone" or self.link == "flexible":
+        self.link_ = self._resolve_link(x, where)
+        if self.kind == "monotone":
+            self.score_levels_ = self._monotone_levels(x, where)
+        elif self.link_ == "flexible":
+            self.score_levels_ = self._flexible_levels(x, where)
+        return x, yy, w, g.astype(np.int64)
+
+    def _resolve_link(self, x: FloatArray, where: str) -> str:
+        """``parametric`` or ``flexible``: what ``link`` means for these scores."""
+        if self.link == "flexible":
             if x.ndim == 2:
                 raise InputError("link", "'parametric' for a judge panel", self.link, where=where)
-            self.score_levels_ = self._monotone_levels(x, where)
-        return x, yy, w, g.astype(np.int64)
+            return "flexible"
+        asked_identity = (self.prior or {}).get("p_identity", 0.0)
+        if self.link == "parametric" or self.kind != "binary" or x.ndim == 2 or asked_identity:
+            return "parametric"
+        n_levels, n_stages = np.unique(x).size, len(self.stages_)
+        discrete = FLEX_LEVELS[0] <= n_levels <= FLEX_LEVELS[1]
+        return "flexible" if discrete and n_stages <= NUTS_MAX_STAGES else "parametric"
+
+    def _flexible_levels(self, x: FloatArray, where: str) -> FloatArray:
+        """The scores the flexible link has a logit for: those seen, and the scale's ends."""
+        levels = self._monotone_levels(x, where)
+        if self.score_range is None:
+            return levels
+        lo, hi = (float(v) for v in self.score_range)
+        return np.unique(np.concatenate([levels, [lo, hi]]))
+
+    def _link_prior(self, prior: dict[str, float]) -> dict[str, float]:
+        """The prior of the link in use: the other link's keys dropped."""
+        if self.kind != "binary":
+            return prior
+        drop = ("p_identity",) if self.link_ == "flexible" else ("tau_r", "sd_c")
+        return {k: v for k, v in prior.items() if k not in drop}
+
+    def _is_flexible(self) -> bool:
+        return self.kind == "binary" and getattr(self, "link_", self.link) == "flexible"
 
     def _scores(self, X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
         """One judge's scores (n,), or a panel (n, k) for ``kind='binary'``, checked against fit."""
@@ -786,15 +823,26 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any] | None]:
         """The numpy fast path of any kind: draws, population draws, diagnostics, evidence."""
-        if self.kind == "binary" and self.link != "flexible":
+        if self.kind == "binary" and not self._is_flexible():
             return self._fit_laplace(x, y, w, g, rng)
         S = len(self.stages_)
         rank = data_order(g, w, y, x, S)
         if self.kind == "binary":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
             features = self._flexible_features(self.score_levels_)
+            # the cost is linear in stages x grid points: a coarser grid for very many stages
+            points = 7 if S <= NUTS_MAX_STAGES else 5 if S <= 1000 else 3
             post = flexible_posterior(
-                lvl, features, y, w, rank[g], S, self.prior_, draws=int(self.draws), rng=rng
+                lvl,
+                features,
+                y,
+                w,
+                rank[g],
+                S,
+                self.prior_,
+                draws=int(self.draws),
+                rng=rng,
+                points=points,
             )
             draws = {"theta": post["theta"]}
             hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r")}
@@ -865,7 +913,8 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Draws, population draws and diagnostics from PyMC's NUTS."""
-        res, diag = self._sample_nuts(self.kind, self._backend_data(x, y, w, g))
+        model = "flexible" if self._is_flexible() else self.kind
+        res, diag = self._sample_nuts(model, self._backend_data(x, y, w, g))
         return res["draws"], res["hyper"], diag
 
     def _sample_nuts(
@@ -970,7 +1019,10 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> dict[str, Any]:
         data: dict[str, Any] = {"y": y, "w": w, "g": g, "n_stages": len(self.stages_)}
-        if self.kind == "monotone":
+        if self._is_flexible():
+            data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
+            data["F"] = self._flexible_features(self.score_levels_)
+        elif self.kind == "monotone":
             data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
             data["n_levels"] = int(self.score_levels_.size)
         else:
@@ -990,7 +1042,7 @@ class BayesianCalibrator(CalibratorBase):
         out: dict[Any, State] = {}
         S = len(self.stages_)
         D = next(iter(draws.values())).shape[0]
-        if self.kind == "binary" and self.link == "flexible":
+        if self._is_flexible():
             return self._flexible_stage_draws(draws, hyper, rng)
         if self.kind == "monotone":
             theta = np.asarray(draws["theta"])  # (D, S, J)
@@ -1176,7 +1228,7 @@ class BayesianCalibrator(CalibratorBase):
         if fp["type"] == "logit":
             span = fp["high"] - fp["low"]
             pts.append(np.array([fp["low"] + fp["eps"] * span, fp["high"] - fp["eps"] * span]))
-        if self.kind == "monotone" or self.link == "flexible":
+        if self.kind == "monotone" or self._is_flexible():
             pts.append(self.score_levels_)
         g = np.unique(np.concatenate(pts))
         out: FloatArray = g[(g >= u[0]) & (g <= u[-1])]
@@ -1479,7 +1531,7 @@ class BayesianCalibrator(CalibratorBase):
             "draws": {s: self.draws_[s] for s in self.stages_},
             "new_stage": self.draws_[NEW_STAGE],
         }
-        if self.kind == "monotone" or self.link == "flexible":
+        if self.kind == "monotone" or self._is_flexible():
             state["score_levels"] = self.score_levels_
         if self.n_features_in_ != 1:  # a panel; one judge keeps 0.1's state
             state["n_judges"] = int(self.n_features_in_)
@@ -1494,8 +1546,12 @@ class BayesianCalibrator(CalibratorBase):
             raise ValueError(f"'kind' must be one of {KINDS}, got {kind!r}")
         n_judges = decode_n_judges(state, kind)
         stages, counts, feature, levels = check_header(state, kind, n_judges)
-        # a flexible link's draws are per-level logits, as the monotone kind's
-        draws_kind = "flexible" if kind == "binary" and self.link == "flexible" else kind
+        # a flexible link's draws are per-level logits, as the monotone kind's; a binary
+        # state holds score levels exactly when its link was flexible
+        flexible = kind == "binary" and "score_levels" in state
+        if self.link == "flexible" and kind == "binary" and not flexible:
+            raise ValueError("link='flexible' but the state has no score levels")
+        draws_kind = "flexible" if flexible else kind
         score_levels = decode_score_levels(state, draws_kind)
         n_draws = expected_draws(self.get_params(), state["diagnostics"].get("method"))
         self.draws_ = decode_draws(
@@ -1507,6 +1563,7 @@ class BayesianCalibrator(CalibratorBase):
         self.diagnostics_ = dict(state["diagnostics"])
         if score_levels is not None:
             self.score_levels_ = score_levels
+        self.link_ = "flexible" if flexible else "parametric"
         self.classes_ = self._classes()
         self.n_features_in_ = n_judges
         self._idata = None

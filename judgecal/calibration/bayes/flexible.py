@@ -191,9 +191,7 @@ def _factor(lam: FloatArray, curv: FloatArray, cells: _Cells) -> _Arrow:
     return _Arrow(blocks, coupling, schur)
 
 
-def _neg_log_post(
-    cells: _Cells, lam: FloatArray, eta: FloatArray, v: FloatArray
-) -> FloatArray:
+def _neg_log_post(cells: _Cells, lam: FloatArray, eta: FloatArray, v: FloatArray) -> FloatArray:
     """Negative log conditional posterior (without constants) per leading index."""
     dev = eta - (v @ cells.M.T)[..., None, :]
     quad = np.einsum("...sj,...jk,...sk->...", dev, lam, dev)
@@ -216,9 +214,7 @@ def _gradient(
     return gj, gv, cells.weight * p * (1.0 - p)
 
 
-def _newton(
-    cells: _Cells, lam: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray, _Arrow]:
+def _newton(cells: _Cells, lam: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, _Arrow]:
     """Modes (stage logits, pooled means), objective values and factors, per grid point."""
     G = lam.shape[0]
     S, J = cells.weight.shape
@@ -329,6 +325,27 @@ def _log_joint(
     return out
 
 
+def _importance(
+    cells: _Cells, grid: _Grid, pi: FloatArray, n: int, rng: np.random.Generator
+) -> tuple[tuple[FloatArray, FloatArray, IntArray], FloatArray, float]:
+    """Proposal draws, their Pareto-smoothed importance weights and k-hat."""
+    eta, v, comp, log_q = _proposal_draws(grid, pi, n, rng)
+    weights, k_hat = psis(_log_joint(cells, grid, eta, v, comp) - log_q)
+    return (eta, v, comp), weights, k_hat
+
+
+def _reweighted(pi: FloatArray, comp: IntArray, weights: FloatArray) -> FloatArray:
+    """Grid weights moved toward the importance-weighted mass of each grid point.
+
+    Where the Laplace evidence of a grid point is off, its draws' weights are off on
+    average: the mass they carry is a better estimate of the point's posterior mass.
+    Points without draws keep a share of their old weight (a defensive mixture).
+    """
+    mass = np.bincount(comp, weights=weights, minlength=pi.size)
+    out = 0.5 * mass / mass.sum() + 0.5 * pi
+    return np.asarray(out / out.sum(), dtype=np.float64)
+
+
 def flexible_posterior(
     lvl: IntArray,
     F: FloatArray,
@@ -390,9 +407,12 @@ def flexible_posterior(
     pi = np.where(pi > 1e-6 * pi.max(), pi, 0.0)
     pi /= pi.sum()
     P = S * J + grid.v.shape[1]
-    n_prop = int(min(max(4 * draws, 4000), max(draws, _PROPOSAL_FLOATS // P)))
-    eta, v, comp, log_q = _proposal_draws(grid, pi, n_prop, rng)
-    weights, k_hat = psis(_log_joint(cells, grid, eta, v, comp) - log_q)
+    n_prop = int(min(max(8 * draws, 8000), max(draws, _PROPOSAL_FLOATS // P)))
+    (eta, v, comp), weights, k_hat = _importance(cells, grid, pi, n_prop, rng)
+    if k_hat > 0.5:  # one round re-weighting the grid points by their importance weights
+        cand = _importance(cells, grid, _reweighted(pi, comp, weights), n_prop, rng)
+        if cand[2] < k_hat:
+            (eta, v, comp), weights, k_hat = cand
     idx = rng.permutation(systematic_resample(weights, draws, rng))
     step = float(grid.log_tau[1, -1] - grid.log_tau[0, -1]) if points > 1 else 0.0
     tau = np.exp(grid.log_tau[comp[idx]] + rng.uniform(-0.5, 0.5, (draws, 3)) * step)
