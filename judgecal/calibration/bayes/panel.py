@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from judgecal._validation import FloatArray, IntArray
 from judgecal.calibration.base import sigmoid
@@ -145,6 +144,8 @@ def _mode_and_covariance(model: PanelModel) -> tuple[FloatArray, FloatArray]:
 
     def objective(t: FloatArray) -> tuple[float, FloatArray]:
         return -float(model.log_post(t[None, :])[0]), -model.gradient(t)
+
+    from scipy import optimize  # imported here: it costs 0.2-0.5 s, and only panels need it
 
     res = optimize.minimize(objective, start, jac=True, method="BFGS", options={"gtol": 1e-8})
     mode = np.asarray(res.x, dtype=np.float64)
