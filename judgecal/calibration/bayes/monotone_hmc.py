@@ -44,7 +44,7 @@ WARMUP = 100
 #: Draws kept per chain, at least.
 MIN_PER_CHAIN = 50
 #: Rounds of draws at most: a round is added while the diagnostics are poor.
-ROUNDS = 2
+ROUNDS = 3
 
 
 #: A value is centred when its labels' precision exceeds this times its prior's.
