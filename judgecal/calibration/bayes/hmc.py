@@ -47,7 +47,7 @@ RHAT_MAX = 1.05
 #: ... every bulk effective sample size is at least this ...
 ESS_MIN = 200.0
 #: ... and at most this share of the transitions diverged.
-DIVERGENT_MAX = 0.01
+DIVERGENT_MAX = 0.02
 _TARGET_ACCEPT = 0.8
 INTEGRATION_TIME = 2.0
 _MAX_STEPS = 64

@@ -109,7 +109,10 @@ class MonotoneTarget:
         with np.errstate(divide="ignore"):
             data[:, 1:] = math.exp(mu_g0) ** 2 / (1.0 / info[:, :-1] + 1.0 / info[:, 1:])
         prior = self.scale0[np.minimum(np.arange(self.J), 1)] ** 2
-        out: FloatArray = data * prior / (1.0 + data * prior)
+        # one stage: its mean is as free as its values, and centring on it would leave a
+        # funnel between the two and the scale (non-centred, the ridge is moved along by
+        # the exact draws of the means in scale_moves)
+        out: FloatArray = data * prior / (1.0 + data * prior) * (self.S > 1)
         return out
 
     def start(self, rng: np.random.Generator, chains: int) -> FloatArray:
@@ -194,6 +197,8 @@ class MonotoneTarget:
         In the coordinates ``v`` both are a rescaling of ``u = v - lambda mu``.
         """
         C, lam = x.shape[0], self.weight_centred
+        x = self._gibbs_means(x, rng)
+        value = self(x)[0]
         for scale in range(self.n_scales):
             cells = self.scale_cells[scale]
             for exponent in (lam - 1.0, lam):  # values fixed, then z fixed
@@ -209,6 +214,24 @@ class MonotoneTarget:
                 x = np.where(take[:, None], cand, x)
                 value = np.where(take, cand_value, value)
         return x, value
+
+    def _gibbs_means(self, x: FloatArray, rng: np.random.Generator) -> FloatArray:
+        """Exact draws of the population means given the values and scales (conjugate).
+
+        With the values fixed the likelihood does not change, and each mean's
+        conditional is normal; this moves along the ridge between a mean and its
+        values that a single stage leaves.
+        """
+        values, mu, log_tau, _, factor = self._values(x)
+        precision_tau = np.exp(-2.0 * log_tau[:, 0, :])  # (C, J)
+        precision = 1.0 / self.sd0**2 + self.S * precision_tau
+        mean = (self.mu0 / self.sd0**2 + values.sum(axis=1) * precision_tau) / precision
+        new_mu = mean + rng.standard_normal(mean.shape) / np.sqrt(precision)
+        out = x.copy()
+        out[:, : self.J] = new_mu
+        u = (values - new_mu[:, None, :]) / factor
+        out[:, self.head :] = (u + self.weight_centred * new_mu[:, None, :]).reshape(x.shape[0], -1)
+        return out
 
     def hyper(self, x: FloatArray) -> dict[str, FloatArray]:
         """Population draws: ``mu_c``, ``tau_c``, ``mu_g`` (draws, J-1), ``tau_g``."""
