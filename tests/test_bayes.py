@@ -125,8 +125,12 @@ def _coverage(n: int, trials: int, seed: int, p_identity: float) -> float:
         if rng.random() < p_identity:  # the prior's spike: the raw judge is calibrated
             a, b = np.zeros(2), np.ones(2)
         s, stages, y = _simulate(rng, n, a, b)
-        cal = BayesianCalibrator(
-            score_range=(1, 5), random_state=t, draws=400, prior={"p_identity": p_identity}
+        cal = BayesianCalibrator(  # the parametric link: the model the truth is drawn from
+            score_range=(1, 5),
+            random_state=t,
+            draws=400,
+            prior={"p_identity": p_identity},
+            link="parametric",
         )
         cal.fit(s, y, stages=stages)
         for k, name in enumerate(["s0", "s1"]):

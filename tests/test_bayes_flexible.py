@@ -98,7 +98,7 @@ def test_block_arrow_factor_matches_the_dense_hessian() -> None:
         S,
         dict(mu_a=0.0, sd_a=2.0, mu_b=1.0, sd_b=0.75, tau_a=0.5, tau_b=0.25, tau_r=1.0),
     )
-    lam, _ = fx._stage_precisions(F, np.array([[0.7, 0.3, 0.9], [0.1, 0.05, 2.0]]))
+    lam, _ = fx._stage_precisions(F, np.array([[0.7, 0.3, 0.9], [0.1, 0.05, 2.0]]), "walk")
     curv = rng.random((2, S, J)) * 5.0
     factor = fx._factor(lam, curv, cells)
     K1 = cells.M.shape[1]

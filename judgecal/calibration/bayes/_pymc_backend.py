@@ -134,7 +134,11 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
 def _flexible_logit(
     pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
 ) -> None:
-    """Binary with ``link="flexible"``: backbone ``a_j + F b_j`` plus a random walk per stage."""
+    """Binary with ``link="flexible"``: backbone ``a_j + F b_j`` plus per-level deviations.
+
+    ``data["structure"]``: ``"walk"`` (a random walk over the levels) or ``"levels"``
+    (independent levels); the fast path averages the two by their evidence.
+    """
     F = pm.Data("F", data["F"])
     lvl = pm.Data("lvl", data["lvl"])
     J, K = (int(v) for v in np.shape(data["F"]))
@@ -152,7 +156,7 @@ def _flexible_logit(
     z_r = pm.Normal("z_r", 0.0, 1.0, shape=(S, J))
     a = mu_a + tau_a * z_a
     b = mu_b[None, :] + tau_b * z_b
-    walk = pt.cumsum(tau_r * z_r, axis=1)
+    walk = pt.cumsum(tau_r * z_r, axis=1) if data["structure"] == "walk" else tau_r * z_r
     theta = pm.Deterministic("theta", a[:, None] + pt.dot(b, F.T) + walk)
     eta = theta[g, lvl]
     pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
@@ -183,7 +187,7 @@ def _key(kind: str, data: dict[str, Any], prior: dict[str, float]) -> tuple[Any,
         int(data.get("n_levels", 0)),
         int(data.get("n_raters", 0)),
         int(np.shape(data["f"])[1]) if kind == "panel" else 1,
-        np.shape(data["F"]) if kind == "flexible" else (),
+        (np.shape(data["F"]), data["structure"]) if kind == "flexible" else (),
         tuple(sorted(prior.items())),
     )
 

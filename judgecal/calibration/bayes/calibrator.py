@@ -111,7 +111,7 @@ from judgecal.calibration.bayes.fastpath import (
     laplace_binary,
     psis,
 )
-from judgecal.calibration.bayes.flexible import flexible_posterior
+from judgecal.calibration.bayes.flexible import STRUCTURES, flexible_posterior
 from judgecal.calibration.bayes.grid_laplace import grid_posterior
 from judgecal.calibration.bayes.panel import laplace_panel, new_stage_panel, panel_model
 from judgecal.calibration.bayes.state import (
@@ -607,6 +607,7 @@ class BayesianCalibrator(CalibratorBase):
         rng = np.random.default_rng(self.random_state)
         t0 = time.perf_counter()
         self._idata = None
+        self._structure_weights: dict[str, float] | None = None
         if x.ndim == 2:
             return self._fit_panel(x, yy, w, g, method, rng, t0)
         if method in ("laplace", "auto"):
@@ -845,7 +846,7 @@ class BayesianCalibrator(CalibratorBase):
                 points=points,
             )
             draws = {"theta": post["theta"]}
-            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r")}
+            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r", "walk")}
             draws["theta"] = draws["theta"][:, rank]
         elif self.kind == "monotone":
             lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
@@ -881,6 +882,9 @@ class BayesianCalibrator(CalibratorBase):
             "ess": post["ess"],
             "grid_points": post["grid_points"],
         }
+        if "structure_weights" in post:  # the flexible link: evidence of walk vs levels
+            diag["structure_weights"] = post["structure_weights"]
+            self._structure_weights = post["structure_weights"]
         return draws, hyper, diag, None
 
     def _fit_laplace(
@@ -913,9 +917,48 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Draws, population draws and diagnostics from PyMC's NUTS."""
-        model = "flexible" if self._is_flexible() else self.kind
-        res, diag = self._sample_nuts(model, self._backend_data(x, y, w, g))
+        if self._is_flexible():
+            return self._fit_nuts_flexible(x, y, w, g)
+        res, diag = self._sample_nuts(self.kind, self._backend_data(x, y, w, g))
         return res["draws"], res["hyper"], diag
+
+    def _fit_nuts_flexible(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """NUTS on each structure of the flexible link, mixed by the fast path's evidence."""
+        if self._structure_weights is None:  # method="nuts": the cheap fast path weighs them
+            self._fit_fast(x, y, w, g, np.random.default_rng(self.random_state))
+        share = dict(self._structure_weights or {"walk": 1.0, "levels": 0.0})
+        n_levels = round(share["levels"] * int(self.draws))
+        counts = {"walk": int(self.draws) - n_levels, "levels": n_levels}
+        runs = [self._nuts_structure(x, y, w, g, st, counts[st]) for st in STRUCTURES]
+        parts = [p for p in runs if p is not None]
+        draws = {"theta": np.concatenate([p[0]["theta"] for p in parts])}
+        hyper = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
+        diags = [p[2] for p in parts]
+        diag = {
+            "method": "nuts",
+            "max_rhat": max(d.get("max_rhat", 1.0) for d in diags),
+            "min_ess_bulk": min(d.get("min_ess_bulk", np.inf) for d in diags),
+            "divergences": sum(d.get("divergences", 0) for d in diags),
+            "structure_weights": share,
+        }
+        self._idata = None  # one run per structure: inference_data_ is built from the mix
+        return draws, hyper, diag
+
+    def _nuts_structure(
+        self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, structure: str, n: int
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+        """``n`` evenly spread NUTS draws of one structure of the flexible link."""
+        if n == 0:
+            return None
+        res, diag = self._sample_nuts(
+            "flexible", {**self._backend_data(x, y, w, g), "structure": structure}
+        )
+        idx = np.linspace(0, res["draws"]["theta"].shape[0] - 1, n).round().astype(np.int64)
+        hyper = {k: v[idx] for k, v in res["hyper"].items()}
+        hyper["walk"] = np.full(n, structure == "walk")
+        return {"theta": res["draws"]["theta"][idx]}, hyper, diag
 
     def _sample_nuts(
         self, model: str, data: dict[str, Any]
@@ -1082,7 +1125,9 @@ class BayesianCalibrator(CalibratorBase):
         mu_b = np.asarray(hyper["mu_b"]).reshape(D, -1)
         a = hyper["mu_a"] + hyper["tau_a"] * rng.standard_normal(D)
         b = mu_b + hyper["tau_b"][:, None] * rng.standard_normal(mu_b.shape)
-        walk = np.cumsum(hyper["tau_r"][:, None] * rng.standard_normal((D, J)), axis=1)
+        steps = hyper["tau_r"][:, None] * rng.standard_normal((D, J))
+        # the deviations of a new stage follow the structure of each draw (NUTS: the walk)
+        walk = np.where(hyper.get("walk", True)[..., None], np.cumsum(steps, axis=1), steps)
         out[NEW_STAGE] = {"theta": a[:, None] + b @ features.T + walk}
         return out
 

@@ -108,11 +108,18 @@ def _cells(
     return _Cells(weight, agree, M, center, np.diag(1.0 / sds**2))
 
 
-def _stage_precisions(F: FloatArray, tau: FloatArray) -> tuple[FloatArray, FloatArray]:
+#: The two structures of the deviations from the backbone: a random walk over the levels
+#: (neighbouring levels alike) or independent levels (a level may jump).
+STRUCTURES = ("walk", "levels")
+
+
+def _stage_precisions(
+    F: FloatArray, tau: FloatArray, structure: str
+) -> tuple[FloatArray, FloatArray]:
     """Per grid point, the precision of a stage's logits given ``v`` and its log-determinant."""
     J = F.shape[0]
     ones = np.ones((J, J))
-    rw_cov = np.linalg.inv(random_walk_precision(J))
+    rw_cov = np.linalg.inv(random_walk_precision(J)) if structure == "walk" else np.eye(J)
     cov = (
         tau[:, 0, None, None] ** 2 * ones
         + tau[:, 1, None, None] ** 2 * (F @ F.T)[None]
@@ -263,10 +270,12 @@ class _Grid:
     log_marginal: FloatArray  # (G,)
 
 
-def _fit_grid(cells: _Cells, F: FloatArray, priors: FloatArray, points: int) -> _Grid:
+def _fit_grid(
+    cells: _Cells, F: FloatArray, priors: FloatArray, points: int, structure: str
+) -> _Grid:
     """Laplace at every grid point, in chunks that bound memory."""
     log_tau, _ = _scale_grid(priors, points)
-    lam, lam_logdet = _stage_precisions(F, np.exp(log_tau))
+    lam, lam_logdet = _stage_precisions(F, np.exp(log_tau), structure)
     S, J = cells.weight.shape
     prior_logdet = S * lam_logdet + np.linalg.slogdet(cells.q0)[1]
     log_norm = 0.5 * prior_logdet + _log_prior_scales(log_tau, priors)
@@ -327,11 +336,14 @@ def _log_joint(
 
 def _importance(
     cells: _Cells, grid: _Grid, pi: FloatArray, n: int, rng: np.random.Generator
-) -> tuple[tuple[FloatArray, FloatArray, IntArray], FloatArray, float]:
-    """Proposal draws, their Pareto-smoothed importance weights and k-hat."""
+) -> tuple[tuple[FloatArray, FloatArray, IntArray], FloatArray, float, float]:
+    """Proposal draws, their Pareto-smoothed importance weights, k-hat and log evidence."""
     eta, v, comp, log_q = _proposal_draws(grid, pi, n, rng)
-    weights, k_hat = psis(_log_joint(cells, grid, eta, v, comp) - log_q)
-    return (eta, v, comp), weights, k_hat
+    log_r = _log_joint(cells, grid, eta, v, comp) - log_q
+    weights, k_hat = psis(log_r)
+    top = float(log_r.max())
+    log_evidence = top + math.log(float(np.mean(np.exp(log_r - top))))
+    return (eta, v, comp), weights, k_hat, log_evidence
 
 
 def _reweighted(pi: FloatArray, comp: IntArray, weights: FloatArray) -> FloatArray:
@@ -402,28 +414,74 @@ def flexible_posterior(
         )
     cells = _cells(lvl, F, y, w, g, S, prior)
     priors = np.array([prior["tau_a"], prior["tau_b"], prior["tau_r"]])
-    grid = _fit_grid(cells, F, priors, points)
+    fits = [_structure_fit(cells, F, priors, points, draws, st, rng) for st in STRUCTURES]
+    log_ev = np.array([f["log_evidence"] for f in fits])
+    share = np.exp(log_ev - log_ev.max())  # equal prior odds of the two structures
+    share /= share.sum()
+    counts = np.round(share * draws).astype(np.int64)
+    counts[int(np.argmax(share))] += draws - int(counts.sum())
+    used = [k for k in range(len(fits)) if counts[k] > 0]
+    parts = [_resampled(fits[k], int(counts[k]), rng) for k in used]
+    order = rng.permutation(draws)
+    out: dict[str, Any] = {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0]}
+    out["walk"] = np.concatenate([np.full(int(counts[k]), STRUCTURES[k] == "walk") for k in used])[
+        order
+    ]
+    out.update(
+        k_hat=max(fits[k]["k_hat"] for k in used if share[k] >= 0.01),
+        ess=min(fits[k]["ess"] for k in used if share[k] >= 0.01),
+        grid_points=sum(fits[k]["grid_points"] for k in used),
+        structure_weights={st: float(share[k]) for k, st in enumerate(STRUCTURES)},
+    )
+    return out
+
+
+def _structure_fit(
+    cells: _Cells,
+    F: FloatArray,
+    priors: FloatArray,
+    points: int,
+    draws: int,
+    structure: str,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Weighted proposal draws of one structure, with its k-hat, ESS and log evidence."""
+    S, J = cells.weight.shape
+    grid = _fit_grid(cells, F, priors, points, structure)
     pi = np.exp(grid.log_marginal - grid.log_marginal.max())
     pi = np.where(pi > 1e-6 * pi.max(), pi, 0.0)
     pi /= pi.sum()
     P = S * J + grid.v.shape[1]
     n_prop = int(min(max(8 * draws, 8000), max(draws, _PROPOSAL_FLOATS // P)))
-    (eta, v, comp), weights, k_hat = _importance(cells, grid, pi, n_prop, rng)
+    (eta, v, comp), weights, k_hat, log_ev = _importance(cells, grid, pi, n_prop, rng)
     if k_hat > 0.5:  # one round re-weighting the grid points by their importance weights
         cand = _importance(cells, grid, _reweighted(pi, comp, weights), n_prop, rng)
         if cand[2] < k_hat:
-            (eta, v, comp), weights, k_hat = cand
-    idx = rng.permutation(systematic_resample(weights, draws, rng))
+            (eta, v, comp), weights, k_hat, log_ev = cand
     step = float(grid.log_tau[1, -1] - grid.log_tau[0, -1]) if points > 1 else 0.0
-    tau = np.exp(grid.log_tau[comp[idx]] + rng.uniform(-0.5, 0.5, (draws, 3)) * step)
     return {
-        "theta": eta[idx],
-        "mu_a": v[idx, 0],
-        "mu_b": v[idx, 1:],
+        "eta": eta,
+        "v": v,
+        "log_tau": grid.log_tau[comp],
+        "step": step,
+        "weights": weights,
+        "k_hat": k_hat,
+        "ess": float(1.0 / np.sum(weights**2)),
+        "log_evidence": log_ev,
+        "grid_points": int(np.count_nonzero(pi)),
+    }
+
+
+def _resampled(fit: dict[str, Any], n: int, rng: np.random.Generator) -> dict[str, FloatArray]:
+    """``n`` posterior draws from one structure's weighted proposal draws."""
+    idx = systematic_resample(fit["weights"], n, rng)
+    jitter = rng.uniform(-0.5, 0.5, (n, 3)) * fit["step"]
+    tau = np.exp(fit["log_tau"][idx] + jitter)
+    return {
+        "theta": fit["eta"][idx],
+        "mu_a": fit["v"][idx, 0],
+        "mu_b": fit["v"][idx, 1:],
         "tau_a": tau[:, 0],
         "tau_b": tau[:, 1],
         "tau_r": tau[:, 2],
-        "k_hat": k_hat,
-        "ess": float(1.0 / np.sum(weights**2)),
-        "grid_points": int(np.count_nonzero(pi)),
     }
