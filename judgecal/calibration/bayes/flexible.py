@@ -48,7 +48,7 @@ __all__ = ["flexible_posterior", "random_walk_precision"]
 # of scales is processed in chunks of this many stage-blocks).
 _CHUNK_FLOATS = 2_000_000
 # Floats the importance-sampling proposal may hold (draws x parameters).
-_PROPOSAL_FLOATS = 20_000_000
+_PROPOSAL_FLOATS = 4_000_000
 #: Most draws x stages x levels a flexible fit keeps (about 400 MB of float64).
 MAX_FLEX_FLOATS = 50_000_000
 _DF = 6.0  # Student-t degrees of freedom of the proposal

@@ -25,9 +25,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from judgecal._validation import FloatArray, IntArray
+from judgecal.calibration.base import sigmoid
 from judgecal.calibration.bayes import hmc
 
 __all__ = ["LAPLACE_MAX_PARAMS", "MonotoneTarget", "posterior", "sample_monotone"]
@@ -186,7 +186,7 @@ class MonotoneTarget:
         lam_log_tau = lam * log_tau
         sd = np.exp(lam_log_tau)  # prior sd of the coordinate
         value = flat @ self.agree_flat - np.logaddexp(0.0, flat) @ self.weight_flat
-        resid = self.agree - self.weight * expit(theta)
+        resid = self.agree - self.weight * sigmoid(theta)
         d_values = np.cumsum(resid[:, :, ::-1], axis=2)[:, :, ::-1] * step
         z = u / sd
         zz = z * z
