@@ -82,8 +82,10 @@ class _Cells:
 
     def loglik(self, eta: FloatArray) -> FloatArray:
         """Binomial log-likelihood of cell logits ``eta`` (..., S, J), summed per leading index."""
-        out: FloatArray = np.sum(self.agree * eta - self.weight * softplus(eta), axis=(-2, -1))
-        return out
+        # a Newton trial step far out, on huge weights, can overflow: it is then just "worse"
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.sum(self.agree * eta - self.weight * softplus(eta), axis=(-2, -1))
+        return np.where(np.isnan(out), -np.inf, out)
 
 
 def _cells(
