@@ -25,7 +25,14 @@ def _sigmoid(t: Any) -> Any:
 
 
 def _coverage(
-    a: Any, b: Any, n: int, sims: int, seed: int, prior: Any = None, link: str = "auto"
+    a: Any,
+    b: Any,
+    n: int,
+    sims: int,
+    seed: int,
+    prior: Any = None,
+    link: str = "auto",
+    score_range: Any = None,
 ) -> float:
     rng = np.random.default_rng(seed)
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -36,7 +43,9 @@ def _coverage(
         g = np.repeat(np.arange(S), n)
         s = rng.integers(1, 11, g.size).astype(float)
         y = (rng.random(g.size) < _sigmoid(a[g] + b[g] * s)).astype(float)
-        cal = BayesianCalibrator(random_state=t, draws=500, prior=prior, link=link)
+        cal = BayesianCalibrator(
+            random_state=t, draws=500, prior=prior, link=link, score_range=score_range
+        )
         cal.fit(s, y, stages=names[g])
         for j in range(S):
             iv = cal.predict_interval(GRID, stages=names[j])
@@ -59,3 +68,14 @@ def test_old_group_scales_over_shrink() -> None:
         [-3.0, -4.0, -2.5], [0.6, 0.7, 0.4], n=200, sims=30, seed=0, prior=old, link="parametric"
     )
     assert cov < 0.88, cov
+
+
+def test_the_readme_usage_covers_the_issue_design() -> None:
+    # BayesianCalibrator(score_range=...) on the issue's truth (logistic in the raw score):
+    # the default link (flexible on this 10-point scale) has the rescaled score in its
+    # backbone; the parametric link of judgecal 0.1 (logit of the rescaled score) does not
+    design = ([-3.0, -4.0, -2.5], [0.6, 0.7, 0.4])
+    default = _coverage(*design, n=200, sims=30, seed=3, score_range=(1, 10))
+    old = _coverage(*design, n=200, sims=30, seed=3, score_range=(1, 10), link="parametric")
+    assert default >= 0.88, (default, old)
+    assert old < 0.85, old
