@@ -116,6 +116,18 @@ def large_n() -> dict[str, Any]:
     return out
 
 
+def _max_diff(fast: Any, nuts: Any, levels: Any, method: str) -> float:
+    """Largest |fast - NUTS| of a prediction method over stages and levels."""
+    return max(
+        float(
+            np.abs(
+                getattr(fast, method)(levels, stages=st) - getattr(nuts, method)(levels, stages=st)
+            ).max()
+        )
+        for st in fast.stages_
+    )
+
+
 def agreement() -> list[dict[str, Any]]:
     rows = []
     designs = [(S, J, n, "logistic") for S in (1, 3) for J in (5, 10) for n in (200, 1000)]
@@ -124,26 +136,8 @@ def agreement() -> list[dict[str, Any]]:
         s, st, y = simulate(n, S, J, truth, 10 + k)
         fast, nuts = _fit("laplace", s, st, y, J), _fit("nuts", s, st, y, J)
         levels = np.arange(1.0, J + 1)
-        mean_d = end_d = 0.0
-        for name in fast.stages_:
-            mean_d = max(
-                mean_d,
-                float(
-                    np.abs(
-                        fast.predict_agreement(levels, stages=name)
-                        - nuts.predict_agreement(levels, stages=name)
-                    ).max()
-                ),
-            )
-            end_d = max(
-                end_d,
-                float(
-                    np.abs(
-                        fast.predict_interval(levels, stages=name)
-                        - nuts.predict_interval(levels, stages=name)
-                    ).max()
-                ),
-            )
+        mean_d = _max_diff(fast, nuts, levels, "predict_agreement")
+        end_d = _max_diff(fast, nuts, levels, "predict_interval")
         row = {
             "stages": S,
             "levels": J,
