@@ -75,27 +75,7 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
         elif kind == "flexible":
             _flexible_logit(pm, pt, S, data, prior, y, w, g)
         elif kind == "monotone":
-            J = int(data["n_levels"])
-            lvl = pm.Data("lvl", data["lvl"])
-            mu_c = pm.Normal("mu_c", prior["mu_c"], prior["sd_c"])
-            tau_c = pm.HalfNormal("tau_c", prior["tau_c"])
-            z_c = pm.Normal("z_c", 0.0, 1.0, shape=S)
-            c = mu_c + tau_c * z_c
-            if J > 1:
-                mu_g = pm.Normal(
-                    "mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1
-                )
-                tau_g = pm.HalfNormal("tau_g", prior["tau_g"])
-                z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, J - 1))
-                inc = pt.exp(mu_g[None, :] + tau_g * z_g)
-                theta = pm.Deterministic(
-                    "theta",
-                    pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1),
-                )
-            else:
-                theta = pm.Deterministic("theta", c[:, None])
-            eta = theta[g, lvl]
-            pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
+            _monotone_logit(pm, pt, S, data, prior, y, w, g)
         else:  # ordinal / pairwise: cumulative logit
             K = int(data["n_levels"])
             f = pm.Data("f", data["f"])
@@ -129,6 +109,31 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             lower = pm.math.sigmoid(eta - cuts[yi])
             pm.Potential("loglik", pt.sum(w * pt.log(pt.maximum(upper - lower, 1e-300))))
     return model
+
+
+def _monotone_logit(
+    pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
+) -> None:
+    """Monotone: a base logit per stage plus exponentiated, pooled increments per level."""
+    J = int(data["n_levels"])
+    lvl = pm.Data("lvl", data["lvl"])
+    mu_c = pm.Normal("mu_c", prior["mu_c"], prior["sd_c"])
+    tau_c = pm.HalfNormal("tau_c", prior["tau_c"])
+    z_c = pm.Normal("z_c", 0.0, 1.0, shape=S)
+    c = mu_c + tau_c * z_c
+    if J > 1:
+        mu_g = pm.Normal("mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1)
+        tau_g = pm.HalfNormal("tau_g", prior["tau_g"])
+        z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, J - 1))
+        inc = pt.exp(mu_g[None, :] + tau_g * z_g)
+        theta = pm.Deterministic(
+            "theta",
+            pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1),
+        )
+    else:
+        theta = pm.Deterministic("theta", c[:, None])
+    eta = theta[g, lvl]
+    pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
 
 
 def _flexible_logit(

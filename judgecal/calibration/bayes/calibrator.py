@@ -499,6 +499,10 @@ class BayesianCalibrator(CalibratorBase):
         )
         if self.random_state is not None:
             check_int(self.random_state, "random_state", low=0, where=where)
+        return method, self._checked_prior(where)
+
+    def _checked_prior(self, where: str) -> dict[str, float]:
+        """The default prior of this kind and link, with the user's overrides checked."""
         prior = default_prior(self.kind, self.score_range is not None)
         if self.kind == "binary" and self.link != "parametric":
             prior["tau_r"] = 1.0
@@ -506,27 +510,24 @@ class BayesianCalibrator(CalibratorBase):
                 prior["sd_c"] = 1.0
             if self.link == "flexible":
                 del prior["p_identity"]
-        if self.prior is not None:
-            if not isinstance(self.prior, dict):
-                raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
-            for k, v in self.prior.items():
-                if k not in prior:
-                    raise InputError("prior", f"keys among {sorted(prior)}", k, where=where)
-                if k == "p_identity":
-                    hi = 1.0 if self.score_range is not None else 0.0
-                    prior[k] = check_float(
-                        v, "prior['p_identity']", low=0.0, high=hi, high_open=hi > 0, where=where
-                    )
-                    continue
-                low_open = not k.startswith("mu")
+        if self.prior is None:
+            return prior
+        if not isinstance(self.prior, dict):
+            raise InputTypeError("prior", "a dict of hyper-parameters", self.prior, where=where)
+        for k, v in self.prior.items():
+            if k not in prior:
+                raise InputError("prior", f"keys among {sorted(prior)}", k, where=where)
+            if k == "p_identity":
+                hi = 1.0 if self.score_range is not None else 0.0
                 prior[k] = check_float(
-                    v,
-                    f"prior[{k!r}]",
-                    low=None if not low_open else 0.0,
-                    low_open=low_open,
-                    where=where,
+                    v, "prior['p_identity']", low=0.0, high=hi, high_open=hi > 0, where=where
                 )
-        return method, prior
+                continue
+            low_open = not k.startswith("mu")
+            prior[k] = check_float(
+                v, f"prior[{k!r}]", low=0.0 if low_open else None, low_open=low_open, where=where
+            )
+        return prior
 
     # ------------------------------------------------------------------ features
     def _feature(self, x: FloatArray) -> FloatArray:
@@ -826,56 +827,16 @@ class BayesianCalibrator(CalibratorBase):
         """The numpy fast path of any kind: draws, population draws, diagnostics, evidence."""
         if self.kind == "binary" and not self._is_flexible():
             return self._fit_laplace(x, y, w, g, rng)
-        S = len(self.stages_)
-        rank = data_order(g, w, y, x, S)
+        rank = data_order(g, w, y, x, len(self.stages_))
         if self.kind == "binary":
-            lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
-            features = self._flexible_features(self.score_levels_)
-            # the cost is linear in stages x grid points: a coarser grid for very many stages
-            points = 7 if S <= NUTS_MAX_STAGES else 5 if S <= 1000 else 3
-            post = flexible_posterior(
-                lvl,
-                features,
-                y,
-                w,
-                rank[g],
-                S,
-                self.prior_,
-                draws=int(self.draws),
-                rng=rng,
-                points=points,
-            )
-            draws = {"theta": post["theta"]}
-            hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r", "walk")}
-            draws["theta"] = draws["theta"][:, rank]
+            draws, hyper, post = self._fit_flexible(x, y, w, g, rank, rng)
         elif self.kind == "monotone":
-            lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
-            J = int(self.score_levels_.size)
-            hmc_args = (lvl, y, w, g, rank, J, self.prior_)
-            if (S + 1) * J > monotone_hmc.LAPLACE_MAX_PARAMS:  # Laplace would not be trusted
-                return (*monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng), None)
-            model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
-            post = grid_posterior(model, draws=int(self.draws), rng=rng)
-            if not _trusted({"method": "laplace", **post}):  # second resort: HMC
-                return (*monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng), None)
-            draws, hyper = split_monotone(post, mono)
-            draws["theta"] = draws["theta"][:, rank]
+            out = self._fit_monotone(x, y, w, g, rank, rng)
+            if out[2]["method"] == "hmc":
+                return (*out, None)
+            draws, hyper, post = out
         else:
-            rater = getattr(self, "_rater_rows", None)
-            model, lik = ordinal_model(
-                self._feature(x),
-                y,
-                w,
-                rank[g],
-                S,
-                int(self.levels_),
-                self.prior_,
-                rater,
-                0 if rater is None else int(rater.max()) + 1,
-            )
-            post = grid_posterior(model, draws=int(self.draws), rng=rng)
-            draws, hyper = split_ordinal(post, lik)
-            draws["a"], draws["b"] = draws["a"][:, rank], draws["b"][:, rank]
+            draws, hyper, post = self._fit_ordinal(x, y, w, g, rank, rng)
         diag: dict[str, Any] = {
             "method": "laplace",
             "k_hat": post["k_hat"],
@@ -886,6 +847,84 @@ class BayesianCalibrator(CalibratorBase):
             diag["structure_weights"] = post["structure_weights"]
             self._structure_weights = post["structure_weights"]
         return draws, hyper, diag, None
+
+    def _fit_flexible(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        w: FloatArray,
+        g: IntArray,
+        rank: IntArray,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Binary with the flexible link (:mod:`~.bayes.flexible`): draws, hyper, posterior."""
+        S = len(self.stages_)
+        lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+        features = self._flexible_features(self.score_levels_)
+        # the cost is linear in stages x grid points: a coarser grid for very many stages
+        points = 7 if S <= NUTS_MAX_STAGES else 5 if S <= 1000 else 3
+        post = flexible_posterior(
+            lvl, features, y, w, rank[g], S, self.prior_, draws=int(self.draws), rng=rng,
+            points=points,
+        )  # fmt: skip
+        draws = {"theta": post["theta"][:, rank]}
+        hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r", "walk")}
+        return draws, hyper, post
+
+    def _fit_monotone(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        w: FloatArray,
+        g: IntArray,
+        rank: IntArray,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Monotone: nested Laplace for small models, else (or when untrusted) HMC.
+
+        Returns draws, hyper and the Laplace posterior, or HMC's diagnostics
+        (``method="hmc"``) in its place.
+        """
+        S = len(self.stages_)
+        lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+        J = int(self.score_levels_.size)
+        hmc_args = (lvl, y, w, g, rank, J, self.prior_)
+        if (S + 1) * J > monotone_hmc.LAPLACE_MAX_PARAMS:  # Laplace would not be trusted
+            return monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng)
+        model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
+        post = grid_posterior(model, draws=int(self.draws), rng=rng)
+        if not _trusted({"method": "laplace", **post}):  # second resort: HMC
+            return monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng)
+        draws, hyper = split_monotone(post, mono)
+        draws["theta"] = draws["theta"][:, rank]
+        return draws, hyper, {**post, "method": "laplace"}
+
+    def _fit_ordinal(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        w: FloatArray,
+        g: IntArray,
+        rank: IntArray,
+        rng: np.random.Generator,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Ordinal and pairwise (cumulative logit) by nested Laplace: draws, hyper, posterior."""
+        rater = getattr(self, "_rater_rows", None)
+        model, lik = ordinal_model(
+            self._feature(x),
+            y,
+            w,
+            rank[g],
+            len(self.stages_),
+            int(self.levels_),
+            self.prior_,
+            rater,
+            0 if rater is None else int(rater.max()) + 1,
+        )
+        post = grid_posterior(model, draws=int(self.draws), rng=rng)
+        draws, hyper = split_ordinal(post, lik)
+        draws["a"], draws["b"] = draws["a"][:, rank], draws["b"][:, rank]
+        return draws, hyper, post
 
     def _fit_laplace(
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray, rng: np.random.Generator
