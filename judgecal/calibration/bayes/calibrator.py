@@ -401,7 +401,11 @@ class BayesianCalibrator(CalibratorBase):
         Posterior draws per stage, the prediction's only input.
     diagnostics_ : dict
         ``method``, ``seconds`` and, for NUTS, ``max_rhat``, ``min_ess_bulk``,
-        ``divergences``; for the Laplace path ``k_hat`` and ``ess``.
+        ``divergences``; for the Laplace path ``k_hat`` and ``ess``; for the
+        flexible link ``structure_weights`` (evidence of a random walk over the
+        levels against independent levels).
+    link_ : {"parametric", "flexible"}
+        The link ``fit`` used (what ``link="auto"`` chose).
     inference_data_ : arviz.InferenceData
         The posterior (built on first access for the Laplace path).
 
@@ -414,6 +418,8 @@ class BayesianCalibrator(CalibratorBase):
     >>> y = (rng.random(300) < 1 / (1 + np.exp(-(s - 3)))).astype(float)
     >>> cal = BayesianCalibrator(score_range=(1, 5), random_state=0)
     >>> cal = cal.fit(s, y, stages=stage)
+    >>> cal.link_  # five distinct scores: the flexible link
+    'flexible'
     >>> cal.predict_proba([1, 3, 5], stages="generation")[:, 1].round(1)
     array([0.1, 0.5, 0.9])
     >>> lo, hi = cal.predict_interval([5], stages="generation")[0]
