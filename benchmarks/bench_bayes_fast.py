@@ -8,7 +8,7 @@ Sections
 time
     Each kind, n = 500 labels, 3 stages that differ, fit plus one prediction
     (``monotone10``: the monotone kind on a 10-point judge scale, where the
-    fast path is vectorized HMC rather than nested Laplace):
+    nested Laplace fit is not trusted and ``method="auto"`` runs NUTS):
     the fast path in a fresh process (``python -c``, import included), and NUTS
     (PyMC, 2 chains x 1000 tune + 500 draws each, compiled model included) in
     another fresh process. Ratio = NUTS / fast.
@@ -114,7 +114,7 @@ def _fresh(kind: str, n: int, method: str) -> dict[str, Any]:
 
 
 def _diagnostic(row: dict[str, Any]) -> str:
-    """The fast path's trust diagnostic in words: k-hat (Laplace) or R-hat (HMC)."""
+    """The trust diagnostic in words: k-hat (Laplace) or R-hat (NUTS after a fallback)."""
     if row.get("k_hat") is not None:
         return f"k-hat {row['k_hat']:.2f}"
     return f"R-hat {row['max_rhat']:.3f}, ESS {row['min_ess_bulk']:.0f}"

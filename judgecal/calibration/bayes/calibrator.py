@@ -98,7 +98,6 @@ from judgecal.calibration.base import (
     scale_weights,
     sigmoid,
 )
-from judgecal.calibration.bayes import hmc, monotone_hmc
 from judgecal.calibration.bayes.fast_models import (
     monotone_model,
     ordinal_model,
@@ -202,16 +201,12 @@ NUTS_MAX_STAGES = 50
 
 def _trusted(diag: dict[str, Any]) -> bool:
     """Whether the fast path's diagnostics say its draws stand for the posterior."""
-    if diag["method"] == "hmc":
-        return hmc.trusted(diag)
     return bool(diag["k_hat"] <= K_HAT_MAX and diag["ess"] >= ESS_MIN)
 
 
 def _warn_fallback(diag: dict[str, Any]) -> None:
     reason = (
-        hmc.untrusted_reason(diag)
-        if diag["method"] == "hmc"
-        else f"Pareto k-hat {diag['k_hat']:.2f}, limit {K_HAT_MAX}; importance-sampling ESS "
+        f"Pareto k-hat {diag['k_hat']:.2f}, limit {K_HAT_MAX}; importance-sampling ESS "
         f"{diag['ess']:.0f}, minimum {ESS_MIN:.0f}"
     )
     warnings.warn(
@@ -837,10 +832,7 @@ class BayesianCalibrator(CalibratorBase):
         if self.kind == "binary":
             draws, hyper, post = self._fit_flexible(x, y, w, g, rank, rng)
         elif self.kind == "monotone":
-            out = self._fit_monotone(x, y, w, g, rank, rng)
-            if out[2]["method"] == "hmc":
-                return (*out, None)
-            draws, hyper, post = out
+            draws, hyper, post = self._fit_monotone(x, y, w, g, rank, rng)
         else:
             draws, hyper, post = self._fit_ordinal(x, y, w, g, rank, rng)
         diag: dict[str, Any] = {
@@ -886,24 +878,15 @@ class BayesianCalibrator(CalibratorBase):
         rank: IntArray,
         rng: np.random.Generator,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Monotone: nested Laplace for small models, else (or when untrusted) HMC.
-
-        Returns draws, hyper and the Laplace posterior, or HMC's diagnostics
-        (``method="hmc"``) in its place.
-        """
+        """Monotone by nested Laplace: draws, hyper, posterior (``auto`` checks its k-hat)."""
         S = len(self.stages_)
         lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
         J = int(self.score_levels_.size)
-        hmc_args = (lvl, y, w, g, rank, J, self.prior_)
-        if (S + 1) * J > monotone_hmc.LAPLACE_MAX_PARAMS:  # Laplace would not be trusted
-            return monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng)
         model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
         post = grid_posterior(model, draws=int(self.draws), rng=rng)
-        if not _trusted({"method": "laplace", **post}):  # second resort: HMC
-            return monotone_hmc.posterior(*hmc_args, draws=int(self.draws), rng=rng)
         draws, hyper = split_monotone(post, mono)
         draws["theta"] = draws["theta"][:, rank]
-        return draws, hyper, {**post, "method": "laplace"}
+        return draws, hyper, post
 
     def _fit_ordinal(
         self,
@@ -1201,9 +1184,6 @@ class BayesianCalibrator(CalibratorBase):
                     f"ESS {d['ess']:.0f} (minimum {ESS_MIN:.0f}): the Laplace approximation is "
                     "far from the posterior. Refit with method='nuts'"
                 )
-        elif d["method"] == "hmc":
-            if not _trusted(d):
-                problems.append(hmc.untrusted_reason(d) + ". Refit with method='nuts'")
         else:
             if d.get("divergences", 0) > 0:
                 problems.append(
