@@ -752,6 +752,10 @@ class BayesianCalibrator(CalibratorBase):
         drop = ("p_identity",) if self.link_ == "flexible" else ("tau_r", "sd_c")
         return {k: v for k, v in prior.items() if k not in drop}
 
+    def _level_index(self, x: FloatArray) -> IntArray:
+        """Index of each score in ``score_levels_`` (monotone kind, flexible link)."""
+        return np.searchsorted(self.score_levels_, x).astype(np.int64)
+
     def _is_flexible(self) -> bool:
         return self.kind == "binary" and getattr(self, "link_", self.link) == "flexible"
 
@@ -857,7 +861,7 @@ class BayesianCalibrator(CalibratorBase):
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Binary with the flexible link (:mod:`~.bayes.flexible`): draws, hyper, posterior."""
         S = len(self.stages_)
-        lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+        lvl = self._level_index(x)
         features = self._flexible_features(self.score_levels_)
         # the cost is linear in stages x grid points: a coarser grid for very many stages
         points = 7 if S <= NUTS_MAX_STAGES else 5 if S <= 1000 else 3
@@ -880,7 +884,7 @@ class BayesianCalibrator(CalibratorBase):
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """Monotone by nested Laplace: draws, hyper, posterior (``auto`` checks its k-hat)."""
         S = len(self.stages_)
-        lvl = np.searchsorted(self.score_levels_, x).astype(np.int64)
+        lvl = self._level_index(x)
         J = int(self.score_levels_.size)
         model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
         post = grid_posterior(model, draws=int(self.draws), rng=rng)
@@ -956,7 +960,8 @@ class BayesianCalibrator(CalibratorBase):
         """NUTS on each structure of the flexible link, mixed by the fast path's evidence."""
         if self._structure_weights is None:  # method="nuts": the cheap fast path weighs them
             self._fit_fast(x, y, w, g, np.random.default_rng(self.random_state))
-        share = dict(self._structure_weights or {"walk": 1.0, "levels": 0.0})
+        assert self._structure_weights is not None  # the flexible fast path always sets them
+        share = dict(self._structure_weights)
         n_levels = round(share["levels"] * int(self.draws))
         counts = {"walk": int(self.draws) - n_levels, "levels": n_levels}
         runs = [self._nuts_structure(x, y, w, g, st, counts[st]) for st in STRUCTURES]
@@ -1090,11 +1095,11 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> dict[str, Any]:
         data: dict[str, Any] = {"y": y, "w": w, "g": g, "n_stages": len(self.stages_)}
+        if self._is_flexible() or self.kind == "monotone":
+            data["lvl"] = self._level_index(x)
         if self._is_flexible():
-            data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
             data["F"] = self._flexible_features(self.score_levels_)
         elif self.kind == "monotone":
-            data["lvl"] = np.searchsorted(self.score_levels_, x).astype(np.int64)
             data["n_levels"] = int(self.score_levels_.size)
         else:
             data["f"] = self._feature(x)
