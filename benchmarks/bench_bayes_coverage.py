@@ -19,12 +19,11 @@ Models (``binary`` unless named):
   the logistic designs); ``parametric, raw, 0.1 scales`` with judgecal 0.1's group
   scales; ``parametric, score_range``: logistic in the logit of the rescaled score
   (misspecified on every design here).
-* ``monotone``: one probability per score, non-decreasing.
+* ``monotone``: one probability per score, non-decreasing: the flexible link's
+  posterior projected onto non-decreasing curves (``kind="monotone"``).
 
-Every fit uses ``method="laplace"`` (the fast path; the monotone rows were measured
-with a numpy HMC sampler since removed, whose draws agreed with NUTS);
-the share of fits whose diagnostics would have sent ``method="auto"`` to NUTS is
-reported.
+Every fit uses ``method="laplace"`` (the fast path); the share of fits whose
+diagnostics would have sent ``method="auto"`` to NUTS is reported.
 
 Run: ``.venv/bin/python benchmarks/bench_bayes_coverage.py [--sims 20]``.
 Writes ``benchmarks/results/bayes_coverage.json``.

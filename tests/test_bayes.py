@@ -401,15 +401,16 @@ def _fake_sample(
 ) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     D, S = kw["draws"], data["n_stages"]
-    if kind == "monotone":
-        J = data["n_levels"]
+    if kind == "flexible":  # the flexible link (also what kind="monotone" projects)
+        J, K = np.shape(data["F"])
         theta = np.cumsum(np.abs(rng.normal(0.8, 0.2, (D, S, J))), axis=2) - 2.0
         draws = {"theta": theta}
         hyper = {
-            "mu_c": rng.normal(-1.5, 0.1, D),
-            "tau_c": np.full(D, 0.1),
-            "mu_g": np.full((D, J - 1), np.log(0.8)),
-            "tau_g": np.full(D, 0.1),
+            "mu_a": rng.normal(-1.5, 0.1, D),
+            "mu_b": np.ones((D, K)),
+            "tau_a": np.full(D, 0.1),
+            "tau_b": np.full(D, 0.1),
+            "tau_r": np.full(D, 0.1),
         }
     else:
         draws = {"a": rng.normal(0, 0.1, (D, S)), "b": rng.normal(1, 0.1, (D, S))}

@@ -74,8 +74,6 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
         elif kind == "flexible":
             _flexible_logit(pm, pt, S, data, prior, y, w, g)
-        elif kind == "monotone":
-            _monotone_logit(pm, pt, S, data, prior, y, w, g)
         else:  # ordinal / pairwise: cumulative logit
             K = int(data["n_levels"])
             f = pm.Data("f", data["f"])
@@ -109,31 +107,6 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             lower = pm.math.sigmoid(eta - cuts[yi])
             pm.Potential("loglik", pt.sum(w * pt.log(pt.maximum(upper - lower, 1e-300))))
     return model
-
-
-def _monotone_logit(
-    pm: Any, pt: Any, S: int, data: dict[str, Any], prior: dict[str, float], y: Any, w: Any, g: Any
-) -> None:
-    """Monotone: a base logit per stage plus exponentiated, pooled increments per level."""
-    J = int(data["n_levels"])
-    lvl = pm.Data("lvl", data["lvl"])
-    mu_c = pm.Normal("mu_c", prior["mu_c"], prior["sd_c"])
-    tau_c = pm.HalfNormal("tau_c", prior["tau_c"])
-    z_c = pm.Normal("z_c", 0.0, 1.0, shape=S)
-    c = mu_c + tau_c * z_c
-    if J > 1:
-        mu_g = pm.Normal("mu_g", math.log(prior["span"] / (J - 1)), prior["sd_g"], shape=J - 1)
-        tau_g = pm.HalfNormal("tau_g", prior["tau_g"])
-        z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, J - 1))
-        inc = pt.exp(mu_g[None, :] + tau_g * z_g)
-        theta = pm.Deterministic(
-            "theta",
-            pt.concatenate([c[:, None], c[:, None] + pt.cumsum(inc, axis=1)], axis=1),
-        )
-    else:
-        theta = pm.Deterministic("theta", c[:, None])
-    eta = theta[g, lvl]
-    pm.Potential("loglik", pt.sum(w * (y * eta - pt.softplus(eta))))
 
 
 def _flexible_logit(
@@ -202,7 +175,7 @@ def _set_data(pm: Any, model: Any, kind: str, data: dict[str, Any]) -> None:
     if kind == "flexible":
         new.update(lvl=data["lvl"], F=data["F"])
     else:
-        new["lvl" if kind == "monotone" else "f"] = data["lvl" if kind == "monotone" else "f"]
+        new["f"] = data["f"]
     if data.get("n_raters", 0):
         new["rater"] = data["rater"]
     pm.set_data(new, model=model)
@@ -282,7 +255,6 @@ def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
 
 _NAMES = {
     "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
-    "monotone": (["theta"], ["mu_c", "tau_c", "mu_g", "tau_g"]),
     "flexible": (["theta"], ["mu_a", "mu_b", "tau_a", "tau_b", "tau_r"]),
     "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b", "tau_r"]),
     "panel": (["a", "b"], ["mu_a", "mu_u"]),

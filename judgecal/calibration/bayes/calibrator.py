@@ -98,12 +98,7 @@ from judgecal.calibration.base import (
     scale_weights,
     sigmoid,
 )
-from judgecal.calibration.bayes.fast_models import (
-    monotone_model,
-    ordinal_model,
-    split_monotone,
-    split_ordinal,
-)
+from judgecal.calibration.bayes.fast_models import ordinal_model, split_ordinal
 from judgecal.calibration.bayes.fastpath import (
     MAX_DRAW_STAGES,
     data_order,
@@ -113,6 +108,7 @@ from judgecal.calibration.bayes.fastpath import (
 from judgecal.calibration.bayes.flexible import STRUCTURES, flexible_posterior
 from judgecal.calibration.bayes.grid_laplace import grid_posterior
 from judgecal.calibration.bayes.panel import laplace_panel, new_stage_panel, panel_model
+from judgecal.calibration.bayes.projection import isotonic_rows
 from judgecal.calibration.bayes.state import (
     NewStage,
     check_header,
@@ -157,7 +153,7 @@ State = dict[str, Any]
 # --------------------------------------------------------------------------------------
 def default_prior(kind: str, identity: bool) -> dict[str, float]:
     """Default prior hyper-parameters of a model kind (see :class:`BayesianCalibrator`)."""
-    if kind == "binary":
+    if kind in ("binary", "monotone"):  # monotone: the flexible link's prior, projected
         if identity:
             return {
                 "mu_a": 0.0,
@@ -177,14 +173,13 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
             "tau_b": 1.0,
             "p_identity": 0.0,
         }
-    if kind == "monotone":
-        return {"mu_c": -1.5, "sd_c": 2.0, "sd_g": 1.0, "tau_c": 0.5, "tau_g": 0.3, "span": 3.0}
-    # ordinal / pairwise
+    # ordinal / pairwise: the wide group scales of the binary kind (0.5 / 0.25 covered
+    # 0.78-0.86 on stages whose slopes differ 3x; benchmarks/bench_bayes_coverage_kinds.py)
     return {
         "mu_b": 1.0 if identity else 0.0,
-        "sd_b": 1.0,
-        "tau_a": 0.5,
-        "tau_b": 0.25,
+        "sd_b": 1.0 if identity else 2.0,
+        "tau_a": 2.0,
+        "tau_b": 1.0,
         "sd_cut": 3.0,
         "tau_r": 1.0,
     }
@@ -505,11 +500,12 @@ class BayesianCalibrator(CalibratorBase):
     def _checked_prior(self, where: str) -> dict[str, float]:
         """The default prior of this kind and link, with the user's overrides checked."""
         prior = default_prior(self.kind, self.score_range is not None)
-        if self.kind == "binary" and self.link != "parametric":
+        flexible = self.kind == "monotone" or (self.kind == "binary" and self.link != "parametric")
+        if flexible:
             prior["tau_r"] = 1.0
             if self.score_range is not None:
                 prior["sd_c"] = 1.0
-            if self.link == "flexible":
+            if self.link == "flexible" or self.kind == "monotone":
                 del prior["p_identity"]
         if self.prior is None:
             return prior
@@ -641,8 +637,24 @@ class BayesianCalibrator(CalibratorBase):
         diag["seconds"] = time.perf_counter() - t0
         self.diagnostics_ = diag
         self.draws_ = self._stage_draws(draws, hyper, rng)
+        if self.kind == "monotone":
+            self._project(x, w, g)
         self._warn_diagnostics()
         return self
+
+    def _project(self, x: FloatArray, w: FloatArray, g: IntArray) -> None:
+        """Each stage's draws onto non-decreasing curves (:mod:`~.bayes.projection`).
+
+        Weighted by the stage's labels per level plus a half; a new stage by the
+        stages' mean.
+        """
+        counts = np.zeros((len(self.stages_), self.score_levels_.size))
+        np.add.at(counts, (g, self._level_index(x)), w)
+        for j, stage in enumerate(self.stages_):
+            theta = self.draws_[stage]["theta"]
+            self.draws_[stage]["theta"] = isotonic_rows(theta, counts[j] + 0.5)
+        new = self.draws_[NEW_STAGE]["theta"]
+        self.draws_[NEW_STAGE]["theta"] = isotonic_rows(new, counts.mean(axis=0) + 0.5)
 
     def _fit_panel(
         self,
@@ -718,14 +730,14 @@ class BayesianCalibrator(CalibratorBase):
         self.n_features_in_ = 1 if x.ndim == 1 else int(x.shape[1])
         self._set_feature(x, w)
         self.link_ = self._resolve_link(x, where)
-        if self.kind == "monotone":
-            self.score_levels_ = self._monotone_levels(x, where)
-        elif self.link_ == "flexible":
+        if self.link_ == "flexible":
             self.score_levels_ = self._flexible_levels(x, where)
         return x, yy, w, g.astype(np.int64)
 
     def _resolve_link(self, x: FloatArray, where: str) -> str:
         """``parametric`` or ``flexible``: what ``link`` means for these scores."""
+        if self.kind == "monotone":  # the flexible link, projected onto monotone curves
+            return "flexible"
         if self.link == "flexible":
             if x.ndim == 2:
                 raise InputError("link", "'parametric' for a judge panel", self.link, where=where)
@@ -747,7 +759,7 @@ class BayesianCalibrator(CalibratorBase):
 
     def _link_prior(self, prior: dict[str, float]) -> dict[str, float]:
         """The prior of the link in use: the other link's keys dropped."""
-        if self.kind != "binary":
+        if self.kind not in ("binary", "monotone"):
             return prior
         drop = ("p_identity",) if self.link_ == "flexible" else ("tau_r", "sd_c")
         return {k: v for k, v in prior.items() if k not in drop}
@@ -757,6 +769,9 @@ class BayesianCalibrator(CalibratorBase):
         return np.searchsorted(self.score_levels_, x).astype(np.int64)
 
     def _is_flexible(self) -> bool:
+        """Per-level logits of the flexible link: ``binary`` with it, and ``monotone``."""
+        if self.kind == "monotone":
+            return True
         return self.kind == "binary" and getattr(self, "link_", self.link) == "flexible"
 
     def _scores(self, X: Any, where: str, *, allow_empty: bool = False) -> FloatArray:
@@ -833,10 +848,8 @@ class BayesianCalibrator(CalibratorBase):
         if self.kind == "binary" and not self._is_flexible():
             return self._fit_laplace(x, y, w, g, rng)
         rank = data_order(g, w, y, x, len(self.stages_))
-        if self.kind == "binary":
+        if self._is_flexible():
             draws, hyper, post = self._fit_flexible(x, y, w, g, rank, rng)
-        elif self.kind == "monotone":
-            draws, hyper, post = self._fit_monotone(x, y, w, g, rank, rng)
         else:
             draws, hyper, post = self._fit_ordinal(x, y, w, g, rank, rng)
         diag: dict[str, Any] = {
@@ -871,25 +884,6 @@ class BayesianCalibrator(CalibratorBase):
         )  # fmt: skip
         draws = {"theta": post["theta"][:, rank]}
         hyper = {k: post[k] for k in ("mu_a", "mu_b", "tau_a", "tau_b", "tau_r", "walk")}
-        return draws, hyper, post
-
-    def _fit_monotone(
-        self,
-        x: FloatArray,
-        y: FloatArray,
-        w: FloatArray,
-        g: IntArray,
-        rank: IntArray,
-        rng: np.random.Generator,
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Monotone by nested Laplace: draws, hyper, posterior (``auto`` checks its k-hat)."""
-        S = len(self.stages_)
-        lvl = self._level_index(x)
-        J = int(self.score_levels_.size)
-        model, mono = monotone_model(lvl, y, w, rank[g], S, J, self.prior_)
-        post = grid_posterior(model, draws=int(self.draws), rng=rng)
-        draws, hyper = split_monotone(post, mono)
-        draws["theta"] = draws["theta"][:, rank]
         return draws, hyper, post
 
     def _fit_ordinal(
@@ -1095,12 +1089,9 @@ class BayesianCalibrator(CalibratorBase):
         self, x: FloatArray, y: FloatArray, w: FloatArray, g: IntArray
     ) -> dict[str, Any]:
         data: dict[str, Any] = {"y": y, "w": w, "g": g, "n_stages": len(self.stages_)}
-        if self._is_flexible() or self.kind == "monotone":
-            data["lvl"] = self._level_index(x)
         if self._is_flexible():
+            data["lvl"] = self._level_index(x)
             data["F"] = self._flexible_features(self.score_levels_)
-        elif self.kind == "monotone":
-            data["n_levels"] = int(self.score_levels_.size)
         else:
             data["f"] = self._feature(x)
         if self.kind in ("ordinal", "pairwise"):
@@ -1120,16 +1111,6 @@ class BayesianCalibrator(CalibratorBase):
         D = next(iter(draws.values())).shape[0]
         if self._is_flexible():
             return self._flexible_stage_draws(draws, hyper, rng)
-        if self.kind == "monotone":
-            theta = np.asarray(draws["theta"])  # (D, S, J)
-            for j, s in enumerate(self.stages_):
-                out[s] = {"theta": theta[:, j, :]}
-            c = hyper["mu_c"] + hyper["tau_c"] * rng.standard_normal(D)
-            J = theta.shape[2]
-            gg = hyper["mu_g"] + hyper["tau_g"][:, None] * rng.standard_normal((D, J - 1))
-            new = np.concatenate([c[:, None], c[:, None] + np.cumsum(np.exp(gg), axis=1)], axis=1)
-            out[NEW_STAGE] = {"theta": new}
-            return out
         a = np.asarray(draws["a"]).reshape(D, S)
         b = np.asarray(draws["b"]).reshape(D, S)
         for j, s in enumerate(self.stages_):
@@ -1303,7 +1284,7 @@ class BayesianCalibrator(CalibratorBase):
         if fp["type"] == "logit":
             span = fp["high"] - fp["low"]
             pts.append(np.array([fp["low"] + fp["eps"] * span, fp["high"] - fp["eps"] * span]))
-        if self.kind == "monotone" or self._is_flexible():
+        if self._is_flexible():
             pts.append(self.score_levels_)
         g = np.unique(np.concatenate(pts))
         out: FloatArray = g[(g >= u[0]) & (g <= u[-1])]
@@ -1606,7 +1587,7 @@ class BayesianCalibrator(CalibratorBase):
             "draws": {s: self.draws_[s] for s in self.stages_},
             "new_stage": self.draws_[NEW_STAGE],
         }
-        if self.kind == "monotone" or self._is_flexible():
+        if self._is_flexible():
             state["score_levels"] = self.score_levels_
         if self.n_features_in_ != 1:  # a panel; one judge keeps 0.1's state
             state["n_judges"] = int(self.n_features_in_)
@@ -1638,7 +1619,7 @@ class BayesianCalibrator(CalibratorBase):
         self.diagnostics_ = dict(state["diagnostics"])
         if score_levels is not None:
             self.score_levels_ = score_levels
-        self.link_ = "flexible" if flexible else "parametric"
+        self.link_ = "flexible" if flexible or kind == "monotone" else "parametric"
         self.classes_ = self._classes()
         self.n_features_in_ = n_judges
         self._idata = None

@@ -1,4 +1,4 @@
-r"""The ``ordinal``/``pairwise`` and ``monotone`` models as :class:`DenseModel` (numpy only).
+r"""The ``ordinal``/``pairwise`` model as a :class:`DenseModel` (numpy only).
 
 The same models as :mod:`judgecal.calibration.bayes._pymc_backend` builds for NUTS,
 written as a latent Gaussian model for :func:`grid_posterior`:
@@ -12,10 +12,9 @@ written as a latent Gaussian model for :func:`grid_posterior`:
     :math:`\kappa_k \sim N(0, s_\kappa^2)` (PyMC's ordered transform: the
     Jacobian :math:`\sum_{k \ge 2} d_k` is part of the log density).
     :math:`P(Y \ge k) = \sigma(a_j + b_j f + r_i - \kappa_{k-1})`.
-``monotone``
-    :math:`\theta = (c_{1..S}, g_{1..S, 1..J-1}, \mu_c, \mu_{g,1..J-1})`,
-    :math:`\operatorname{logit} p_{j,l} = c_j + \sum_{m < l} e^{g_{j,m}}`,
-    :math:`c_j \sim N(\mu_c, \tau_c^2)`, :math:`g_{j,m} \sim N(\mu_{g,m}, \tau_g^2)`.
+
+The ``monotone`` kind is the flexible link projected
+(:mod:`judgecal.calibration.bayes.projection`).
 
 Likelihoods use sufficient statistics per distinct row (stage, score, label,
 rater), so a discrete judge scale costs the same for 500 or 10^5 labels.
@@ -32,7 +31,7 @@ from judgecal._validation import FloatArray, IntArray
 from judgecal.calibration.base import sigmoid
 from judgecal.calibration.bayes.grid_laplace import DenseModel
 
-__all__ = ["monotone_model", "ordinal_model", "split_monotone", "split_ordinal"]
+__all__ = ["ordinal_model", "split_ordinal"]
 
 
 def softplus(t: Any) -> Any:
@@ -232,119 +231,3 @@ def split_ordinal(post: dict[str, Any], lik: _Ordinal) -> tuple[dict[str, Any], 
         hyper["rater"] = th[:, 2 * S + 1 : 2 * S + 1 + R].copy()
         hyper["tau_r"] = post["tau"][:, 2].copy()
     return draws, hyper
-
-
-# --------------------------------------------------------------------------------------
-# monotone
-# --------------------------------------------------------------------------------------
-class _Monotone:
-    """Binomial likelihood of per-(stage, level) logits with positive increments."""
-
-    def __init__(self, lvl: IntArray, y: FloatArray, w: FloatArray, g: IntArray, S: int, J: int):
-        uniq, weight = _distinct([g.astype(float), lvl.astype(float)], w)
-        _, agree = _distinct([g.astype(float), lvl.astype(float)], w * y)
-        stage, level = uniq[:, 0].astype(np.int64), uniq[:, 1].astype(np.int64)
-        self.S, self.J, self.weight, self.agree = S, J, weight, agree
-        P = S * J + J
-        mask = np.zeros((stage.size, P))
-        rows = np.arange(stage.size)
-        mask[rows, stage] = 1.0
-        for m in range(J - 1):
-            hit = level > m
-            mask[rows[hit], S + stage[hit] * (J - 1) + m] = 1.0
-        self.mask = mask
-        self.inc = np.zeros(P, dtype=bool)
-        self.inc[S : S + S * (J - 1)] = True
-
-    def _scale(self, theta: FloatArray) -> FloatArray:
-        out: FloatArray = np.where(self.inc, np.exp(np.where(self.inc, theta, 0.0)), 1.0)
-        return out
-
-    def loglik(self, theta: FloatArray) -> FloatArray:
-        with np.errstate(over="ignore", invalid="ignore"):
-            eta = (self._scale(theta) * np.where(self.inc, 1.0, theta)) @ self.mask.T
-            out = eta @ self.agree - softplus(eta) @ self.weight
-        # a draw with an overflowing increment has no posterior mass
-        return np.where(np.isfinite(out), out, -np.inf)  # type: ignore[no-any-return]
-
-    def derivatives(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        scale = self._scale(theta)
-        eta = (scale * np.where(self.inc, 1.0, theta)) @ self.mask.T
-        p = sigmoid(eta)
-        resid = self.agree - self.weight * p
-        jac = self.mask[None] * scale[:, None, :]  # d eta / d theta (G, R, P)
-        grad = np.einsum("gr,grp->gp", resid, jac)
-        curv = self.weight * p * (1.0 - p)
-        hess = -(np.transpose(jac, (0, 2, 1)) * curv[:, None, :]) @ jac
-        diag = (resid @ self.mask) * scale * self.inc
-        idx = np.arange(theta.shape[1])
-        hess[:, idx, idx] += diag
-        value = eta @ self.agree - softplus(eta) @ self.weight
-        return value, grad, hess
-
-    def theta(self, th: FloatArray) -> FloatArray:
-        """Per-stage logits at every level, (draws, S, J)."""
-        S, J = self.S, self.J
-        c = th[:, :S]
-        if J == 1:  # one score level: one probability per stage
-            return c[:, :, None].copy()
-        inc = np.exp(th[:, S : S + S * (J - 1)]).reshape(-1, S, J - 1)
-        out: FloatArray = np.concatenate([c[:, :, None], c[:, :, None] + np.cumsum(inc, 2)], 2)
-        return out
-
-
-def monotone_model(
-    lvl: IntArray,
-    y: FloatArray,
-    w: FloatArray,
-    g: IntArray,
-    S: int,
-    J: int,
-    prior: dict[str, float],
-) -> tuple[DenseModel, _Monotone]:
-    """The monotone ("Bayesian isotonic") model on score levels ``0..J-1``."""
-    lik = _Monotone(lvl, y, w, g, S, J)
-    P = S * J + J
-    mu_c_idx, mu_g0 = S * J, S * J + 1
-    center = np.full(P, math.log(prior["span"] / max(1, J - 1)))
-    center[:S] = center[mu_c_idx] = prior["mu_c"]
-    q_fixed = np.zeros((P, P))
-    q_fixed[mu_c_idx, mu_c_idx] = 1.0 / prior["sd_c"] ** 2
-    q_c, q_g = np.zeros((P, P)), np.zeros((P, P))
-    for j in range(S):
-        e = np.zeros(P)
-        e[j], e[mu_c_idx] = 1.0, -1.0
-        q_c += np.outer(e, e)
-        for m in range(J - 1):
-            e = np.zeros(P)
-            e[S + j * (J - 1) + m], e[mu_g0 + m] = 1.0, -1.0
-            q_g += np.outer(e, e)
-    for m in range(J - 1):
-        q_fixed[mu_g0 + m, mu_g0 + m] = 1.0 / prior["sd_g"] ** 2
-    scales, priors = [q_c], [prior["tau_c"]]
-    if J > 1:
-        scales.append(q_g)
-        priors.append(prior["tau_g"])
-    model = DenseModel(
-        center,
-        q_fixed,
-        np.stack(scales),
-        np.array(priors),
-        lik.loglik,
-        lik.derivatives,
-        center.copy(),
-    )
-    return model, lik
-
-
-def split_monotone(post: dict[str, Any], lik: _Monotone) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per-stage draws (``theta``: draws, S, J) and population draws."""
-    th, S, J = post["theta"], lik.S, lik.J
-    D = th.shape[0]
-    hyper = {
-        "mu_c": th[:, S * J].copy(),
-        "tau_c": post["tau"][:, 0].copy(),
-        "mu_g": th[:, S * J + 1 :].copy(),
-        "tau_g": post["tau"][:, 1].copy() if J > 1 else np.zeros(D),
-    }
-    return {"theta": lik.theta(th)}, hyper
