@@ -422,7 +422,10 @@ def _fake_sample(
         }
         if kind in ("ordinal", "pairwise"):
             K = data["n_levels"]
-            draws["cut"] = np.sort(rng.normal(0, 1, (D, K - 1)), axis=1)
+            draws["cut"] = np.sort(rng.normal(0, 1, (D, S, K - 1)), axis=2)
+            hyper["d1"] = draws["cut"][:, 0, 0]
+            hyper["gap_mean"] = np.zeros((D, K - 2))
+            hyper["tau_cut"] = np.full(D, 0.1)
     return {
         "idata": None,
         "draws": draws,

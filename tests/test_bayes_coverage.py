@@ -129,14 +129,13 @@ def _cumulative_coverage(
 
 @pytest.mark.parametrize("kind", ["ordinal", "pairwise"])
 def test_ordinal_and_pairwise_cover_stages_whose_slopes_differ_3x(kind: str) -> None:
-    cov = _cumulative_coverage(kind, S=3, n=200, sims=60, seed=11)
+    cov = _cumulative_coverage(kind, S=3, n=200, sims=40, seed=11)
     assert cov >= 0.88, cov
 
 
-@pytest.mark.parametrize("kind", ["ordinal", "pairwise"])
-def test_ordinal_and_pairwise_old_group_scales_over_shrink(kind: str) -> None:
+def test_pairwise_old_group_scales_over_shrink() -> None:
     # judgecal 0.2's HalfNormal(0.5)/(0.25) for these kinds: ten small stages under-cover
     old = {"tau_a": 0.5, "tau_b": 0.25, "sd_b": 1.0}
-    cov = _cumulative_coverage(kind, S=10, n=30, sims=30, seed=12, prior=old)
-    new = _cumulative_coverage(kind, S=10, n=30, sims=30, seed=12)
+    cov = _cumulative_coverage("pairwise", S=10, n=30, sims=30, seed=12, prior=old)
+    new = _cumulative_coverage("pairwise", S=10, n=30, sims=30, seed=12)
     assert cov < 0.86 < new, (cov, new)

@@ -97,7 +97,7 @@ def test_ordinal_gradient_and_hessian_match_finite_differences() -> None:
     f = rng.normal(size=80)
     y = rng.integers(1, 5, 80).astype(float)
     g = rng.integers(0, 2, 80)
-    prior = {"mu_b": 0.0, "sd_b": 1.0, "tau_a": 0.5, "tau_b": 0.25, "sd_cut": 3.0}
+    prior = {"mu_b": 0.0, "sd_b": 1.0, "tau_a": 0.5, "tau_b": 0.25, "sd_cut": 3.0, "tau_cut": 1.0}
     model, _ = ordinal_model(f, y, np.ones(80), g, 2, 4, prior)
     theta = model.start[None] + 0.3 * rng.normal(size=(1, model.n_params))
     value, grad, hess = model.derivatives(theta)
@@ -162,8 +162,10 @@ def _fake_nuts(kind: str, data: dict[str, Any], prior: dict[str, float], **kw: A
     D, S = int(kw["draws"]), int(data["n_stages"])
     rng = np.random.default_rng(0)
     draws = {"a": rng.normal(size=(D, S)), "b": 1 + 0.1 * rng.normal(size=(D, S))}
-    draws["cut"] = np.sort(rng.normal(size=(D, int(data["n_levels"]) - 1)), axis=1)
-    hyper = {k: np.abs(rng.normal(size=D)) for k in ("mu_b", "tau_a", "tau_b")}
+    K = int(data["n_levels"])
+    draws["cut"] = np.sort(rng.normal(size=(D, S, K - 1)), axis=2)
+    hyper = {k: np.abs(rng.normal(size=D)) for k in ("mu_b", "tau_a", "tau_b", "tau_cut")}
+    hyper["d1"], hyper["gap_mean"] = draws["cut"][:, 0, 0], np.zeros((D, K - 2))
     diag = {"max_rhat": 1.0, "min_ess_bulk": 1000.0, "divergences": 0}
     return {"idata": None, "draws": draws, "hyper": hyper, "diagnostics": diag}
 

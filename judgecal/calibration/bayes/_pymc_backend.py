@@ -84,14 +84,7 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
             z_b = pm.Normal("z_b", 0.0, 1.0, shape=S)
             a = pm.Deterministic("a", tau_a * z_a)
             b = pm.Deterministic("b", mu_b + tau_b * z_b)
-            cut = pm.Normal(
-                "cut",
-                0.0,
-                prior["sd_cut"],
-                shape=K - 1,
-                transform=pm.distributions.transforms.ordered,
-                initval=np.linspace(-1.5, 1.5, K - 1),
-            )
+            cut = _stage_cuts(pm, pt, S, K, prior)
             eta = a[g] + b[g] * f
             R = int(data.get("n_raters", 0))
             if R:  # rater offsets, partially pooled
@@ -100,13 +93,27 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
                 z_r = pm.Normal("z_r", 0.0, 1.0, shape=R)
                 eta = eta + (tau_r * z_r)[rater]
             # P(Y >= k) = sigmoid(eta - cut[k-2]); P(Y = k) = P(Y >= k) - P(Y >= k+1)
-            big = pt.as_tensor_variable(np.float64(1e6))
-            cuts = pt.concatenate([-big[None], cut, big[None]])
+            big = pt.full((S, 1), 1e6)
+            cuts = pt.concatenate([-big, cut, big], axis=1)  # (S, K + 1)
             yi = pt.cast(y, "int64")
-            upper = pm.math.sigmoid(eta - cuts[yi - 1])
-            lower = pm.math.sigmoid(eta - cuts[yi])
+            upper = pm.math.sigmoid(eta - cuts[g, yi - 1])
+            lower = pm.math.sigmoid(eta - cuts[g, yi])
             pm.Potential("loglik", pt.sum(w * pt.log(pt.maximum(upper - lower, 1e-300))))
     return model
+
+
+def _stage_cuts(pm: Any, pt: Any, S: int, K: int, prior: dict[str, float]) -> Any:
+    """Every stage's cut points (S, K - 1): a shared first cut, pooled log-gaps (non-centred)."""
+    from judgecal.calibration.bayes.fast_models import GAP_MEAN, GAP_SD
+
+    d1 = pm.Normal("d1", 0.0, prior["sd_cut"], initval=-1.5)
+    if K == 2:
+        return pm.Deterministic("cut", d1 + pt.zeros((S, 1)))
+    gap_mean = pm.Normal("gap_mean", GAP_MEAN, GAP_SD, shape=K - 2)
+    tau_cut = pm.HalfNormal("tau_cut", prior["tau_cut"])
+    z_g = pm.Normal("z_g", 0.0, 1.0, shape=(S, K - 2))
+    rise = pt.cumsum(pt.exp(gap_mean[None, :] + tau_cut * z_g), axis=1)
+    return pm.Deterministic("cut", d1 + pt.concatenate([pt.zeros((S, 1)), rise], axis=1))
 
 
 def _flexible_logit(
@@ -256,7 +263,10 @@ def _diagnostics(az: Any, idata: Any, free: list[str]) -> dict[str, float]:
 _NAMES = {
     "binary": (["a", "b"], ["mu_a", "mu_b", "tau_a", "tau_b"]),
     "flexible": (["theta"], ["mu_a", "mu_b", "tau_a", "tau_b", "tau_r"]),
-    "ordinal": (["a", "b", "cut"], ["mu_b", "tau_a", "tau_b", "tau_r"]),
+    "ordinal": (
+        ["a", "b", "cut"],
+        ["mu_b", "tau_a", "tau_b", "tau_r", "d1", "gap_mean", "tau_cut"],
+    ),
     "panel": (["a", "b"], ["mu_a", "mu_u"]),
 }
 
@@ -336,9 +346,7 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
         if hasattr(idata, group):
             getattr(idata, group).attrs.update(_attrs())
     free = [
-        v
-        for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "z_u", "cut")
-        if v in idata.posterior
+        v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "z_u") if v in idata.posterior
     ]
     diag = _diagnostics(az, idata, free)
     arrs = _posterior_arrays(idata, stage_names + hyper_names)
@@ -362,12 +370,8 @@ def to_inference_data(cal: Any) -> Any:
     stages = list(cal.stages_)
     for name in cal.draws_[stages[0]]:
         arr = np.stack([np.asarray(cal.draws_[s][name]) for s in stages], axis=1)  # (D, S, ...)
-        if name == "cut":
-            post[name] = arr[None, :, 0]
-            dims[name] = ["cut_dim"]
-        else:
-            post[name] = arr[None]
-            dims[name] = ["stage"] + ([f"{name}_dim"] if arr.ndim == 3 else [])
+        post[name] = arr[None]
+        dims[name] = ["stage"] + ([f"{name}_dim"] if arr.ndim == 3 else [])
     idata = az.from_dict(posterior=post, dims=dims, coords={"stage": stages})
     idata.posterior.attrs.update(
         {**_attrs(), "inference_library": f"judgecal ({cal.diagnostics_['method']})"}

@@ -98,7 +98,7 @@ from judgecal.calibration.base import (
     scale_weights,
     sigmoid,
 )
-from judgecal.calibration.bayes.fast_models import ordinal_model, split_ordinal
+from judgecal.calibration.bayes.fast_models import new_stage_cuts, ordinal_model, split_ordinal
 from judgecal.calibration.bayes.fastpath import (
     MAX_DRAW_STAGES,
     data_order,
@@ -181,6 +181,7 @@ def default_prior(kind: str, identity: bool) -> dict[str, float]:
         "tau_a": 2.0,
         "tau_b": 1.0,
         "sd_cut": 3.0,
+        "tau_cut": 1.0,
         "tau_r": 1.0,
     }
 
@@ -908,9 +909,12 @@ class BayesianCalibrator(CalibratorBase):
             rater,
             0 if rater is None else int(rater.max()) + 1,
         )
-        post = grid_posterior(model, draws=int(self.draws), rng=rng)
+        # the grid has points ** scales nodes: coarser with more scales
+        points = {1: 9, 2: 9, 3: 7}.get(model.scale_priors.size, 5)
+        post = grid_posterior(model, draws=int(self.draws), rng=rng, points=points)
         draws, hyper = split_ordinal(post, lik)
-        draws["a"], draws["b"] = draws["a"][:, rank], draws["b"][:, rank]
+        for key in ("a", "b", "cut"):
+            draws[key] = draws[key][:, rank]
         return draws, hyper, post
 
     def _fit_laplace(
@@ -1121,9 +1125,11 @@ class BayesianCalibrator(CalibratorBase):
             "b": np.asarray(hyper["mu_b"]) + np.asarray(hyper["tau_b"]) * rng.standard_normal(D),
         }
         if self.kind in ("ordinal", "pairwise"):
-            cut = np.asarray(draws["cut"])
+            cut = np.asarray(draws["cut"])  # (D, S, K - 1): every stage's cut points
+            for j, s in enumerate(self.stages_):
+                out[s]["cut"] = cut[:, j].copy()
+            out[NEW_STAGE]["cut"] = new_stage_cuts(hyper, rng)
             for stage_draws in out.values():
-                stage_draws["cut"] = cut
                 if "tau_r" in hyper:
                     stage_draws["tau_r"] = np.asarray(hyper["tau_r"], dtype=np.float64)
         return out

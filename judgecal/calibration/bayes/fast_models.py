@@ -31,7 +31,7 @@ from judgecal._validation import FloatArray, IntArray
 from judgecal.calibration.base import sigmoid
 from judgecal.calibration.bayes.grid_laplace import DenseModel
 
-__all__ = ["ordinal_model", "split_ordinal"]
+__all__ = ["new_stage_cuts", "ordinal_model", "split_ordinal"]
 
 
 def softplus(t: Any) -> Any:
@@ -50,8 +50,20 @@ def _distinct(columns: list[FloatArray], w: FloatArray) -> tuple[FloatArray, Flo
 # --------------------------------------------------------------------------------------
 # ordinal / pairwise
 # --------------------------------------------------------------------------------------
+#: Prior of the global log-gaps between neighbouring cut points: N(log 1.5, 1), so a gap
+#: between 0.2 and 11 logits is within 2 sd.
+GAP_MEAN, GAP_SD = math.log(1.5), 1.0
+
+
 class _Ordinal:
-    """Cumulative-logit likelihood on distinct rows, with its gradient and Hessian."""
+    r"""Cumulative-logit likelihood on distinct rows, with its gradient and Hessian.
+
+    Each stage has its own cut points, :math:`\kappa_{j,1} = d_1`,
+    :math:`\kappa_{j,k} = \kappa_{j,k-1} + e^{g_{j,k}}`: the first is shared (the stage
+    intercepts ``a_j`` shift a stage), the log-gaps are the stage's. Derivatives are
+    taken in the "expanded" coordinates (``a, b, mu_b, raters``, then every stage's
+    cut points) and carried to ``(d_1, g)`` by the chain rule.
+    """
 
     def __init__(
         self,
@@ -61,40 +73,59 @@ class _Ordinal:
         g: IntArray,
         rater: IntArray,
         sizes: tuple[int, int, int],
-        sd_cut: float,
     ) -> None:
         S, R, K = sizes
         uniq, self.weight = _distinct([g.astype(float), f, y, rater.astype(float)], w)
         stage, feat = uniq[:, 0].astype(np.int64), uniq[:, 1]
         level, rt = uniq[:, 2].astype(np.int64), uniq[:, 3].astype(np.int64)
-        self.S, self.R, self.K, self.sd_cut = S, R, K, sd_cut
+        self.S, self.R, self.K = S, R, K
         self.off = 2 * S + 1 + R  # first cut coordinate
-        P = self.off + K - 1
+        K1 = K - 1
+        P_exp = self.off + S * K1
         rows = np.arange(uniq.shape[0])
-        eta_map = np.zeros((rows.size, P))
+        eta_map = np.zeros((rows.size, P_exp))
         eta_map[rows, stage] = 1.0
         eta_map[rows, S + stage] = feat
         if R:
             eta_map[rows, 2 * S + 1 + rt] = 1.0
         self.has_lo, self.has_hi = level >= 2, level <= K - 1
-        self.lo_idx = np.clip(level - 2, 0, K - 2)
-        self.hi_idx = np.clip(level - 1, 0, K - 2)
+        self.lo_idx = stage * K1 + np.clip(level - 2, 0, K - 2)
+        self.hi_idx = stage * K1 + np.clip(level - 1, 0, K - 2)
         self.u_map, self.v_map = eta_map.copy(), eta_map.copy()
         self.u_map[rows[self.has_lo], self.off + self.lo_idx[self.has_lo]] = -1.0
         self.v_map[rows[self.has_hi], self.off + self.hi_idx[self.has_hi]] = -1.0
         self.eta_map = eta_map
+        cols = [stage, S + stage] + ([2 * S + 1 + rt] if R else [])
+        vals = [np.ones(rows.size), feat] + ([np.ones(rows.size)] if R else [])
+        self._pairs = _HessianPairs(
+            np.stack(cols, 1), np.stack(vals, 1), self.off + self.lo_idx, self.off + self.hi_idx
+        )
+        self.P_exp = P_exp
+
+    @property
+    def n_params(self) -> int:
+        """``a, b, mu_b, raters, d_1``, the stages' log-gaps and their means."""
+        return self.off + 1 + (self.S + 1) * (self.K - 2)
+
+    def _gaps(self, theta: FloatArray) -> FloatArray:
+        """The stages' log-gaps, (G, S, K - 2)."""
+        n = self.S * (self.K - 2)
+        return theta[:, self.off + 1 : self.off + 1 + n].reshape(theta.shape[0], self.S, self.K - 2)
 
     def cuts(self, theta: FloatArray) -> FloatArray:
-        d = theta[:, self.off :]
-        out: FloatArray = np.cumsum(np.concatenate([d[:, :1], np.exp(d[:, 1:])], axis=1), axis=1)
+        """Every stage's cut points, (G, S, K - 1)."""
+        d1 = theta[:, self.off, None, None]
+        with np.errstate(over="ignore"):  # a Newton trial step far out: no posterior mass
+            rise = np.cumsum(np.exp(self._gaps(theta)), axis=2)
+        out: FloatArray = d1 + np.concatenate([np.zeros((*rise.shape[:2], 1)), rise], axis=2)
         return out
 
-    def _uv(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        cut = self.cuts(theta)
+    def _uv(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        cut = self.cuts(theta).reshape(theta.shape[0], -1)
         eta = theta[:, : self.off] @ self.eta_map[:, : self.off].T
         u = np.where(self.has_lo, eta - cut[:, self.lo_idx], 0.0)
         v = np.where(self.has_hi, eta - cut[:, self.hi_idx], 0.0)
-        return u, v, cut
+        return u, v
 
     def _log_p(self, u: FloatArray, v: FloatArray) -> FloatArray:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -104,18 +135,14 @@ class _Ordinal:
         )
         return out
 
-    def _prior(self, theta: FloatArray, cut: FloatArray) -> FloatArray:
-        out: FloatArray = -0.5 * np.sum(cut**2, axis=1) / self.sd_cut**2 + np.sum(
-            theta[:, self.off + 1 :], axis=1
-        )
-        return out
-
     def loglik(self, theta: FloatArray) -> FloatArray:
-        u, v, cut = self._uv(theta)
-        return self._log_p(u, v) @ self.weight + self._prior(theta, cut)  # type: ignore[no-any-return]
+        u, v = self._uv(theta)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._log_p(u, v) @ self.weight
+        return np.where(np.isfinite(out), out, -np.inf)  # type: ignore[no-any-return]
 
     def derivatives(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        u, v, cut = self._uv(theta)
+        u, v = self._uv(theta)
         log_p = self._log_p(u, v)
         gu = np.where(self.has_lo, np.exp(-softplus(-u) - softplus(u) - log_p), 0.0)
         gv = np.where(self.has_hi, -np.exp(-softplus(-v) - softplus(v) - log_p), 0.0)
@@ -124,41 +151,81 @@ class _Ordinal:
         huv = -gu * gv
         W = self.weight
         grad = (W * gu) @ self.u_map + (W * gv) @ self.v_map
-        um, vm = self.u_map, self.v_map
-        cross = (um.T[None] * (W * huv)[:, None, :]) @ vm
-        hess = (
-            (um.T[None] * (W * huu)[:, None, :]) @ um
-            + (vm.T[None] * (W * hvv)[:, None, :]) @ vm
-            + cross
-            + np.transpose(cross, (0, 2, 1))
-        )
-        c = slice(self.off, None)
-        grad[:, c] -= cut / self.sd_cut**2
-        hess[:, c, c] -= np.eye(self.K - 1) / self.sd_cut**2
-        value = log_p @ W + self._prior(theta, cut)
-        return value, *self._to_unconstrained(theta, grad, hess)
+        hess = self._pairs.hessian(W * huu, W * hvv, W * huv, self.P_exp)
+        return log_p @ W, *self._to_unconstrained(theta, grad, hess)
+
+    def _jacobian(self, theta: FloatArray) -> FloatArray:
+        """d(expanded coordinates) / d(theta), (G, P_exp, P)."""
+        G, off, S, K1 = theta.shape[0], self.off, self.S, self.K - 1
+        jac = np.zeros((G, off + S * K1, self.n_params))
+        jac[:, np.arange(off), np.arange(off)] = 1.0
+        jac[:, off:, off] = 1.0  # every cut moves with d_1
+        steps = np.exp(self._gaps(theta))  # (G, S, K - 2)
+        for j in range(S):
+            for k in range(1, K1):  # cut k of stage j = d_1 + sum of its first k gaps
+                cols = off + 1 + j * (K1 - 1) + np.arange(k)
+                jac[:, off + j * K1 + k, cols] = steps[:, j, :k]
+        return jac
 
     def _to_unconstrained(
         self, theta: FloatArray, grad: FloatArray, hess: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """Chain rule from the cut points to their unconstrained coordinates ``d``."""
-        G, off, K1 = theta.shape[0], self.off, self.K - 1
-        ed = np.exp(theta[:, off:])
-        jac = (
-            np.tril(np.ones((K1, K1)))[None]
-            * np.concatenate([np.ones((G, 1)), ed[:, 1:]], axis=1)[:, None, :]
-        )
-        gc = grad[:, off:].copy()
-        grad[:, off:] = np.einsum("gkm,gk->gm", jac, gc)
-        grad[:, off + 1 :] += 1.0  # the ordered transform's Jacobian
-        hess[:, :off, off:] = hess[:, :off, off:] @ jac
-        hess[:, off:, :off] = np.transpose(hess[:, :off, off:], (0, 2, 1))
-        inner = np.transpose(jac, (0, 2, 1)) @ hess[:, off:, off:] @ jac
-        tail = np.cumsum(gc[:, ::-1], axis=1)[:, ::-1]  # sum_{k >= m} dL/dc_k
-        idx = np.arange(1, K1)
-        inner[:, idx, idx] += ed[:, 1:] * tail[:, 1:]
-        hess[:, off:, off:] = inner
-        return grad, hess
+        """Chain rule from the expanded coordinates to ``theta``."""
+        jac = self._jacobian(theta)
+        grad_t = np.einsum("gep,ge->gp", jac, grad)
+        hess_t = np.transpose(jac, (0, 2, 1)) @ hess @ jac
+        # second derivative of cut k in its gap m <= k is the step itself
+        K1, off = self.K - 1, self.off
+        g_cut = grad[:, off:].reshape(-1, self.S, K1)
+        tail = np.cumsum(g_cut[:, :, ::-1], axis=2)[:, :, ::-1][:, :, 1:]  # sum over cuts >= m
+        curv = (np.exp(self._gaps(theta)) * tail).reshape(theta.shape[0], -1)
+        idx = off + 1 + np.arange(curv.shape[1])
+        hess_t[:, idx, idx] += curv
+        grad_out: FloatArray = grad_t
+        return grad_out, hess_t
+
+
+class _HessianPairs:
+    """The Hessian of a sum of per-row terms in ``u = e - c_lo`` and ``v = e - c_hi``.
+
+    Row ``r`` touches a few coordinates: ``e`` (stage intercept, slope times the
+    feature, rater) and one cut point on each side. Its Hessian contribution is a
+    handful of scalar products, accumulated with one ``bincount`` instead of dense
+    (P x rows) @ (rows x P) products per grid point.
+    """
+
+    def __init__(self, e_cols: IntArray, e_vals: FloatArray, lo: IntArray, hi: IntArray):
+        R, n_e = e_cols.shape
+        targets, mults, kinds = [], [], []
+        # kinds: 0 e-e (huu + hvv + 2 huv), 1 e-lo -(huu + huv), 2 e-hi -(hvv + huv),
+        # 3 lo-lo huu, 4 hi-hi hvv, 5 lo-hi huv
+        for m in range(n_e):
+            for k in range(n_e):
+                targets.append((e_cols[:, m], e_cols[:, k]))
+                mults.append(e_vals[:, m] * e_vals[:, k])
+                kinds.append(0)
+            for side, kind in ((lo, 1), (hi, 2)):
+                targets += [(e_cols[:, m], side), (side, e_cols[:, m])]
+                mults += [e_vals[:, m], e_vals[:, m]]
+                kinds += [kind, kind]
+        targets += [(lo, lo), (hi, hi), (lo, hi), (hi, lo)]
+        mults += [np.ones(R)] * 4
+        kinds += [3, 4, 5, 5]
+        self.rows_cols = [(t[0], t[1]) for t in targets]
+        self.mult = np.stack(mults, 1)  # (R, pairs)
+        self.kinds = np.array(kinds)
+
+    def hessian(self, huu: FloatArray, hvv: FloatArray, huv: FloatArray, P: int) -> FloatArray:
+        """(G, P, P) from the weighted second derivatives per row, each (G, R)."""
+        coef = np.stack(
+            [huu + hvv + 2 * huv, -(huu + huv), -(hvv + huv), huu, hvv, huv], axis=-1
+        )  # (G, R, 6)
+        vals = coef[:, :, self.kinds] * self.mult  # (G, R, pairs)
+        flat = np.stack([r * P + c for r, c in self.rows_cols], 1)  # (R, pairs)
+        G = huu.shape[0]
+        index = (np.arange(G)[:, None, None] * (P * P) + flat[None]).ravel()
+        out = np.bincount(index, weights=vals.ravel(), minlength=G * P * P)
+        return out.reshape(G, P, P)
 
 
 def ordinal_model(
@@ -174,27 +241,18 @@ def ordinal_model(
 ) -> tuple[DenseModel, _Ordinal]:
     """The cumulative-logit model of ``y`` in ``1..levels`` (see the module notes)."""
     S, R, K = n_stages, n_raters, levels
-    lik = _Ordinal(
-        f,
-        y,
-        w,
-        g,
-        np.zeros(f.size, np.int64) if rater is None else rater,
-        (S, R, K),
-        prior["sd_cut"],
-    )
-    P = lik.off + K - 1
+    lik = _Ordinal(f, y, w, g, np.zeros(f.size, np.int64) if rater is None else rater, (S, R, K))
+    P, off, n_gap = lik.n_params, lik.off, S * (K - 2)
     center = np.zeros(P)
     center[S : 2 * S + 1] = prior["mu_b"]
+    center[off + 1 :] = GAP_MEAN
     q_fixed = np.zeros((P, P))
     q_fixed[2 * S, 2 * S] = 1.0 / prior["sd_b"] ** 2
+    q_fixed[off, off] = 1.0 / prior["sd_cut"] ** 2
+    mean_idx = off + 1 + n_gap + np.arange(K - 2)
+    q_fixed[mean_idx, mean_idx] = 1.0 / GAP_SD**2
     scales = [np.diag(np.r_[np.ones(S), np.zeros(P - S)])]
-    q_b = np.zeros((P, P))
-    for j in range(S):
-        e = np.zeros(P)
-        e[S + j], e[2 * S] = 1.0, -1.0
-        q_b += np.outer(e, e)
-    scales.append(q_b)
+    scales.append(_pooled(P, S + np.arange(S), np.full(S, 2 * S)))
     priors = [prior["tau_a"], prior["tau_b"]]
     if R:
         q_r = np.zeros((P, P))
@@ -202,32 +260,53 @@ def ordinal_model(
         q_r[idx, idx] = 1.0
         scales.append(q_r)
         priors.append(prior["tau_r"])
+    if K > 2:
+        gap_idx = off + 1 + np.arange(n_gap)
+        scales.append(_pooled(P, gap_idx, np.tile(mean_idx, S)))
+        priors.append(prior["tau_cut"])
     start = center.copy()
-    start[lik.off :] = np.r_[-1.5, np.full(K - 2, math.log(3.0 / max(1, K - 2)))]
-    gaussian = np.arange(P) < lik.off
+    start[off] = -1.5
     model = DenseModel(
-        center,
-        q_fixed,
-        np.stack(scales),
-        np.array(priors),
-        lik.loglik,
-        lik.derivatives,
-        start,
-        gaussian,
+        center, q_fixed, np.stack(scales), np.array(priors), lik.loglik, lik.derivatives, start
     )
     return model, lik
 
 
+def _pooled(P: int, members: IntArray, means: IntArray) -> FloatArray:
+    """Precision structure of ``theta[members] ~ N(theta[means], tau^2)``, one pair each."""
+    out = np.zeros((P, P))
+    for m, c in zip(members.tolist(), means.tolist(), strict=True):
+        e = np.zeros(P)
+        e[m], e[c] = 1.0, -1.0
+        out += np.outer(e, e)
+    return out
+
+
 def split_ordinal(post: dict[str, Any], lik: _Ordinal) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Per-stage draws (``a``, ``b``, ``cut``) and population draws from ``grid_posterior``."""
-    th, S, R = post["theta"], lik.S, lik.R
+    """Per-stage draws (``a``, ``b``: (D, S); ``cut``: (D, S, K - 1)) and population draws."""
+    th, S, R, K = post["theta"], lik.S, lik.R, lik.K
     draws = {"a": th[:, :S].copy(), "b": th[:, S : 2 * S].copy(), "cut": lik.cuts(th)}
     hyper: dict[str, Any] = {
         "mu_b": th[:, 2 * S].copy(),
         "tau_a": post["tau"][:, 0].copy(),
         "tau_b": post["tau"][:, 1].copy(),
+        "d1": th[:, lik.off].copy(),
+        "gap_mean": th[:, lik.off + 1 + S * (K - 2) :].copy(),
+        "tau_cut": post["tau"][:, -1].copy() if K > 2 else np.zeros(th.shape[0]),
     }
     if R:
         hyper["rater"] = th[:, 2 * S + 1 : 2 * S + 1 + R].copy()
         hyper["tau_r"] = post["tau"][:, 2].copy()
     return draws, hyper
+
+
+def new_stage_cuts(hyper: dict[str, Any], rng: np.random.Generator) -> FloatArray:
+    """Cut points of a stage not seen in fit, (D, K - 1), from the population draws."""
+    d1 = np.asarray(hyper["d1"])[:, None]
+    if "gap_mean" not in hyper:  # two levels: one cut point
+        return d1.copy()  # type: ignore[no-any-return]
+    mean = np.asarray(hyper["gap_mean"])  # (D, K - 2)
+    gaps = mean + np.asarray(hyper["tau_cut"])[:, None] * rng.standard_normal(mean.shape)
+    rise = np.cumsum(np.exp(gaps), axis=1)
+    out: FloatArray = d1 + np.concatenate([np.zeros((mean.shape[0], 1)), rise], axis=1)
+    return out
