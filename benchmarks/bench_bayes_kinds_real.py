@@ -9,13 +9,19 @@ Reported per data set, over ``--splits`` splits:
 
 * ``coverage``: share of (stage, score) cells with at least 40 held-out items whose 90%
   interval of ``predict_agreement`` (P(rating >= 4), or P(first) + P(tie)/2) holds the
-  held-out rate of the cell. The held-out rate has its own sampling error, so this
-  understates the coverage of the true rate a little.
+  held-out rate of the cell. The held-out rate has its own sampling error (sd up to 0.08
+  at 40 items), so this understates the coverage of the true rate;
+  ``coverage_150`` counts only cells with at least 150 held-out items (sd up to 0.04).
 * ``brier_vs_raw``: held-out Brier of ``predict_agreement`` against the per-item agreement
   (share of ratings >= 4; first = 1, tie = 1/2), over the raw judge's (the score rescaled
   to [0, 1]).
 
-Models: the default group scales (HalfNormal(2)/(1)) and judgecal 0.2's (HalfNormal(0.5)/(0.25)).
+Models:
+
+* ``default``: every stage has its own cut points (a shared first cut, log-gaps pooled
+  with ``tau_cut`` ~ HalfNormal(1)), group scales HalfNormal(2)/(1);
+* ``shared cut points``: ``tau_cut = 0.001``, i.e. one set of cut points shifted per stage;
+* ``0.2``: shared cut points and judgecal 0.2's group scales HalfNormal(0.5)/(0.25).
 
 Run: ``.venv/bin/python benchmarks/bench_bayes_kinds_real.py [--splits 100 --labels 100]``.
 Writes ``benchmarks/results/bayes_kinds_real.json``.
@@ -32,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-import judgecal
 from judgecal.calibration.bayes.calibrator import BayesianCalibrator
+from judgecal.records.datasets import load_hanna, load_pandalm
 from judgecal.vocabulary import PAIRWISE_CODES
 
 RESULTS = Path(__file__).parent / "results" / "bayes_kinds_real.json"
@@ -47,14 +53,15 @@ DATASETS = (
 )
 PRIORS: dict[str, dict[str, float] | None] = {
     "default": None,
-    "0.2 scales": {"tau_a": 0.5, "tau_b": 0.25},
+    "shared cut points": {"tau_cut": 0.001},
+    "0.2": {"tau_cut": 0.001, "tau_a": 0.5, "tau_b": 0.25},
 }
 
 
 def load(name: str, judge: str) -> Any:
     if name == "hanna":
-        return judgecal.load_hanna(judge=judge).scored().labelled()
-    return judgecal.load_pandalm(judge=judge, with_texts=False).scored().labelled()
+        return load_hanna(judge=judge).scored().labelled()
+    return load_pandalm(judge=judge, with_texts=False).scored().labelled()
 
 
 def item_agreement(js: Any) -> Any:
@@ -69,8 +76,10 @@ def item_agreement(js: Any) -> Any:
     return np.bincount(item, weights=hit) / np.bincount(item)
 
 
-def one_split(js: Any, idx: Any, n_labels: int, prior: Any, seed: int) -> tuple[list[bool], float]:
-    """Cell hits and the held-out Brier ratio of one split."""
+def one_split(
+    js: Any, idx: Any, n_labels: int, prior: Any, seed: int
+) -> tuple[list[tuple[bool, int]], float]:
+    """Cell hits with the cells' held-out sizes, and the held-out Brier ratio of one split."""
     train, test = idx[:n_labels], idx[n_labels:]
     kind = "ordinal" if js.label_kind == "ordinal" else "pairwise"
     params: dict[str, Any] = {"threshold": 4} if kind == "ordinal" else {}
@@ -88,44 +97,54 @@ def one_split(js: Any, idx: Any, n_labels: int, prior: Any, seed: int) -> tuple[
     rate = np.bincount(inv, weights=agree) / count
     ok = count >= 40
     iv = cal.predict_interval(s[first][ok], stages=st[first][ok])
-    return ((iv[:, 0] <= rate[ok]) & (rate[ok] <= iv[:, 1])).tolist(), ratio
+    hit = (iv[:, 0] <= rate[ok]) & (rate[ok] <= iv[:, 1])
+    return list(zip(hit.tolist(), count[ok].tolist(), strict=True)), ratio
+
+
+def evaluate(js: Any, n_labels: int, prior: Any, splits: int) -> dict[str, Any]:
+    """Coverage (all cells, and cells of 150+ held-out items) and Brier ratio over splits."""
+    t = time.time()
+    rng = np.random.default_rng(0)
+    cells: list[tuple[bool, int]] = []
+    ratios = []
+    for k in range(splits):
+        h, r = one_split(js, rng.permutation(len(js)), n_labels, prior, k)
+        cells += h
+        ratios.append(r)
+    hit = np.array([c[0] for c in cells])
+    big = np.array([c[1] >= 150 for c in cells])
+    return {
+        "coverage": float(hit.mean()),
+        "cells": int(hit.size),
+        "coverage_150": float(hit[big].mean()) if big.any() else None,
+        "cells_150": int(big.sum()),
+        "brier_vs_raw": float(np.mean(ratios)),
+        "beats_raw": float(np.mean(np.array(ratios) < 1.0)),
+        "seconds": time.time() - t,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--splits", type=int, default=100)
-    ap.add_argument("--labels", type=int, default=100)
+    ap.add_argument("--splits", type=int, default=50)
+    ap.add_argument("--labels", default="100,400", help="labelled items per split")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     rows = []
-    for name, judge in DATASETS:
-        js = load(name, judge)
-        for model, prior in PRIORS.items():
-            t = time.time()
-            rng = np.random.default_rng(0)
-            hits: list[bool] = []
-            ratios = []
-            for k in range(args.splits):
-                h, r = one_split(js, rng.permutation(len(js)), args.labels, prior, k)
-                hits += h
-                ratios.append(r)
-            row = {
-                "data": f"{name}:{judge}",
-                "model": model,
-                "coverage": float(np.mean(hits)),
-                "cells": len(hits),
-                "brier_vs_raw": float(np.mean(ratios)),
-                "beats_raw": float(np.mean(np.array(ratios) < 1.0)),
-                "seconds": time.time() - t,
-            }
-            rows.append(row)
-            print(
-                f"{row['data']:26s}{model:12s} coverage {row['coverage']:.3f} "
-                f"({row['cells']} cells)  Brier/raw {row['brier_vs_raw']:.3f}  "
-                f"beats raw {row['beats_raw']:.2f}",
-                flush=True,
-            )
-    out = {"splits": args.splits, "labels": args.labels, "rows": rows}
+    for n_labels in (int(v) for v in args.labels.split(",")):
+        for name, judge in DATASETS:
+            js = load(name, judge)
+            for model, prior in PRIORS.items():
+                row = evaluate(js, n_labels, prior, args.splits)
+                row.update(data=f"{name}:{judge}", model=model, labels=n_labels)
+                rows.append(row)
+                print(
+                    f"{n_labels:4d} {row['data']:24s}{model:18s} coverage {row['coverage']:.3f}"
+                    f" ({row['cells']} cells), {row['coverage_150'] or float('nan'):.3f} "
+                    f"({row['cells_150']})  Brier/raw {row['brier_vs_raw']:.3f}",
+                    flush=True,
+                )
+    out = {"splits": args.splits, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -225,7 +225,7 @@ class _HessianPairs:
         G = huu.shape[0]
         index = (np.arange(G)[:, None, None] * (P * P) + flat[None]).ravel()
         out = np.bincount(index, weights=vals.ravel(), minlength=G * P * P)
-        return out.reshape(G, P, P)
+        return np.asarray(out, dtype=np.float64).reshape(G, P, P)
 
 
 def ordinal_model(
