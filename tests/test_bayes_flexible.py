@@ -15,7 +15,7 @@ import pytest
 
 from judgecal import persist
 from judgecal._exceptions import InputError
-from judgecal.calibration.bayes.calibrator import BayesianCalibrator
+from judgecal.calibration.bayes.calibrator import NEW_STAGE, BayesianCalibrator
 
 GRID = np.arange(1.0, 11.0)
 
@@ -144,3 +144,32 @@ def test_flexible_link_fits_many_stages_in_bounded_memory() -> None:
         BayesianCalibrator(link="flexible", draws=50_000).fit(
             s, y, stages=np.char.add("s", g.astype(str))
         )
+
+
+def test_monotone_kind_projects_the_flexible_posterior(tmp_path: Any) -> None:
+    # a dip at score 3 in stage "b": the flexible link follows it, the monotone kind may not
+    rng = np.random.default_rng(4)
+    s = np.tile(np.arange(1.0, 8.0), 120)
+    stages = np.where(np.arange(s.size) % 2 == 0, "a", "b")
+    p = 0.15 + 0.1 * s
+    p[(stages == "b") & (s == 3)] = 0.05
+    y = (rng.random(s.size) < p).astype(float)
+    flex = BayesianCalibrator(random_state=0).fit(s, y, stages=stages)
+    mono = BayesianCalibrator(kind="monotone", random_state=0).fit(s, y, stages=stages)
+    assert mono.link_ == "flexible"
+    grid = np.arange(1.0, 8.0)
+    assert np.diff(flex.predict_agreement(grid, stages="b")).min() < -0.05  # the dip is seen
+    for stage in ("a", "b", None):  # None: a new stage from the population
+        key = NEW_STAGE if stage is None else stage
+        assert np.all(np.diff(mono.draws_[key]["theta"], axis=1) >= 0)
+        mean = mono.predict_agreement(grid, stages=stage)
+        ends = mono.predict_interval(grid, stages=stage)
+        assert np.all(np.diff(mean) >= 0) and np.all(np.diff(ends, axis=0) >= 0)
+    # the projection pools the dip with its neighbours: between the flexible values
+    pooled = mono.predict_agreement([2.0, 3.0], stages="b")
+    assert pooled[0] == pytest.approx(pooled[1], abs=0.02)
+    path = tmp_path / "mono.json"
+    persist.save(mono, path)
+    again = persist.load(path)
+    ends_b = mono.predict_interval(grid, stages="b")
+    np.testing.assert_array_equal(again.predict_interval(grid, stages="b"), ends_b)
