@@ -7,8 +7,8 @@ Sections
 --------
 time
     Each kind, n = 500 labels, 3 stages that differ, fit plus one prediction
-    (``monotone10``: the monotone kind on a 10-point judge scale, where the
-    nested Laplace fit is not trusted and ``method="auto"`` runs NUTS):
+    (``monotone10``: the monotone kind on a 10-point judge scale, where judgecal
+    0.2's monotone model was beyond the fast path):
     the fast path in a fresh process (``python -c``, import included), and NUTS
     (PyMC, 2 chains x 1000 tune + 500 draws each, compiled model included) in
     another fresh process. Ratio = NUTS / fast.
