@@ -52,6 +52,8 @@ def build_model(kind: str, data: dict[str, Any], prior: dict[str, float]) -> Any
 
     The maths is written out in :mod:`judgecal.calibration.bayes.calibrator`.
     """
+    if kind not in ("panel", "binary", "flexible", "ordinal", "pairwise"):
+        raise ValueError(f"no PyMC model of kind {kind!r} (monotone samples 'flexible')")
     pm, pt, _ = _import()
     S = int(data["n_stages"])
     with pm.Model() as model:
