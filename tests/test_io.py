@@ -221,3 +221,11 @@ def test_long_format_loads_in_linear_time() -> None:
 def test_jsonl_with_numbers_as_ids(tmp_path: Path) -> None:
     path = _jsonl(tmp_path, [json.dumps({"item_id": 7, "score": 3})])
     assert io.read_jsonl(path, scale=Scale.likert(5)).item_ids().tolist() == ["7"]
+
+
+def test_label_columns_without_label_kind_say_it_is_required(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("item_id,stage,gpt4,human\na,s,yes,no\n")
+    with pytest.raises(InputError, match="required with label columns") as err:
+        io.read_csv(path, score_col="gpt4", label_cols=["human"], scale=Scale.verdict("no", "yes"))
+    assert err.value.parameter == "label_kind"

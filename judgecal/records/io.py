@@ -252,6 +252,9 @@ def _label_spec(columns: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise InputError("rater_col", "None unless label_col is given", rater, where=where)
     kind, levels = columns.get("label_kind"), columns.get("levels")
     if wide or long is not None:
+        if kind is None:  # required with labels: say so, not "got None"
+            expected = "one of 'binary', 'ordinal', 'pairwise' (required with label columns)"
+            raise InputError("label_kind", expected, None, where=where)
         check_choice(kind, "label_kind", ("binary", "ordinal", "pairwise"), where=where)
     if kind == "ordinal":
         levels = check_int(levels, "levels", low=2, where=where, integral_float=True)
