@@ -50,6 +50,10 @@ def _distinct(columns: list[FloatArray], w: FloatArray) -> tuple[FloatArray, Flo
 # --------------------------------------------------------------------------------------
 # ordinal / pairwise
 # --------------------------------------------------------------------------------------
+# Parameter points x distinct rows evaluated at once by the ordinal likelihood (bounds memory
+# when the judge's scores are continuous and every row is distinct).
+_ROW_BUDGET = 1_000_000
+
 #: Prior of the global log-gaps between neighbouring cut points: N(log 1.5, 1), so a gap
 #: between 0.2 and 11 logits is within 2 sd.
 GAP_MEAN, GAP_SD = math.log(1.5), 1.0
@@ -135,13 +139,26 @@ class _Ordinal:
         )
         return out
 
+    def _blocks(self, n: int) -> list[slice]:
+        """Blocks of parameter points whose (points x distinct rows) arrays stay small."""
+        step = max(1, _ROW_BUDGET // max(1, self.weight.size))
+        return [slice(i, i + step) for i in range(0, n, step)]
+
     def loglik(self, theta: FloatArray) -> FloatArray:
+        return np.concatenate([self._loglik(theta[b]) for b in self._blocks(theta.shape[0])])
+
+    def _loglik(self, theta: FloatArray) -> FloatArray:
         u, v = self._uv(theta)
         with np.errstate(over="ignore", invalid="ignore"):
             out = self._log_p(u, v) @ self.weight
         return np.where(np.isfinite(out), out, -np.inf)  # type: ignore[no-any-return]
 
     def derivatives(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        parts = [self._derivatives(theta[b]) for b in self._blocks(theta.shape[0])]
+        value, grad, hess = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        return value, grad, hess
+
+    def _derivatives(self, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         u, v = self._uv(theta)
         log_p = self._log_p(u, v)
         gu = np.where(self.has_lo, np.exp(-softplus(-u) - softplus(u) - log_p), 0.0)
@@ -211,9 +228,9 @@ class _HessianPairs:
         targets += [(lo, lo), (hi, hi), (lo, hi), (hi, lo)]
         mults += [np.ones(R)] * 4
         kinds += [3, 4, 5, 5]
-        self.rows_cols = [(t[0], t[1]) for t in targets]
         self.mult = np.stack(mults, 1)  # (R, pairs)
         self.kinds = np.array(kinds)
+        self.targets = targets
 
     def hessian(self, huu: FloatArray, hvv: FloatArray, huv: FloatArray, P: int) -> FloatArray:
         """(G, P, P) from the weighted second derivatives per row, each (G, R)."""
@@ -221,7 +238,7 @@ class _HessianPairs:
             [huu + hvv + 2 * huv, -(huu + huv), -(hvv + huv), huu, hvv, huv], axis=-1
         )  # (G, R, 6)
         vals = coef[:, :, self.kinds] * self.mult  # (G, R, pairs)
-        flat = np.stack([r * P + c for r, c in self.rows_cols], 1)  # (R, pairs)
+        flat = np.stack([r * P + c for r, c in self.targets], 1)  # (R, pairs)
         G = huu.shape[0]
         index = (np.arange(G)[:, None, None] * (P * P) + flat[None]).ravel()
         out = np.bincount(index, weights=vals.ravel(), minlength=G * P * P)
