@@ -31,7 +31,7 @@ from judgecal._validation import FloatArray, IntArray
 from judgecal.calibration.base import sigmoid
 from judgecal.calibration.bayes.grid_laplace import DenseModel
 
-__all__ = ["new_stage_cuts", "ordinal_model", "split_ordinal"]
+__all__ = ["cut_points", "new_stage_cuts", "ordinal_model", "split_ordinal"]
 
 
 def softplus(t: Any) -> Any:
@@ -118,11 +118,8 @@ class _Ordinal:
 
     def cuts(self, theta: FloatArray) -> FloatArray:
         """Every stage's cut points, (G, S, K - 1)."""
-        d1 = theta[:, self.off, None, None]
         with np.errstate(over="ignore"):  # a Newton trial step far out: no posterior mass
-            rise = np.cumsum(np.exp(self._gaps(theta)), axis=2)
-        out: FloatArray = d1 + np.concatenate([np.zeros((*rise.shape[:2], 1)), rise], axis=2)
-        return out
+            return cut_points(theta[:, self.off, None], self._gaps(theta))
 
     def _uv(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
         cut = self.cuts(theta).reshape(theta.shape[0], -1)
@@ -319,11 +316,23 @@ def split_ordinal(post: dict[str, Any], lik: _Ordinal) -> tuple[dict[str, Any], 
 
 def new_stage_cuts(hyper: dict[str, Any], rng: np.random.Generator) -> FloatArray:
     """Cut points of a stage not seen in fit, (D, K - 1), from the population draws."""
-    d1 = np.asarray(hyper["d1"])[:, None]
-    if "gap_mean" not in hyper:  # two levels: one cut point
-        return d1.copy()  # type: ignore[no-any-return]
+    d1 = np.asarray(hyper["d1"])
+    if "gap_mean" not in hyper:  # two levels (NUTS keeps no gaps): one cut point
+        return cut_points(d1, np.zeros((d1.size, 0)))
     mean = np.asarray(hyper["gap_mean"])  # (D, K - 2)
     gaps = mean + np.asarray(hyper["tau_cut"])[:, None] * rng.standard_normal(mean.shape)
-    rise = np.cumsum(np.exp(gaps), axis=1)
-    out: FloatArray = d1 + np.concatenate([np.zeros((mean.shape[0], 1)), rise], axis=1)
+    return cut_points(d1, gaps)
+
+
+def cut_points(d1: FloatArray, gaps: FloatArray) -> FloatArray:
+    """Ordered cut points (..., K - 1) from the first cut (...) and the log-gaps (..., K - 2).
+
+    Examples
+    --------
+    >>> cut_points(np.array([-1.0]), np.log(np.array([[2.0, 0.5]])))
+    array([[-1. ,  1. ,  1.5]])
+    """
+    rise = np.cumsum(np.exp(gaps), axis=-1)
+    start = np.broadcast_to(np.asarray(d1)[..., None], (*rise.shape[:-1], 1))
+    out: FloatArray = np.concatenate([start, start + rise], axis=-1)
     return out
