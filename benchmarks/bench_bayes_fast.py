@@ -171,6 +171,8 @@ def agreement(
 ) -> list[dict[str, Any]]:
     namespace: dict[str, Any] = {}
     exec(SIM, namespace)  # the simulator shared with the fresh processes
+    from bench_bayes_flexible import max_diff
+
     from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 
     rows = []
@@ -185,30 +187,8 @@ def agreement(
                     **p, method="nuts", random_state=seed, draws=4000, tune=1000
                 ).fit(s, y, stages=st)
             grid = np.unique(s)
-            mean_diff = end_diff = 0.0
-            for name in fast.stages_:
-                mean_diff = max(
-                    mean_diff,
-                    float(
-                        np.max(
-                            np.abs(
-                                fast.predict_agreement(grid, stages=name)
-                                - nuts.predict_agreement(grid, stages=name)
-                            )
-                        )
-                    ),
-                )
-                end_diff = max(
-                    end_diff,
-                    float(
-                        np.max(
-                            np.abs(
-                                fast.predict_interval(grid, stages=name)
-                                - nuts.predict_interval(grid, stages=name)
-                            )
-                        )
-                    ),
-                )
+            mean_diff = max_diff(fast, nuts, grid, "predict_agreement")
+            end_diff = max_diff(fast, nuts, grid, "predict_interval")
             row = {
                 "kind": kind,
                 "n": n,

@@ -116,7 +116,7 @@ def large_n() -> dict[str, Any]:
     return out
 
 
-def _max_diff(fast: Any, nuts: Any, levels: Any, method: str) -> float:
+def max_diff(fast: Any, nuts: Any, levels: Any, method: str) -> float:
     """Largest |fast - NUTS| of a prediction method over stages and levels."""
     return max(
         float(
@@ -136,8 +136,8 @@ def agreement() -> list[dict[str, Any]]:
         s, st, y = simulate(n, S, J, truth, 10 + k)
         fast, nuts = _fit("laplace", s, st, y, J), _fit("nuts", s, st, y, J)
         levels = np.arange(1.0, J + 1)
-        mean_d = _max_diff(fast, nuts, levels, "predict_agreement")
-        end_d = _max_diff(fast, nuts, levels, "predict_interval")
+        mean_d = max_diff(fast, nuts, levels, "predict_agreement")
+        end_d = max_diff(fast, nuts, levels, "predict_interval")
         row = {
             "stages": S,
             "levels": J,

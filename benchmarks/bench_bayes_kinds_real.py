@@ -37,20 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bayes_real import DATASETS
 
 from judgecal.calibration.bayes.calibrator import BayesianCalibrator
 from judgecal.records.datasets import load_hanna, load_pandalm
 from judgecal.vocabulary import PAIRWISE_CODES
 
 RESULTS = Path(__file__).parent / "results" / "bayes_kinds_real.json"
-DATASETS = (
-    ("hanna", "ChatGPT_p1"),
-    ("hanna", "Beluga-13B_p1"),
-    ("hanna", "Mistral-7B_p1"),
-    ("hanna", "Llama-13B_p1"),
-    ("pandalm", "gpt35"),
-    ("pandalm", "pandalm7b"),
-)
 PRIORS: dict[str, dict[str, float] | None] = {
     "default": None,
     "shared cut points": {"tau_cut": 0.001},
@@ -77,9 +70,12 @@ def item_agreement(js: Any) -> Any:
 
 
 def one_split(
-    js: Any, idx: Any, n_labels: int, prior: Any, seed: int
+    js: Any, items: tuple[Any, Any, Any], idx: Any, n_labels: int, prior: Any, seed: int
 ) -> tuple[list[tuple[bool, int]], float]:
-    """Cell hits with the cells' held-out sizes, and the held-out Brier ratio of one split."""
+    """Cell hits with the cells' held-out sizes, and the held-out Brier ratio of one split.
+
+    ``items``: every item's score, stage and agreement (computed once per data set).
+    """
     train, test = idx[:n_labels], idx[n_labels:]
     kind = "ordinal" if js.label_kind == "ordinal" else "pairwise"
     params: dict[str, Any] = {"threshold": 4} if kind == "ordinal" else {}
@@ -87,7 +83,7 @@ def one_split(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal.fit_judgments(js.take(train))
-    s, st, agree = js.scores()[test], js.stages()[test], item_agreement(js)[test]
+    s, st, agree = (column[test] for column in items)
     p = cal.predict_agreement(s, stages=st)
     raw = js.scale.to_unit(s)
     ratio = float(np.mean((p - agree) ** 2) / np.mean((raw - agree) ** 2))
@@ -105,10 +101,11 @@ def evaluate(js: Any, n_labels: int, prior: Any, splits: int) -> dict[str, Any]:
     """Coverage (all cells, and cells of 150+ held-out items) and Brier ratio over splits."""
     t = time.time()
     rng = np.random.default_rng(0)
+    items = (js.scores(), js.stages(), item_agreement(js))
     cells: list[tuple[bool, int]] = []
     ratios = []
     for k in range(splits):
-        h, r = one_split(js, rng.permutation(len(js)), n_labels, prior, k)
+        h, r = one_split(js, items, rng.permutation(len(js)), n_labels, prior, k)
         cells += h
         ratios.append(r)
     hit = np.array([c[0] for c in cells])
