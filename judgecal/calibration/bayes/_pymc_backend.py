@@ -347,9 +347,7 @@ def _package(az: Any, idata: Any, k: str, draws: int) -> dict[str, Any]:
     for group in ("posterior", "sample_stats"):
         if hasattr(idata, group):
             getattr(idata, group).attrs.update(_attrs())
-    free = [
-        v for v in (*hyper_names, "z_a", "z_b", "z_c", "z_g", "z_r", "z_u") if v in idata.posterior
-    ]
+    free = [v for v in (*hyper_names, "z_a", "z_b", "z_g", "z_r", "z_u") if v in idata.posterior]
     diag = _diagnostics(az, idata, free)
     arrs = _posterior_arrays(idata, stage_names + hyper_names)
     D = next(iter(arrs.values())).shape[0]

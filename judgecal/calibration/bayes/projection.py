@@ -2,12 +2,12 @@ r"""The ``monotone`` kind: posterior draws of the flexible link projected onto m
 
 The monotone model is the flexible-link binary model
 (:mod:`~judgecal.calibration.bayes.flexible`) whose posterior is pushed through
-the projection onto non-decreasing curves: each draw of the per-level
-probabilities :math:`p_{j,1..J}` of a stage is replaced by its weighted isotonic
-regression,
+the projection onto non-decreasing curves: each draw of the per-level logits
+:math:`\theta_{j,1..J}` of a stage is replaced by its weighted isotonic regression
+(non-decreasing logits are non-decreasing probabilities),
 
-.. math:: \Pi(p) = \operatorname*{arg\,min}_{q_1 \le \dots \le q_J}
-          \sum_l w_l (q_l - p_l)^2,
+.. math:: \Pi(\theta) = \operatorname*{arg\,min}_{q_1 \le \dots \le q_J}
+          \sum_l w_l (q_l - \theta_l)^2,
 
 with :math:`w_l` the stage's labels at level :math:`l` (plus a half, so an
 empty level still counts). This is the *projection posterior* of Lin and
@@ -37,7 +37,9 @@ def isotonic_rows(values: FloatArray, weights: FloatArray) -> FloatArray:
     Uses the max-min formula
     :math:`q_i = \\max_{a \\le i} \\min_{b \\ge i} \\bar v_{a..b}` with
     :math:`\\bar v_{a..b}` the weighted mean of levels ``a..b``: O(J^2) per row,
-    vectorized over the rows in blocks that bound memory.
+    vectorized over the rows in blocks that bound memory. (scikit-learn's
+    ``IsotonicRegression``, which :class:`~judgecal.IsotonicCalibrator` uses, fits
+    one curve per call and would add its import to every monotone fit.)
 
     Parameters
     ----------
